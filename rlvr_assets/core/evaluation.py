@@ -1,0 +1,54 @@
+"""Held-out evaluation: per-item pass@1 and bootstrap confidence intervals over items (and seeds)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.tasks import Task
+from rlvr_assets.core.verifiers import verify
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    item_id: str
+    reward: float
+    reason: str
+    completion: str
+    completion_tokens: int
+
+
+def evaluate_items(
+    policy: Policy,
+    items: Sequence[Task],
+    *,
+    max_new_tokens: int,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ItemResult]:
+    """Greedy pass@1 on every item, scored by the item's own verifier."""
+    samples = policy.sample(
+        [t.messages for t in items],
+        1,
+        max_new_tokens=max_new_tokens,
+        temperature=0.0,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    results = []
+    for s in samples:
+        item = items[s.prompt_index]
+        verdict = verify(item, s.text)
+        results.append(ItemResult(item.id, verdict.reward, verdict.reason, s.text, s.completion_tokens))
+    return results
+
+
+def bootstrap_mean_ci(values: Sequence[float], samples: int, seed: int, alpha: float = 0.05) -> tuple[float, float]:
+    if not values:
+        return (float("nan"), float("nan"))
+    rng = random.Random(seed)
+    n = len(values)
+    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(samples))
+    return means[int(alpha / 2 * samples)], means[min(samples - 1, int((1 - alpha / 2) * samples))]

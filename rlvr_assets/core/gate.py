@@ -1,0 +1,256 @@
+"""The five-factor quality gate: Q = V_verify x V_solve x V_distinct x V_faithful x V_informative.
+
+Every factor is evaluated for every variant (no short-circuit), so the funnel shows how many variants
+each factor alone would have rejected, and every rejection keeps its reason. One batch of policy
+rollouts per variant serves V_solve, V_distinct (KS test) and V_informative.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from scipy.stats import ks_2samp
+
+from rlvr_assets.core.config import GateConfig
+from rlvr_assets.core.solutions import run_solution
+from rlvr_assets.core.tasks import Task
+from rlvr_assets.core.verifiers import verify
+
+FACTORS = ("verify", "solve", "distinct", "faithful", "informative")
+
+
+@dataclass(frozen=True)
+class FactorResult:
+    variant_id: str
+    factor: str
+    passed: bool
+    value: float | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    variant_id: str
+    accepted: bool
+    q: float
+    failed_factors: tuple[str, ...]
+    reason: str
+    pass_rate: float
+    pass_at_k: float
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples with c correct (Chen et al., 2021)."""
+    if k > n:
+        raise ValueError(f"pass@{k} needs at least {k} samples, got {n}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def check_verify(task: Task) -> FactorResult:
+    """The verifier accepts the reference solution and rejects every known-bad one and a null answer."""
+    ref = verify(task, task.reference_solution)
+    if ref.reward != 1.0:
+        return FactorResult(task.id, "verify", False, 0.0, f"reference solution rejected: {ref.reason}")
+    for bad in [*task.known_bad, ""]:
+        verdict = verify(task, bad)
+        if verdict.reward != 0.0:
+            return FactorResult(task.id, "verify", False, 0.0, f"known-bad answer {bad!r} accepted")
+    if not task.known_bad:
+        return FactorResult(task.id, "verify", False, 0.0, "no known-bad solutions to check rejection against")
+    return FactorResult(task.id, "verify", True, 1.0, f"reference passes, {len(task.known_bad)} known-bad + null fail")
+
+
+def check_solve(task_id: str, rewards: Sequence[float], cfg: GateConfig) -> tuple[FactorResult, float]:
+    n, c = len(rewards), sum(1 for r in rewards if r > 0)
+    value = pass_at_k(n, c, cfg.pass_at)
+    lo, hi = cfg.solve_band
+    passed = lo <= value <= hi
+    where = "inside" if passed else ("below" if value < lo else "above")
+    reason = f"pass@{cfg.pass_at}={value:.3f} from {c}/{n} correct, {where} band [{lo}, {hi}]"
+    if not passed:
+        reason += " (unsolvable: no gradient)" if value < lo else " (too easy: no gradient)"
+    return FactorResult(task_id, "solve", passed, value, reason), value
+
+
+def check_informative(task_id: str, rewards: Sequence[float], cfg: GateConfig) -> FactorResult:
+    groups = [rewards[i : i + cfg.group_size] for i in range(0, len(rewards), cfg.group_size)]
+    groups = [g for g in groups if len(g) == cfg.group_size]
+    if not groups:
+        return FactorResult(task_id, "informative", False, 0.0, f"fewer samples than one group of {cfg.group_size}")
+    frac = sum(1 for g in groups if max(g) != min(g)) / len(groups)
+    passed = frac >= cfg.min_informative_fraction
+    return FactorResult(
+        task_id,
+        "informative",
+        passed,
+        frac,
+        f"{frac:.2f} of {len(groups)} groups have non-zero reward variance "
+        f"({'>=' if passed else '<'} {cfg.min_informative_fraction})",
+    )
+
+
+def text_similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def check_distinct(
+    variant: Task,
+    parent: Task,
+    kept_siblings: Sequence[tuple[Task, Sequence[float]]],
+    rewards: Sequence[float],
+    cfg: GateConfig,
+) -> FactorResult:
+    """Not a near-duplicate of its parent or an already-kept sibling, and behaviourally distinguishable."""
+    sim_parent = text_similarity(variant.prompt_text, parent.prompt_text)
+    if sim_parent >= cfg.duplicate_similarity:
+        return FactorResult(
+            variant.id,
+            "distinct",
+            False,
+            sim_parent,
+            f"near-duplicate of parent (similarity {sim_parent:.3f} >= {cfg.duplicate_similarity})",
+        )
+    worst = sim_parent
+    for sibling, sib_rewards in kept_siblings:
+        sim = text_similarity(variant.prompt_text, sibling.prompt_text)
+        worst = max(worst, sim)
+        if sim >= cfg.duplicate_similarity:
+            return FactorResult(
+                variant.id, "distinct", False, sim, f"near-duplicate of sibling {sibling.name} (similarity {sim:.3f})"
+            )
+        if sim >= cfg.similar_similarity and rewards and sib_rewards:
+            p_value = float(ks_2samp(list(rewards), list(sib_rewards)).pvalue)
+            if p_value >= cfg.ks_alpha:
+                return FactorResult(
+                    variant.id,
+                    "distinct",
+                    False,
+                    sim,
+                    f"similar to sibling {sibling.name} (similarity {sim:.3f}) and reward "
+                    f"distribution indistinguishable (KS p={p_value:.3f} >= {cfg.ks_alpha})",
+                )
+    return FactorResult(variant.id, "distinct", True, worst, f"max similarity {worst:.3f} to parent/kept siblings")
+
+
+def _numbers_in(text: str) -> set[str]:
+    return set(re.findall(r"\d+(?:\.\d+)?", text))
+
+
+def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[list[FactorResult], float]:
+    """The mutation did what its spec says and the parent's solution logic transfers to the variant.
+
+    Checks: the parent's solution program, run on the variant's parameters, reproduces the variant's
+    answer; every numeric parameter appears in the rendered prompt; operators that only rephrase keep the
+    parent's answer. Returns the results and the sandbox CPU seconds spent.
+    """
+    results: list[FactorResult] = []
+    cpu = 0.0
+    by_parent: dict[str, list[Task]] = {}
+    for v in variants:
+        by_parent.setdefault(v.provenance.parent_id or "", []).append(v)
+    for parent_id, group in by_parent.items():
+        parent = parents.get(parent_id)
+        if parent is None:
+            results.extend(FactorResult(v.id, "faithful", False, 0.0, f"unknown parent {parent_id!r}") for v in group)
+            continue
+        run = run_solution(parent.solution_program, [v.prompt.params for v in group])
+        cpu += run.cpu_seconds
+        for v, answer, error in zip(group, run.answers, run.errors, strict=True):
+            if answer is None:
+                results.append(FactorResult(v.id, "faithful", False, 0.0, f"parent solution fails on variant: {error}"))
+                continue
+            if answer != v.answer:
+                results.append(
+                    FactorResult(
+                        v.id, "faithful", False, 0.0, f"parent solution gives {answer}, variant claims {v.answer}"
+                    )
+                )
+                continue
+            shown = _numbers_in(v.prompt_text)
+            missing = [
+                k
+                for k, val in v.prompt.params.items()
+                if isinstance(val, int | float) and not isinstance(val, bool) and str(val) not in shown
+            ]
+            if missing:
+                results.append(FactorResult(v.id, "faithful", False, 0.0, f"parameters {missing} not shown in prompt"))
+                continue
+            if v.provenance.operator != "resample_params" and v.answer != parent.answer:
+                results.append(
+                    FactorResult(
+                        v.id, "faithful", False, 0.0, f"rephrasing operator {v.provenance.operator} changed the answer"
+                    )
+                )
+                continue
+            results.append(FactorResult(v.id, "faithful", True, 1.0, "parent solution transfers; spec holds"))
+    return results, cpu
+
+
+def decide(
+    variants: Sequence[Task],
+    parents: dict[str, Task],
+    rewards_by_variant: dict[str, list[float]],
+    cfg: GateConfig,
+) -> tuple[list[FactorResult], list[GateDecision], float]:
+    """Run all five factors over `variants` (in a deterministic order) and decide each one."""
+    faithful, cpu = check_faithful(variants, parents)
+    faithful_by_id = {r.variant_id: r for r in faithful}
+    factor_rows: list[FactorResult] = []
+    decisions: list[GateDecision] = []
+    kept: dict[str, list[tuple[Task, list[float]]]] = {}
+    for v in variants:
+        rewards = rewards_by_variant.get(v.id, [])
+        parent = parents[v.provenance.parent_id or ""]
+        solve, pass_value = check_solve(v.id, rewards, cfg)
+        rows = [
+            check_verify(v),
+            solve,
+            check_distinct(v, parent, kept.get(parent.id, []), rewards, cfg),
+            faithful_by_id[v.id],
+            check_informative(v.id, rewards, cfg),
+        ]
+        factor_rows.extend(rows)
+        q = float(math.prod(1.0 if r.passed else 0.0 for r in rows))
+        failed = tuple(r.factor for r in rows if not r.passed)
+        accepted = q >= cfg.threshold
+        if accepted:
+            kept.setdefault(parent.id, []).append((v, rewards))
+        reason = "accepted" if accepted else "; ".join(f"V_{r.factor}: {r.reason}" for r in rows if not r.passed)
+        pass_rate = sum(1 for r in rewards if r > 0) / len(rewards) if rewards else 0.0
+        decisions.append(GateDecision(v.id, accepted, q, failed, reason, pass_rate, pass_value))
+    return factor_rows, decisions, cpu
+
+
+@dataclass(frozen=True)
+class GateRun:
+    factor_rows: list[FactorResult]
+    decisions: list[GateDecision]
+    rollout_tokens: dict[str, int]
+    rewards: dict[str, list[float]]
+    sandbox_cpu_seconds: float
+
+
+def run_gate(
+    variants: Sequence[Task],
+    parents: dict[str, Task],
+    sample_fn: Callable[[list[list[dict[str, str]]], int], list[tuple[int, str, int]]],
+    cfg: GateConfig,
+) -> GateRun:
+    """Roll out every variant `cfg.samples` times in one batched call, score, and decide.
+
+    `sample_fn(conversations, n)` returns (conversation index, completion text, tokens used) per sample.
+    """
+    rewards: dict[str, list[float]] = {v.id: [] for v in variants}
+    tokens: dict[str, int] = {v.id: 0 for v in variants}
+    for index, text, used in sample_fn([v.messages for v in variants], cfg.samples):
+        v = variants[index]
+        rewards[v.id].append(verify(v, text).reward)
+        tokens[v.id] += used
+    factor_rows, decisions, cpu = decide(variants, parents, rewards, cfg)
+    return GateRun(factor_rows, decisions, tokens, rewards, cpu)

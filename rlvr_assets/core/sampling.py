@@ -1,0 +1,95 @@
+"""Batched chat-template generation with a transformers model: the policy's rollouts for the gate and eval.
+
+Prompts are rendered through the model's own chat template (the same for every caller), left-padded and
+generated in batches; every sample records its token counts so rollout compute can be priced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rlvr_assets.core.config import ModelConfig
+
+
+@dataclass(frozen=True)
+class Sample:
+    prompt_index: int
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def resolve_device(cfg: ModelConfig) -> str:
+    import torch
+
+    if cfg.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return cfg.device
+
+
+class Policy:
+    """A loaded causal LM plus tokenizer that samples completions for chat prompts."""
+
+    def __init__(self, model_path: str, cfg: ModelConfig) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
+        self.device = resolve_device(cfg)
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
+        self.model.eval()
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def sample(
+        self,
+        conversations: list[list[dict[str, str]]],
+        n: int,
+        *,
+        max_new_tokens: int,
+        temperature: float,
+        top_p: float = 1.0,
+        batch_size: int = 32,
+        seed: int = 0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Sample]:
+        """`n` samples per conversation (greedy when temperature == 0), batched across conversations."""
+        import torch
+
+        rendered = [self.render(c) for c in conversations]
+        jobs = [(i, text) for i, text in enumerate(rendered) for _ in range(n)]
+        samples: list[Sample] = []
+        torch.manual_seed(seed)
+        for start in range(0, len(jobs), batch_size):
+            chunk = jobs[start : start + batch_size]
+            enc = self.tokenizer([t for _, t in chunk], return_tensors="pt", padding=True).to(self.device)
+            gen_kwargs = {"max_new_tokens": max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+            if temperature > 0:
+                gen_kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
+            else:
+                gen_kwargs.update(do_sample=False)
+            with torch.no_grad():
+                out = self.model.generate(**enc, **gen_kwargs)
+            prompt_len = enc["input_ids"].shape[1]
+            for row, (idx, _) in enumerate(chunk):
+                completion_ids = out[row, prompt_len:]
+                mask = completion_ids != self.tokenizer.pad_token_id
+                samples.append(
+                    Sample(
+                        prompt_index=idx,
+                        text=self.tokenizer.decode(completion_ids, skip_special_tokens=True),
+                        prompt_tokens=int(enc["attention_mask"][row].sum()),
+                        completion_tokens=int(mask.sum()),
+                    )
+                )
+            if progress:
+                progress(min(start + batch_size, len(jobs)), len(jobs))
+        return samples

@@ -1,0 +1,73 @@
+"""DuckDB tables for Polars frames, partition-aware: one table per asset, a `partition_key` column per row.
+
+Writing a partition replaces only that partition's rows, so re-running one arm or one cost ratio leaves
+every other partition's rows untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+PARTITION_COLUMN = "partition_key"
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False, retries: int = 50) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database, waiting briefly if another process holds the write lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    last: Exception | None = None
+    for _ in range(retries):
+        try:
+            con = duckdb.connect(str(path), read_only=read_only and path.exists())
+            break
+        except duckdb.IOException as exc:  # lock held by another writer
+            last = exc
+            time.sleep(0.2)
+    else:
+        raise RuntimeError(f"could not open DuckDB file {path}: {last}")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
+    )
+
+
+def write_frame(path: Path, table: str, frame: pl.DataFrame, partition_key: str | None = None) -> None:
+    """Replace the whole table (unpartitioned) or just one partition's rows."""
+    if partition_key is not None:
+        frame = frame.with_columns(pl.lit(partition_key).alias(PARTITION_COLUMN))
+    arrow = frame.to_arrow()
+    with connect(path) as con:
+        con.register("incoming", arrow)
+        if partition_key is None or not _exists(con, table):
+            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM incoming')
+        else:
+            existing = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+            for name, dtype in zip(frame.columns, con.execute("DESCRIBE incoming").fetchall(), strict=True):
+                if name not in existing:
+                    con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {dtype[1]}')
+            con.execute(f'DELETE FROM "{table}" WHERE {PARTITION_COLUMN} = ?', [partition_key])
+            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+        con.unregister("incoming")
+
+
+def read_frame(path: Path, table: str, partition_keys: Sequence[str] | None = None) -> pl.DataFrame:
+    with connect(path) as con:
+        if not _exists(con, table):
+            raise LookupError(f"table {table!r} does not exist in {path}; materialize its asset first")
+        if partition_keys is None:
+            return pl.from_arrow(con.sql(f'SELECT * FROM "{table}"').to_arrow_table())  # type: ignore[return-value]
+        marks = ", ".join("?" for _ in partition_keys)
+        query = f'SELECT * FROM "{table}" WHERE {PARTITION_COLUMN} IN ({marks}) ORDER BY {PARTITION_COLUMN}'
+        return pl.from_arrow(con.sql(query, params=list(partition_keys)).to_arrow_table())  # type: ignore[return-value]

@@ -1,0 +1,176 @@
+"""Economics assets: trade rate per augmented arm, rho_cost per (cost ratio x arm), and the report."""
+
+import dagster as dg
+import polars as pl
+
+from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.core.economics import (
+    ArmScore,
+    TradeEstimate,
+    arm_scores_from_items,
+    bootstrap_trade_rates,
+    cost_rows,
+    trade_rates,
+)
+from rlvr_assets.core.evaluation import bootstrap_mean_ci
+from rlvr_assets.core.funnel import funnel_frame
+from rlvr_assets.core.report import markdown_table, write_report
+from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
+from rlvr_assets.defs.resources import PipelineConfigResource
+
+
+def _arm_inputs(
+    corpus: pl.DataFrame, scores: pl.DataFrame
+) -> tuple[dict[str, tuple[int, int]], dict[str, dict[int, dict[str, float]]]]:
+    """(arm -> (n_human, n_aug)) from the corpora, (arm -> seed -> item -> reward) from the scores."""
+    arms = {
+        row["arm"]: (int(row["n_human"]), int(row["n_aug"]))
+        for row in corpus.group_by("arm")
+        .agg(
+            (pl.col("origin") == "human").sum().alias("n_human"),
+            (pl.col("origin") == "augmented").sum().alias("n_aug"),
+        )
+        .iter_rows(named=True)
+    }
+    missing = sorted(set(arms) - set(scores["arm"].unique().to_list()))
+    if missing:
+        raise ValueError(f"no benchmark scores for arm(s) {missing}: materialize benchmark_scores for them first")
+    rewards: dict[str, dict[int, dict[str, float]]] = {}
+    for row in scores.iter_rows(named=True):
+        rewards.setdefault(row["arm"], {}).setdefault(int(row["training_seed"]), {})[row["item_id"]] = row["reward"]
+    return arms, rewards
+
+
+def arm_score_table(
+    arms: dict[str, tuple[int, int]], rewards: dict[str, dict[int, dict[str, float]]], samples: int, seed: int
+) -> list[ArmScore]:
+    out = []
+    for score in arm_scores_from_items(arms, rewards):
+        flat = [r for per_seed in rewards[score.arm].values() for r in per_seed.values()]
+        low, high = bootstrap_mean_ci(flat, samples, seed)
+        out.append(ArmScore(score.arm, score.n_human, score.n_aug, score.score, 100 * low, 100 * high))
+    return out
+
+
+def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        group_name="economics", code_version="1", kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager()
+    )
+    def trade_rate(
+        context: dg.AssetExecutionContext,
+        pipeline: PipelineConfigResource,
+        benchmark_scores: pl.DataFrame,
+        training_corpus: pl.DataFrame,
+    ) -> dg.Output[pl.DataFrame]:
+        """rho per augmented arm, by the dominance bound and by log interpolation, with bootstrap CIs."""
+        ev = pipeline.config.eval
+        arms, rewards = _arm_inputs(training_corpus, benchmark_scores)
+        estimates: list[TradeEstimate] = trade_rates(arm_scores_from_items(arms, rewards))
+        intervals = {
+            (i.arm, i.estimator): i
+            for i in bootstrap_trade_rates(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed)
+        }
+        rows = []
+        for e in estimates:
+            iv = intervals.get((e.arm, e.estimator))
+            rows.append(
+                {
+                    "arm": e.arm,
+                    "estimator": e.estimator,
+                    "n_base": e.n_base,
+                    "n_aug": e.n_aug,
+                    "score": e.score,
+                    "n_equiv": e.n_equiv,
+                    "rho": e.rho,
+                    "rho_low": iv.rho_low if iv else None,
+                    "rho_high": iv.rho_high if iv else None,
+                    "bootstrap_defined_fraction": iv.defined_fraction if iv else None,
+                    "reason": e.reason,
+                }
+            )
+        frame = pl.DataFrame(rows, infer_schema_length=None)
+        curve = arm_score_table(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed)
+        context.log.info("trade rates:\n" + markdown_table(frame.drop("reason")))
+        return dg.Output(
+            frame,
+            metadata={
+                "trade_rate": dg.MetadataValue.md(markdown_table(frame)),
+                "arm_scores": dg.MetadataValue.md(markdown_table(pl.DataFrame([vars(a) for a in curve]))),
+            },
+        )
+
+    @dg.asset(
+        group_name="economics",
+        partitions_def=economics_partitions(cfg),
+        code_version="1",
+        kinds={"duckdb"},
+        automation_condition=dg.AutomationCondition.eager(),
+    )
+    def rho_cost(
+        context: dg.AssetExecutionContext,
+        trade_rate: pl.DataFrame,
+        augmentation_costs: pl.DataFrame,
+    ) -> dg.Output[pl.DataFrame]:
+        """rho_cost(r) = rho x r and break-even r* = 1/rho for one cost ratio and one augmented arm."""
+        key = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
+        ratio, arm = float(key[COST_RATIO_DIM]), key[ARM_DIM]
+        rows_for_arm = trade_rate.filter(pl.col("arm") == arm)
+        estimates = [
+            TradeEstimate(
+                r["arm"], r["estimator"], r["n_base"], r["n_aug"], r["score"], r["n_equiv"], r["rho"], r["reason"]
+            )
+            for r in rows_for_arm.iter_rows(named=True)
+        ]
+        bounds = {r["estimator"]: (r["rho_low"], r["rho_high"]) for r in rows_for_arm.iter_rows(named=True)}
+        measured = augmentation_costs["measured_cost_ratio"][0] if augmentation_costs.height else None
+        rows = []
+        for c in cost_rows(estimates, [ratio]):
+            low, high = bounds.get(c.estimator, (None, None))
+            rows.append(
+                {
+                    **c.as_dict(),
+                    "rho_cost_low": low * ratio if low is not None else None,
+                    "rho_cost_high": high * ratio if high is not None else None,
+                    "measured_cost_ratio": measured,
+                }
+            )
+        frame = pl.DataFrame(rows, infer_schema_length=None)
+        return dg.Output(frame, metadata={"rho_cost": dg.MetadataValue.md(markdown_table(frame))})
+
+    @dg.asset(
+        group_name="economics",
+        code_version="1",
+        kinds={"duckdb"},
+        automation_condition=dg.AutomationCondition.eager(),
+        deps=[],
+    )
+    def economics_report(
+        context: dg.AssetExecutionContext,
+        pipeline: PipelineConfigResource,
+        rho_cost: pl.DataFrame,
+        trade_rate: pl.DataFrame,
+        benchmark_scores: pl.DataFrame,
+        training_corpus: pl.DataFrame,
+        augmented_tasks: pl.DataFrame,
+        gate_results: pl.DataFrame,
+        augmentation_costs: pl.DataFrame,
+    ) -> dg.MaterializeResult:
+        """The curves, the gate funnel and rho_cost vs r with CI bands, as files and as UI metadata."""
+        cfg = pipeline.config
+        arms, rewards = _arm_inputs(training_corpus, benchmark_scores)
+        curve = arm_score_table(arms, rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
+        cost = rho_cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
+        funnel = funnel_frame(augmented_tasks, gate_results)
+        costs = augmentation_costs.row(0, named=True) if augmentation_costs.height else {}
+        out_dir = cfg.paths.artifacts_dir / "report"
+        path = write_report(out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios)
+        context.log.info(f"report written to {path}")
+        return dg.MaterializeResult(
+            metadata={
+                "report": dg.MetadataValue.path(str(path)),
+                "summary": dg.MetadataValue.md(path.read_text()),
+                "rho_cost_rows": cost.height,
+            }
+        )
+
+    return [trade_rate, rho_cost, economics_report]

@@ -1,0 +1,259 @@
+"""Task-side assets: the starting policy, seeds, held-out smoke suite, variants, gate and gated pool."""
+
+import hashlib
+import time
+from collections import Counter
+
+import dagster as dg
+import polars as pl
+
+from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.funnel import funnel_frame
+from rlvr_assets.core.gate import FACTORS, run_gate
+from rlvr_assets.core.models import materialize_base_model
+from rlvr_assets.core.operators import CATALOGUE_VERSION, apply_operators, operator_versions
+from rlvr_assets.core.report import markdown_table
+from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.tasks import load_seed_dir, load_task_file
+from rlvr_assets.defs.resources import PipelineConfigResource
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+@dg.asset(group_name="tasks", code_version="1", kinds={"transformers", "duckdb"})
+def base_model(context: dg.AssetExecutionContext, pipeline: PipelineConfigResource) -> dg.Output[pl.DataFrame]:
+    """The starting policy as a plain safetensors directory (the SmolLM2 GGUF converted once by default)."""
+    cfg = pipeline.config
+    start = time.monotonic()
+    info = materialize_base_model(
+        cfg.model, cfg.paths.artifacts_dir / "base_model" / cfg.model.source.replace("/", "_")
+    )
+    context.log.info(f"base model ready at {info.path} ({info.parameters} parameters, {time.monotonic() - start:.1f}s)")
+    frame = pl.DataFrame(
+        [{"path": info.path, "source": info.source, "parameters": info.parameters, "fingerprint": info.fingerprint}]
+    )
+    return dg.Output(
+        frame,
+        data_version=dg.DataVersion(info.fingerprint),
+        metadata={"path": dg.MetadataValue.path(info.path), "source": info.source, "parameters": info.parameters},
+    )
+
+
+@dg.asset(group_name="tasks", code_version="1", kinds={"duckdb"})
+def seed_tasks(context: dg.AssetExecutionContext, pipeline: PipelineConfigResource) -> dg.Output[pl.DataFrame]:
+    """Hand-authored tasks from seeds/: a small base for augmentation and a larger human pool."""
+    cfg = pipeline.config
+    tasks = load_seed_dir(cfg.paths.seeds_dir, cfg.economics.prices.default_human_task_usd)
+    tasks = [t for t in tasks if t.domain in cfg.domains and t.provenance.split in ("base", "pool")]
+    frame = tasks_to_frame(tasks)
+    splits = Counter(t.provenance.split for t in tasks)
+    context.log.info(f"loaded {len(tasks)} seeds: {dict(splits)}")
+    return dg.Output(
+        frame,
+        data_version=dg.DataVersion(_digest(*sorted(frame["task_id"].to_list()))),
+        metadata={
+            "base": splits.get("base", 0),
+            "pool": splits.get("pool", 0),
+            "mean_authoring_cost_usd": float(frame["authoring_cost_usd"].mean() or 0.0),
+        },
+    )
+
+
+@dg.asset(group_name="tasks", code_version="1", kinds={"duckdb"})
+def smoke_suite(pipeline: PipelineConfigResource) -> dg.Output[pl.DataFrame]:
+    """Project-authored held-out items: never trained on and never augmented."""
+    cfg = pipeline.config
+    items = load_task_file(cfg.paths.smoke_suite)
+    if cfg.eval.limit:
+        items = items[: cfg.eval.limit]
+    frame = tasks_to_frame(items)
+    return dg.Output(
+        frame,
+        data_version=dg.DataVersion(_digest(*frame["task_id"].to_list())),
+        metadata={"items": len(items), "source": dg.MetadataValue.path(str(cfg.paths.smoke_suite))},
+    )
+
+
+@dg.asset(group_name="augmentation", code_version=f"catalogue-{CATALOGUE_VERSION}", kinds={"duckdb"})
+def augmented_tasks(
+    context: dg.AssetExecutionContext, pipeline: PipelineConfigResource, seed_tasks: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """Every operator applied to every base seed: the variants plus each not-applicable or failed attempt."""
+    cfg = pipeline.config
+    versions = operator_versions(cfg.operators.enabled)
+    base = [t for t in frame_to_tasks(seed_tasks) if t.provenance.split == "base"]
+    rows: list[dict[str, object]] = []
+    for i, parent in enumerate(base, start=1):
+        for a in apply_operators(parent, cfg.operators.enabled, cfg.operators.rng_seed, cfg.operators.resample_draws):
+            variant = a.variant
+            rows.append(
+                {
+                    "parent_id": a.parent_id,
+                    "operator": a.operator,
+                    "operator_version": a.operator_version,
+                    "family": a.family,
+                    "rng_seed": a.rng_seed,
+                    "status": a.status,
+                    "reason": a.reason,
+                    "sandbox_cpu_seconds": a.sandbox_cpu_seconds,
+                    "generation_tokens": 0,
+                    **({k: v for k, v in tasks_to_frame([variant]).row(0, named=True).items()} if variant else {}),
+                }
+            )
+        context.log.info(f"augmented base seed {i}/{len(base)} ({parent.name})")
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    # identical variants from two operators are one task: keep the first, record the rest as duplicates
+    dup = frame["task_id"].is_not_null() & frame["task_id"].is_duplicated() & ~frame["task_id"].is_first_distinct()
+    frame = frame.with_columns(
+        pl.when(dup).then(pl.lit("failed")).otherwise(pl.col("status")).alias("status"),
+        pl.when(dup)
+        .then(pl.lit("identical to a variant from another operator"))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+    )
+    counts = Counter(frame["status"].to_list())
+    return dg.Output(
+        frame,
+        metadata={
+            "attempts": frame.height,
+            "variants": counts.get("proposed", 0),
+            "not_applicable": counts.get("not_applicable", 0),
+            "failed": counts.get("failed", 0),
+            "operators": dg.MetadataValue.json(versions),
+        },
+    )
+
+
+@dg.asset(group_name="augmentation", code_version="1", kinds={"transformers", "duckdb"})
+def gate_results(
+    context: dg.AssetExecutionContext,
+    pipeline: PipelineConfigResource,
+    augmented_tasks: pl.DataFrame,
+    seed_tasks: pl.DataFrame,
+    base_model: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """One row per variant per gate factor, with the variant's decision, reason and measured gate cost."""
+    cfg = pipeline.config
+    proposed = augmented_tasks.filter(pl.col("status") == "proposed")
+    variants = frame_to_tasks(proposed)
+    parents = {t.id: t for t in frame_to_tasks(seed_tasks)}
+    policy = Policy(base_model["path"][0], cfg.model)
+    started = time.monotonic()
+
+    def sample_fn(conversations: list[list[dict[str, str]]], n: int) -> list[tuple[int, str, int]]:
+        samples = policy.sample(
+            conversations,
+            n,
+            max_new_tokens=cfg.sampling.max_new_tokens,
+            temperature=cfg.sampling.temperature,
+            top_p=cfg.sampling.top_p,
+            batch_size=cfg.sampling.batch_size,
+            seed=cfg.sampling.seed,
+            progress=lambda done, total: context.log.info(f"gate rollouts {done}/{total}"),
+        )
+        return [(s.prompt_index, s.text, s.prompt_tokens + s.completion_tokens) for s in samples]
+
+    run = run_gate(variants, parents, sample_fn, cfg.gate)
+    seconds = time.monotonic() - started
+    prices = cfg.economics.prices
+    cpu_share = run.sandbox_cpu_seconds / max(1, len(variants))
+    decisions = {d.variant_id: d for d in run.decisions}
+    meta = {t.id: t for t in variants}
+    rows = []
+    for r in run.factor_rows:
+        d, v = decisions[r.variant_id], meta[r.variant_id]
+        tokens = run.rollout_tokens[r.variant_id]
+        cost = tokens / 1e6 * prices.usd_per_million_rollout_tokens + cpu_share / 3600 * prices.usd_per_cpu_hour
+        rows.append(
+            {
+                "variant_id": r.variant_id,
+                "parent_id": v.provenance.parent_id,
+                "operator": v.provenance.operator,
+                "factor": r.factor,
+                "passed": r.passed,
+                "value": r.value,
+                "reason": r.reason,
+                "accepted": d.accepted,
+                "q": d.q,
+                "decision_reason": d.reason,
+                "pass_rate": d.pass_rate,
+                "pass_at_k": d.pass_at_k,
+                "rollout_tokens": tokens,
+                "gate_cost_usd": cost,
+            }
+        )
+    frame = (
+        pl.DataFrame(rows, infer_schema_length=None)
+        if rows
+        else pl.DataFrame(
+            schema={"variant_id": pl.String, "factor": pl.String, "passed": pl.Boolean, "accepted": pl.Boolean}
+        )
+    )
+    accepted = sum(d.accepted for d in run.decisions)
+    total_tokens = sum(run.rollout_tokens.values())
+    context.log.info(f"gate: {accepted}/{len(variants)} accepted in {seconds:.1f}s, {total_tokens} rollout tokens")
+    return dg.Output(
+        frame,
+        metadata={
+            "variants": len(variants),
+            "accepted": accepted,
+            "gate_seconds": round(seconds, 2),
+            "rollout_tokens": total_tokens,
+            "rollout_tokens_per_second": round(total_tokens / max(seconds, 1e-9), 1),
+            "rejected_by_factor": dg.MetadataValue.json(
+                {f: int(frame.filter((pl.col("factor") == f) & ~pl.col("passed")).height) for f in FACTORS}
+                if rows
+                else {}
+            ),
+        },
+    )
+
+
+@dg.asset(group_name="augmentation", code_version="1", kinds={"duckdb"})
+def gated_tasks(
+    context: dg.AssetExecutionContext, augmented_tasks: pl.DataFrame, gate_results: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """The variants that passed all five gate factors: the pool augmented arms draw from."""
+    accepted_ids = (
+        set(gate_results.filter(pl.col("accepted"))["variant_id"].to_list()) if gate_results.height else set()
+    )
+    frame = augmented_tasks.filter(pl.col("task_id").is_in(list(accepted_ids))).select(
+        [c for c in augmented_tasks.columns if c in tasks_to_frame([]).columns]
+    )
+    funnel = funnel_frame(augmented_tasks, gate_results)
+    context.log.info(f"gated pool: {frame.height} variants")
+    return dg.Output(frame, metadata={"accepted": frame.height, "funnel": dg.MetadataValue.md(markdown_table(funnel))})
+
+
+@dg.asset(group_name="augmentation", code_version="1", kinds={"duckdb"})
+def augmentation_costs(
+    pipeline: PipelineConfigResource,
+    augmented_tasks: pl.DataFrame,
+    gate_results: pl.DataFrame,
+    seed_tasks: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Measured c_aug per accepted variant (generation + gate rollouts + sandbox CPU) and c_human from seeds."""
+    prices = pipeline.config.economics.prices
+    gen_tokens = int(augmented_tasks["generation_tokens"].sum() or 0)
+    cpu = float(augmented_tasks["sandbox_cpu_seconds"].sum() or 0.0)
+    per_variant = gate_results.filter(pl.col("factor") == "verify") if gate_results.height else gate_results
+    gate_cost = float(per_variant["gate_cost_usd"].sum() or 0.0) if per_variant.height else 0.0
+    accepted = int(per_variant["accepted"].sum() or 0) if per_variant.height else 0
+    total = (
+        gen_tokens / 1e6 * prices.usd_per_million_generation_tokens + cpu / 3600 * prices.usd_per_cpu_hour + gate_cost
+    )
+    c_aug = total / accepted if accepted else None
+    c_human = float(seed_tasks["authoring_cost_usd"].mean() or prices.default_human_task_usd)
+    row = {
+        "total_augmentation_usd": total,
+        "accepted_variants": accepted,
+        "c_aug_usd": c_aug,
+        "c_human_usd": c_human,
+        "measured_cost_ratio": (c_human / c_aug) if c_aug else None,
+        "generation_tokens": gen_tokens,
+        "sandbox_cpu_seconds": cpu,
+        "gate_cost_usd": gate_cost,
+    }
+    return dg.Output(pl.DataFrame([row]), metadata={k: (v if v is not None else "n/a") for k, v in row.items()})

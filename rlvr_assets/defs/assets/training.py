@@ -1,0 +1,157 @@
+"""Arm-partitioned assets: the training corpus, the GRPO checkpoint and the held-out scores of each arm."""
+
+import time
+
+import dagster as dg
+import polars as pl
+
+from rlvr_assets.core.arms import arm_specs, corpus_hash, select_corpus
+from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.core.evaluation import bootstrap_mean_ci, evaluate_items
+from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.training import train_grpo
+from rlvr_assets.defs.partitions import arm_partitions
+from rlvr_assets.defs.resources import PipelineConfigResource
+
+
+def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
+    arms = arm_partitions(cfg)
+
+    @dg.asset(group_name="training", partitions_def=arms, code_version="1", kinds={"duckdb"})
+    def training_corpus(
+        context: dg.AssetExecutionContext,
+        pipeline: PipelineConfigResource,
+        seed_tasks: pl.DataFrame,
+        gated_tasks: pl.DataFrame,
+    ) -> dg.Output[pl.DataFrame]:
+        """The tasks one arm trains on: n human seeds, or the base plus gated variants at its fraction."""
+        seeds = frame_to_tasks(seed_tasks)
+        n_base = sum(1 for t in seeds if t.provenance.split == "base")
+        spec = next(s for s in arm_specs(pipeline.config.arms, n_base) if s.key == context.partition_key)
+        corpus = select_corpus(spec, seeds, frame_to_tasks(gated_tasks))
+        n_aug = sum(1 for t in corpus if t.provenance.kind == "augmented")
+        if n_aug < spec.n_aug_target:
+            context.log.warning(f"arm {spec.key}: wanted {spec.n_aug_target} gated variants, only {n_aug} exist")
+        frame = tasks_to_frame(corpus).with_columns(pl.lit(spec.key).alias("arm"))
+        digest = corpus_hash(corpus)
+        return dg.Output(
+            frame,
+            data_version=dg.DataVersion(digest),
+            metadata={
+                "n_human": len(corpus) - n_aug,
+                "n_aug": n_aug,
+                "n_aug_target": spec.n_aug_target,
+                "aug_fraction_target": spec.aug_fraction,
+                "aug_fraction_realised": round(n_aug / len(corpus), 4) if corpus else 0.0,
+                "corpus_hash": digest,
+            },
+        )
+
+    @dg.asset(group_name="training", partitions_def=arms, code_version="1", kinds={"trl", "torch"})
+    def policy_checkpoint(
+        context: dg.AssetExecutionContext,
+        pipeline: PipelineConfigResource,
+        training_corpus: pl.DataFrame,
+        base_model: pl.DataFrame,
+    ) -> dg.Output[pl.DataFrame]:
+        """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed."""
+        cfg = pipeline.config
+        tasks = frame_to_tasks(training_corpus)
+        digest = corpus_hash(tasks)
+        rows = []
+        for seed in cfg.training.seeds:
+            out_dir = cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / f"seed-{seed}"
+            lineage = {
+                "arm": context.partition_key,
+                "corpus_hash": digest,
+                "base_model": base_model["path"][0],
+                "base_model_fingerprint": base_model["fingerprint"][0],
+                "run_id": context.run_id,
+                "task_ids": [t.id for t in tasks],
+            }
+
+            def log(metrics: dict[str, float], seed: int = seed) -> None:
+                if "reward" in metrics:
+                    context.log.info(
+                        f"seed {seed} step {metrics.get('step', '?')}/{cfg.training.max_steps}: "
+                        f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
+                    )
+
+            result = train_grpo(tasks, base_model["path"][0], out_dir, cfg.training, cfg.model, seed, lineage, log)
+            rows.append(
+                {
+                    "arm": context.partition_key,
+                    "training_seed": seed,
+                    "path": result.checkpoint_dir,
+                    "corpus_hash": digest,
+                    "steps": result.steps,
+                    "rollouts": result.rollouts,
+                    "train_seconds": result.seconds,
+                    "mean_train_reward": result.mean_reward,
+                    "final_loss": result.final_loss,
+                }
+            )
+        frame = pl.DataFrame(rows)
+        return dg.Output(
+            frame,
+            metadata={
+                "corpus_hash": digest,
+                "steps_per_seed": cfg.training.max_steps,
+                "seeds": len(rows),
+                "rollouts_per_seed": rows[0]["rollouts"],
+                "train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
+                "mean_train_reward": round(sum(r["mean_train_reward"] for r in rows) / len(rows), 4),
+                "checkpoint": dg.MetadataValue.path(rows[0]["path"]),
+            },
+        )
+
+    @dg.asset(group_name="evaluation", partitions_def=arms, code_version="1", kinds={"transformers", "duckdb"})
+    def benchmark_scores(
+        context: dg.AssetExecutionContext,
+        pipeline: PipelineConfigResource,
+        policy_checkpoint: pl.DataFrame,
+        smoke_suite: pl.DataFrame,
+    ) -> dg.Output[pl.DataFrame]:
+        """Greedy pass@1 of each checkpoint on the held-out smoke suite, one row per item and training seed."""
+        cfg = pipeline.config
+        items = frame_to_tasks(smoke_suite)
+        rows = []
+        started = time.monotonic()
+        for ckpt in policy_checkpoint.iter_rows(named=True):
+            policy = Policy(ckpt["path"], cfg.model)
+            results = evaluate_items(
+                policy,
+                items,
+                max_new_tokens=cfg.eval.max_new_tokens,
+                batch_size=cfg.eval.batch_size,
+                progress=lambda d, t, seed=ckpt["training_seed"]: context.log.info(f"eval seed {seed}: {d}/{t} items"),
+            )
+            rows.extend(
+                {
+                    "arm": context.partition_key,
+                    "training_seed": ckpt["training_seed"],
+                    "benchmark": "smoke",
+                    "item_id": r.item_id,
+                    "reward": r.reward,
+                    "reason": r.reason,
+                    "completion": r.completion,
+                }
+                for r in results
+            )
+        frame = pl.DataFrame(rows)
+        rewards = frame["reward"].to_list()
+        low, high = bootstrap_mean_ci(rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
+        seconds = time.monotonic() - started
+        return dg.Output(
+            frame,
+            metadata={
+                "pass@1": round(100 * sum(rewards) / len(rewards), 2),
+                "ci_low": round(100 * low, 2),
+                "ci_high": round(100 * high, 2),
+                "items": len(items),
+                "items_per_minute": round(len(rewards) / max(seconds, 1e-9) * 60, 1),
+            },
+        )
+
+    return [training_corpus, policy_checkpoint, benchmark_scores]

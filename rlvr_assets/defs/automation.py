@@ -1,0 +1,84 @@
+"""Jobs, the seed-change sensor and the sweep schedule.
+
+Jobs follow the partitioning: task preparation (unpartitioned), one arm's train+eval (arm-partitioned),
+trade rate, rho_cost (cost ratio x arm) and the report. Economics assets are also eager, so the
+automation daemon refreshes them when a new arm's scores land.
+"""
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+
+from rlvr_assets.core.config import PipelineConfig
+
+TASK_ASSETS = [
+    "base_model",
+    "seed_tasks",
+    "smoke_suite",
+    "augmented_tasks",
+    "gate_results",
+    "gated_tasks",
+    "augmentation_costs",
+]
+ARM_ASSETS = ["training_corpus", "policy_checkpoint", "benchmark_scores"]
+
+prepare_tasks_job = dg.define_asset_job(
+    "prepare_tasks_job",
+    selection=TASK_ASSETS,
+    description="Seeds -> variants -> gate -> gated pool and measured c_aug.",
+)
+train_arm_job = dg.define_asset_job(
+    "train_arm_job", selection=ARM_ASSETS, description="One arm: corpus -> GRPO checkpoint -> held-out scores."
+)
+trade_rate_job = dg.define_asset_job("trade_rate_job", selection=["trade_rate"])
+rho_cost_job = dg.define_asset_job("rho_cost_job", selection=["rho_cost"])
+report_job = dg.define_asset_job("report_job", selection=["economics_report"])
+JOBS = [prepare_tasks_job, train_arm_job, trade_rate_job, rho_cost_job, report_job]
+
+
+def files_fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for root in paths:
+        files = sorted(root.glob("**/*.jsonl")) if root.is_dir() else [root]
+        for f in files:
+            if f.exists():
+                digest.update(str(f).encode())
+                digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build_seed_sensor(cfg: PipelineConfig) -> dg.SensorDefinition:
+    watched = [cfg.paths.seeds_dir, cfg.paths.smoke_suite]
+
+    @dg.sensor(
+        job=prepare_tasks_job,
+        minimum_interval_seconds=60,
+        description="Re-prepares tasks when a seed or held-out file changes.",
+    )
+    def seed_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        fingerprint = files_fingerprint(watched)
+        if fingerprint == context.cursor:
+            return dg.SkipReason("seed files unchanged")
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"seeds-{fingerprint}")], cursor=fingerprint)
+
+    return seed_files_sensor
+
+
+def build_sweep_schedule(arm_keys: list[str]) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        job=train_arm_job,
+        cron_schedule="0 3 * * 6",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Weekly: trains every arm whose checkpoint is missing (new fractions train alone).",
+    )
+    def weekly_sweep_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
+        done = context.instance.get_materialized_partitions(dg.AssetKey("benchmark_scores"))
+        todo = [k for k in arm_keys if k not in done]
+        if not todo:
+            return dg.SkipReason("every arm is scored")
+        return [
+            dg.RunRequest(partition_key=k, run_key=f"sweep-{context.scheduled_execution_time:%Y%m%d}-{k}") for k in todo
+        ]
+
+    return weekly_sweep_schedule

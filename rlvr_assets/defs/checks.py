@@ -1,0 +1,70 @@
+"""Blocking asset checks: what must hold before anything downstream trains on or is scored against it."""
+
+import re
+
+import dagster as dg
+import polars as pl
+
+from rlvr_assets.core.frames import frame_to_tasks
+from rlvr_assets.core.gate import FACTORS, check_verify
+
+
+def _ngrams(text: str, n: int = 8) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z]+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+@dg.asset_check(asset="seed_tasks", blocking=True)
+def seeds_pass_their_verifiers(seed_tasks: pl.DataFrame) -> dg.AssetCheckResult:
+    """Every seed's reference solution passes its verifier; every known-bad one and a null answer fail."""
+    failures = [
+        f"{t.name} ({t.id}): {r.reason}" for t in frame_to_tasks(seed_tasks) if not (r := check_verify(t)).passed
+    ]
+    return dg.AssetCheckResult(passed=not failures, metadata={"failures": dg.MetadataValue.json(failures)})
+
+
+@dg.asset_check(asset="gated_tasks", blocking=True, additional_ins={"gate_results": dg.AssetIn("gate_results")})
+def gated_tasks_passed_every_factor(gated_tasks: pl.DataFrame, gate_results: pl.DataFrame) -> dg.AssetCheckResult:
+    """Every gated variant has a passing row for each of the five factors, and ids are unique."""
+    ids = gated_tasks["task_id"].to_list()
+    passed = gate_results.filter(pl.col("passed")).group_by("variant_id").agg(pl.col("factor").n_unique().alias("n"))
+    complete = set(passed.filter(pl.col("n") == len(FACTORS))["variant_id"].to_list())
+    bad = [i for i in ids if i not in complete]
+    dupes = len(ids) - len(set(ids))
+    return dg.AssetCheckResult(
+        passed=not bad and dupes == 0, metadata={"incomplete": dg.MetadataValue.json(bad), "duplicate_ids": dupes}
+    )
+
+
+@dg.asset_check(
+    asset="smoke_suite",
+    blocking=True,
+    additional_ins={"seed_tasks": dg.AssetIn("seed_tasks"), "gated_tasks": dg.AssetIn("gated_tasks")},
+)
+def smoke_suite_is_held_out(
+    smoke_suite: pl.DataFrame, seed_tasks: pl.DataFrame, gated_tasks: pl.DataFrame
+) -> dg.AssetCheckResult:
+    """No held-out problem statement shares an 8-word span with any seed or gated variant (names the pairs)."""
+    train = [(t.name, _ngrams(t.prompt.question)) for df in (seed_tasks, gated_tasks) for t in frame_to_tasks(df)]
+    pairs = [
+        f"{item.name} ~ {name}"
+        for item in frame_to_tasks(smoke_suite)
+        for name, grams in train
+        if _ngrams(item.prompt.question) & grams
+    ]
+    return dg.AssetCheckResult(passed=not pairs, metadata={"overlapping_pairs": dg.MetadataValue.json(pairs[:50])})
+
+
+@dg.asset_check(asset="benchmark_scores", blocking=True, additional_ins={"smoke_suite": dg.AssetIn("smoke_suite")})
+def every_item_scored(benchmark_scores: pl.DataFrame, smoke_suite: pl.DataFrame) -> dg.AssetCheckResult:
+    """Each arm's checkpoint (per training seed) has exactly one score per held-out item."""
+    expected = set(smoke_suite["task_id"].to_list())
+    problems = []
+    for (arm, seed), group in benchmark_scores.group_by(["arm", "training_seed"]):
+        got = group["item_id"].to_list()
+        if set(got) != expected or len(got) != len(expected):
+            problems.append(f"arm {arm} seed {seed}: {len(got)} scores for {len(expected)} items")
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": dg.MetadataValue.json(problems)})
+
+
+CHECKS = [seeds_pass_their_verifiers, gated_tasks_passed_every_factor, smoke_suite_is_held_out, every_item_scored]

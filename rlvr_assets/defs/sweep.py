@@ -1,0 +1,111 @@
+"""Run the whole sweep in-process against a persistent Dagster instance, one run per job and partition.
+
+The runs land in the same instance `dagster dev` reads, so the UI shows their lineage, logs and metadata.
+Each stage's wall time and peak resident memory are measured so the budget can be checked.
+"""
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import psutil
+
+from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
+from rlvr_assets.defs.partitions import arm_keys, economics_partitions
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    stage: str
+    partition: str | None
+    seconds: float
+    peak_rss_gib: float
+    skipped: bool = False
+
+
+class _PeakRss:
+    """Samples this process's resident memory on a thread; peak() is the maximum seen since start."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self._proc = psutil.Process()
+        self._peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self._peak = max(self._peak, self._proc.memory_info().rss)
+
+    def __enter__(self) -> "_PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._peak = max(self._peak, self._proc.memory_info().rss)
+
+    def peak_gib(self) -> float:
+        return self._peak / 2**30
+
+
+def ensure_dagster_home(cfg: PipelineConfig) -> Path:
+    """Use $DAGSTER_HOME, or var/dagster_home seeded with the project's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or cfg.paths.var_dir / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    template = PROJECT_ROOT / "dagster.yaml"
+    if template.exists() and not (home / "dagster.yaml").exists():
+        shutil.copy(template, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_sweep(
+    defs: dg.Definitions,
+    cfg: PipelineConfig,
+    instance: dg.DagsterInstance,
+    *,
+    missing_only: bool = False,
+    arms: list[str] | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[StageTiming]:
+    """prepare tasks -> train+score each arm -> trade rate -> rho_cost per (ratio, arm) -> report."""
+    timings: list[StageTiming] = []
+
+    def materialized(asset: str) -> set[str]:
+        return set(instance.get_materialized_partitions(dg.AssetKey(asset)))
+
+    def has_materialization(asset: str) -> bool:
+        return instance.get_latest_materialization_event(dg.AssetKey(asset)) is not None
+
+    def stage(job: str, partition: str | None, skip: bool) -> None:
+        label = f"{job}[{partition}]" if partition else job
+        if skip:
+            echo(f"== {label}: already materialized, skipped (--missing-only)")
+            timings.append(StageTiming(job, partition, 0.0, 0.0, skipped=True))
+            return
+        echo(f"== {label}: running")
+        start = time.monotonic()
+        with _PeakRss() as rss:
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, partition_key=partition, raise_on_error=True
+            )
+        assert result.success
+        timings.append(StageTiming(job, partition, time.monotonic() - start, rss.peak_gib()))
+        echo(f"== {label}: done in {timings[-1].seconds:.1f}s, peak RSS {timings[-1].peak_rss_gib:.2f} GiB")
+
+    stage("prepare_tasks_job", None, missing_only and has_materialization("gated_tasks"))
+    scored = materialized("benchmark_scores")
+    for arm in arms or arm_keys(cfg):
+        stage("train_arm_job", arm, missing_only and arm in scored)
+    stage("trade_rate_job", None, False)
+    done_costs = materialized("rho_cost") if missing_only else set()
+    for key in economics_partitions(cfg).get_partition_keys():
+        stage("rho_cost_job", key, key in done_costs)
+    stage("report_job", None, False)
+    return timings
