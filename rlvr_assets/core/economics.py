@@ -18,7 +18,20 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import polars as pl
+
 ESTIMATORS = ("dominance_bound", "log_interpolation")
+
+COST_ROW_SCHEMA = {
+    "arm": pl.String,
+    "estimator": pl.String,
+    "cost_ratio": pl.Float64,
+    "n_equiv": pl.Float64,
+    "rho": pl.Float64,
+    "rho_cost": pl.Float64,
+    "break_even": pl.Float64,
+    "reason": pl.String,
+}
 
 
 @dataclass(frozen=True)

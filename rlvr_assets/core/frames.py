@@ -1,4 +1,6 @@
-"""Task lists <-> Polars frames: the table shape every task-carrying asset shares."""
+"""Typed Polars frames for the tables: tasks, operator attempts, gate decisions and augmentation cost.
+
+Explicit schemas keep a column typed even when every row of one partition is null."""
 
 from __future__ import annotations
 
@@ -6,6 +8,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from rlvr_assets.core.config import PricesConfig
+from rlvr_assets.core.gate import GateRun
+from rlvr_assets.core.operators import Attempt
 from rlvr_assets.core.tasks import Task
 
 TASK_SCHEMA = {
@@ -49,3 +54,131 @@ def tasks_to_frame(tasks: Sequence[Task]) -> pl.DataFrame:
 
 def frame_to_tasks(frame: pl.DataFrame) -> list[Task]:
     return [Task.from_json(s) for s in frame["task_json"].to_list()]
+
+
+ATTEMPT_SCHEMA = {
+    "family": pl.String,
+    "status": pl.String,
+    "reason": pl.String,
+    "sandbox_cpu_seconds": pl.Float64,
+    "generation_tokens": pl.Int64,
+    **TASK_SCHEMA,
+}
+
+
+def attempts_to_frame(attempts: Sequence[Attempt]) -> pl.DataFrame:
+    """One row per operator application; task columns are null where no variant came out.
+
+    Identical variants from two operators are one task: the first is kept, the rest are marked failed.
+    """
+    seen: set[str] = set()
+    rows = []
+    for a in attempts:
+        row: dict[str, object] = dict.fromkeys(ATTEMPT_SCHEMA)
+        if a.variant is not None:
+            row.update(tasks_to_frame([a.variant]).row(0, named=True))
+        status, reason = a.status, a.reason
+        if a.variant is not None and a.variant.id in seen:
+            status, reason = "failed", "identical to a variant from another operator"
+        if a.variant is not None:
+            seen.add(a.variant.id)
+        row.update(
+            parent_id=a.parent_id,
+            operator=a.operator,
+            operator_version=a.operator_version,
+            family=a.family,
+            rng_seed=a.rng_seed,
+            status=status,
+            reason=reason,
+            sandbox_cpu_seconds=a.sandbox_cpu_seconds,
+            generation_tokens=0,
+        )
+        rows.append(row)
+    return pl.DataFrame(rows, schema=ATTEMPT_SCHEMA)
+
+
+GATE_SCHEMA = {
+    "variant_id": pl.String,
+    "parent_id": pl.String,
+    "operator": pl.String,
+    "factor": pl.String,
+    "passed": pl.Boolean,
+    "value": pl.Float64,
+    "reason": pl.String,
+    "accepted": pl.Boolean,
+    "q": pl.Float64,
+    "decision_reason": pl.String,
+    "pass_rate": pl.Float64,
+    "pass_at_k": pl.Float64,
+    "rollout_tokens": pl.Int64,
+    "gate_cost_usd": pl.Float64,
+}
+
+
+def gate_to_frame(run: GateRun, variants: Sequence[Task], prices: PricesConfig) -> pl.DataFrame:
+    """One row per variant per factor, with the variant's decision and its priced gate compute."""
+    cpu_share = run.sandbox_cpu_seconds / max(1, len(variants))
+    decisions = {d.variant_id: d for d in run.decisions}
+    by_id = {t.id: t for t in variants}
+    rows = []
+    for r in run.factor_rows:
+        d, v = decisions[r.variant_id], by_id[r.variant_id]
+        tokens = run.rollout_tokens[r.variant_id]
+        cost = tokens / 1e6 * prices.usd_per_million_rollout_tokens + cpu_share / 3600 * prices.usd_per_cpu_hour
+        rows.append(
+            {
+                "variant_id": r.variant_id,
+                "parent_id": v.provenance.parent_id,
+                "operator": v.provenance.operator,
+                "factor": r.factor,
+                "passed": r.passed,
+                "value": r.value,
+                "reason": r.reason,
+                "accepted": d.accepted,
+                "q": d.q,
+                "decision_reason": d.reason,
+                "pass_rate": d.pass_rate,
+                "pass_at_k": d.pass_at_k,
+                "rollout_tokens": tokens,
+                "gate_cost_usd": cost,
+            }
+        )
+    return pl.DataFrame(rows, schema=GATE_SCHEMA)
+
+
+COST_SCHEMA = {
+    "total_augmentation_usd": pl.Float64,
+    "accepted_variants": pl.Int64,
+    "c_aug_usd": pl.Float64,
+    "c_human_usd": pl.Float64,
+    "measured_cost_ratio": pl.Float64,
+    "generation_tokens": pl.Int64,
+    "sandbox_cpu_seconds": pl.Float64,
+    "gate_cost_usd": pl.Float64,
+}
+
+
+def augmentation_cost_frame(
+    augmented: pl.DataFrame, gate: pl.DataFrame, seeds: pl.DataFrame, prices: PricesConfig
+) -> pl.DataFrame:
+    """c_aug = all augmentation spend (generation, sandbox CPU, gate rollouts) per accepted variant."""
+    gen_tokens = int(augmented["generation_tokens"].sum() or 0)
+    cpu = float(augmented["sandbox_cpu_seconds"].sum() or 0.0)
+    per_variant = gate.filter(pl.col("factor") == "verify")
+    gate_cost = float(per_variant["gate_cost_usd"].sum() or 0.0)
+    accepted = int(per_variant["accepted"].sum() or 0)
+    total = gen_tokens / 1e6 * prices.usd_per_million_generation_tokens + cpu / 3600 * prices.usd_per_cpu_hour
+    total += gate_cost
+    c_aug = total / accepted if accepted else None
+    c_human = float(seeds["authoring_cost_usd"].mean() or prices.default_human_task_usd)
+    row = {
+        "total_augmentation_usd": total,
+        "accepted_variants": accepted,
+        "c_aug_usd": c_aug,
+        "c_human_usd": c_human,
+        "measured_cost_ratio": c_human / c_aug if c_aug else None,
+        "generation_tokens": gen_tokens,
+        "sandbox_cpu_seconds": cpu,
+        "gate_cost_usd": gate_cost,
+    }
+    return pl.DataFrame([row], schema=COST_SCHEMA)

@@ -106,20 +106,28 @@ def check_distinct(
     rewards: Sequence[float],
     cfg: GateConfig,
 ) -> FactorResult:
-    """Not a near-duplicate of its parent or an already-kept sibling, and behaviourally distinguishable."""
+    """Not a near-duplicate of its parent or an already-kept sibling, and behaviourally distinguishable.
+
+    Redundancy needs the same answer: a resampled instance whose ground truth differs is a new task even
+    when only its numbers changed. A same-answer variant is rejected when its text is nearly identical
+    (>= duplicate_similarity), or when it is similar (>= similar_similarity) to a kept sibling whose reward
+    distribution it cannot be told apart from (two-sample KS test, p >= ks_alpha).
+    """
     sim_parent = text_similarity(variant.prompt_text, parent.prompt_text)
-    if sim_parent >= cfg.duplicate_similarity:
+    if sim_parent >= cfg.duplicate_similarity and variant.answer == parent.answer:
         return FactorResult(
             variant.id,
             "distinct",
             False,
             sim_parent,
-            f"near-duplicate of parent (similarity {sim_parent:.3f} >= {cfg.duplicate_similarity})",
+            f"near-duplicate of parent (similarity {sim_parent:.3f} >= {cfg.duplicate_similarity}, same answer)",
         )
     worst = sim_parent
     for sibling, sib_rewards in kept_siblings:
         sim = text_similarity(variant.prompt_text, sibling.prompt_text)
         worst = max(worst, sim)
+        if variant.answer != sibling.answer:
+            continue
         if sim >= cfg.duplicate_similarity:
             return FactorResult(
                 variant.id, "distinct", False, sim, f"near-duplicate of sibling {sibling.name} (similarity {sim:.3f})"
@@ -132,7 +140,7 @@ def check_distinct(
                     "distinct",
                     False,
                     sim,
-                    f"similar to sibling {sibling.name} (similarity {sim:.3f}) and reward "
+                    f"similar to sibling {sibling.name} (similarity {sim:.3f}, same answer) and reward "
                     f"distribution indistinguishable (KS p={p_value:.3f} >= {cfg.ks_alpha})",
                 )
     return FactorResult(variant.id, "distinct", True, worst, f"max similarity {worst:.3f} to parent/kept siblings")

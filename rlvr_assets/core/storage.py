@@ -39,12 +39,16 @@ def connect(path: Path, read_only: bool = False, retries: int = 50) -> Iterator[
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(
-        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0]
     )
 
 
 def write_frame(path: Path, table: str, frame: pl.DataFrame, partition_key: str | None = None) -> None:
     """Replace the whole table (unpartitioned) or just one partition's rows."""
+    untyped = [name for name, dtype in frame.schema.items() if dtype == pl.Null]
+    if untyped:
+        # a column that is null in every row has no type; the next partition's rows could not be stored
+        raise TypeError(f"table {table!r}: columns {untyped} have no type (all null); give the frame a schema")
     if partition_key is not None:
         frame = frame.with_columns(pl.lit(partition_key).alias(PARTITION_COLUMN))
     arrow = frame.to_arrow()

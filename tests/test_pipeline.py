@@ -1,0 +1,122 @@
+"""The whole asset graph, materialized in-process with a tiny model: real outcomes, not just green runs."""
+
+import math
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from rlvr_assets.core.config import load_config
+from rlvr_assets.core.storage import read_frame
+from rlvr_assets.definitions import build_definitions
+from rlvr_assets.defs.partitions import arm_keys
+from rlvr_assets.defs.sweep import run_sweep
+from tests.conftest import TINY, write_config
+
+
+def _table(sweep, name: str) -> pl.DataFrame:
+    return read_frame(sweep["cfg"].paths.duckdb_path, name)
+
+
+def test_rejected_variants_carry_reasons(tiny_sweep) -> None:
+    gate = _table(tiny_sweep, "gate_results")
+    assert gate.height > 0
+    rejected = gate.filter(~pl.col("passed"))
+    assert rejected.height > 0, "the tiny sweep should reject something (e.g. near-duplicates)"
+    assert rejected["reason"].str.len_chars().min() > 0
+    decisions = gate.filter(pl.col("factor") == "verify")
+    for row in decisions.filter(~pl.col("accepted")).iter_rows(named=True):
+        assert row["decision_reason"].startswith("V_")
+    augmented = _table(tiny_sweep, "augmented_tasks")
+    not_applicable = augmented.filter(pl.col("status") != "proposed")
+    assert not_applicable.height > 0 and not_applicable["reason"].str.len_chars().min() > 0
+
+
+def test_every_arm_has_a_score_for_every_item(tiny_sweep) -> None:
+    scores = _table(tiny_sweep, "benchmark_scores")
+    smoke = _table(tiny_sweep, "smoke_suite")
+    assert set(scores["arm"].unique()) == set(arm_keys(tiny_sweep["cfg"]))
+    per_arm = scores.group_by("arm").agg(pl.col("item_id").n_unique().alias("n"))
+    assert set(per_arm["n"].to_list()) == {smoke.height}
+
+
+def test_arms_are_compute_matched(tiny_sweep) -> None:
+    ckpts = _table(tiny_sweep, "policy_checkpoint")
+    assert ckpts["steps"].n_unique() == 1 and ckpts["rollouts"].n_unique() == 1
+    assert ckpts["steps"][0] == tiny_sweep["cfg"].training.max_steps
+
+
+def test_augmented_arm_trains_on_base_plus_gated_variants(tiny_sweep) -> None:
+    corpus = _table(tiny_sweep, "training_corpus")
+    gated = set(_table(tiny_sweep, "gated_tasks")["task_id"].to_list())
+    aug = corpus.filter(pl.col("arm") == "aug-0.50")
+    assert aug.filter(pl.col("origin") == "human")["split"].to_list() == ["base"] * 4
+    assert set(aug.filter(pl.col("origin") == "augmented")["task_id"].to_list()) <= gated
+    held_out = set(_table(tiny_sweep, "smoke_suite")["task_id"].to_list())
+    assert not held_out & set(corpus["task_id"].to_list())
+
+
+def test_rho_cost_is_finite_and_equals_rho_times_r(tiny_sweep) -> None:
+    cost = _table(tiny_sweep, "rho_cost")
+    ratios = set(tiny_sweep["cfg"].economics.cost_ratios)
+    assert set(cost["cost_ratio"].unique().to_list()) == ratios
+    dominance = cost.filter(pl.col("estimator") == "dominance_bound")
+    assert dominance.height == len(ratios)
+    for row in cost.iter_rows(named=True):
+        if row["rho"] is None:
+            assert row["reason"], "a null estimate must say why"
+            continue
+        assert math.isfinite(row["rho_cost"])
+        assert row["rho_cost"] == pytest.approx(row["rho"] * row["cost_ratio"])
+
+
+def test_report_files_are_written(tiny_sweep) -> None:
+    report = tiny_sweep["cfg"].paths.artifacts_dir / "report"
+    for name in ("report.md", "arms.csv", "rho_cost.csv", "funnel.csv", "scaling_curve.png", "rho_cost.png"):
+        assert (report / name).stat().st_size > 0, name
+    assert "Gate funnel" in (report / "report.md").read_text()
+
+
+def test_checkpoint_lineage_names_corpus_and_base_model(tiny_sweep) -> None:
+    import json
+    from pathlib import Path
+
+    row = _table(tiny_sweep, "policy_checkpoint").row(0, named=True)
+    lineage = json.loads((Path(row["path"]) / "rlvr_lineage.json").read_text())
+    assert lineage["corpus_hash"] == row["corpus_hash"]
+    assert lineage["base_model"] and lineage["task_ids"]
+
+
+def test_new_cost_ratio_runs_no_training(tiny_sweep) -> None:
+    """Add a cost ratio to the config: only its rho_cost partitions (and the report) materialize."""
+    instance: dg.DagsterInstance = tiny_sweep["instance"]
+    directory = tiny_sweep["dir"]
+    before = {k: instance.get_latest_materialization_event(dg.AssetKey(k)).storage_id
+              for k in ("policy_checkpoint", "benchmark_scores", "gate_results")}
+    cfg = load_config(write_config(directory, {"economics": {"cost_ratios": [5, 40, 12.5]}}))
+    timings = run_sweep(build_definitions(cfg), cfg, instance, missing_only=True, echo=lambda _m: None)
+    ran = [(t.stage, t.partition) for t in timings if not t.skipped]
+    assert ("rho_cost_job", "aug-0.50|12.5") in ran
+    assert not [s for s, _ in ran if s in ("train_arm_job", "prepare_tasks_job")]
+    after = {k: instance.get_latest_materialization_event(dg.AssetKey(k)).storage_id for k in before}
+    assert after == before
+    cost = read_frame(cfg.paths.duckdb_path, "rho_cost")
+    assert 12.5 in cost["cost_ratio"].to_list()
+
+
+def test_malformed_seed_fails_seed_tasks_naming_file_task_and_field(tmp_path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "bad.jsonl").write_text(
+        '{"name": "oops", "domain": "reasoning", "split": "base", "template": "What is {a}?", '
+        '"params": {"a": 1}, "solution": "def solve(a):\\n    return a", "answer": "1", "known_bad": 3}\n')
+    cfg = load_config(write_config(tmp_path, {"paths": {"seeds_dir": str(seeds)}}, base=TINY))
+    result = dg.materialize([build_definitions(cfg).get_assets_def("seed_tasks")],
+                            resources={"pipeline": build_definitions(cfg).resources["pipeline"],
+                                       "io_manager": build_definitions(cfg).resources["io_manager"]},
+                            raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.cause.message if failure.step_failure_data.error.cause else ""
+    message += failure.step_failure_data.error.message
+    assert "bad.jsonl:1" in message and "oops" in message and "'known_bad'" in message
