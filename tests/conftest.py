@@ -42,6 +42,7 @@ def tiny_sweep(tmp_path_factory: pytest.TempPathFactory):
 
     directory = tmp_path_factory.mktemp("tiny_sweep")
     cfg = load_config(write_config(directory))
+    (directory / "dagster_home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(directory / "dagster_home"))
     timings = run_sweep(build_definitions(cfg), cfg, instance, echo=lambda _msg: None)
     yield {"cfg": cfg, "instance": instance, "timings": timings, "dir": directory}

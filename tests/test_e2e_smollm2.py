@@ -27,6 +27,7 @@ MINIMAL_REAL = {
 @pytest.mark.e2e
 def test_smollm2_minimal_sweep(tmp_path) -> None:
     cfg = load_config(write_config(tmp_path, base=MINIMAL_REAL))
+    (tmp_path / "dagster_home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
     try:
         timings = run_sweep(build_definitions(cfg), cfg, instance)

@@ -91,14 +91,14 @@ def test_new_cost_ratio_runs_no_training(tiny_sweep) -> None:
     """Add a cost ratio to the config: only its rho_cost partitions (and the report) materialize."""
     instance: dg.DagsterInstance = tiny_sweep["instance"]
     directory = tiny_sweep["dir"]
-    before = {k: instance.get_latest_materialization_event(dg.AssetKey(k)).storage_id
+    before = {k: instance.get_latest_materialization_event(dg.AssetKey(k)).run_id
               for k in ("policy_checkpoint", "benchmark_scores", "gate_results")}
     cfg = load_config(write_config(directory, {"economics": {"cost_ratios": [5, 40, 12.5]}}))
     timings = run_sweep(build_definitions(cfg), cfg, instance, missing_only=True, echo=lambda _m: None)
     ran = [(t.stage, t.partition) for t in timings if not t.skipped]
     assert ("rho_cost_job", "aug-0.50|12.5") in ran
     assert not [s for s, _ in ran if s in ("train_arm_job", "prepare_tasks_job")]
-    after = {k: instance.get_latest_materialization_event(dg.AssetKey(k)).storage_id for k in before}
+    after = {k: instance.get_latest_materialization_event(dg.AssetKey(k)).run_id for k in before}
     assert after == before
     cost = read_frame(cfg.paths.duckdb_path, "rho_cost")
     assert 12.5 in cost["cost_ratio"].to_list()
