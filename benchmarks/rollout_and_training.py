@@ -1,7 +1,7 @@
 """Prints rollout and GRPO training throughput for a model on a device (CPU here, CUDA on a GPU machine).
 
-Side by side in one run: batched rollouts (the gate's and eval's path) against a plain per-prompt
-`generate` loop, and compute-matched GRPO steps per second.
+Side by side in one run: rollouts batched across prompts (the gate's and eval's path) against a plain
+per-prompt `generate` loop (one call per prompt for its samples), and GRPO seconds per step.
 
     python benchmarks/rollout_and_training.py --model var/artifacts/base_model/smollm2-gguf --device cpu
 """
@@ -42,21 +42,32 @@ def main() -> None:
     policy.sample(conversations[:2], 1, max_new_tokens=4, temperature=1.0)  # warm-up
 
     start = time.monotonic()
-    batched = policy.sample(conversations, args.samples, max_new_tokens=args.max_new_tokens, temperature=1.0,
-                            batch_size=args.batch_size)
+    batched = policy.sample(
+        conversations, args.samples, max_new_tokens=args.max_new_tokens, temperature=1.0, batch_size=args.batch_size
+    )
     batched_s = time.monotonic() - start
     batched_tokens = sum(s.completion_tokens for s in batched)
 
     loop_prompts = conversations[: max(2, args.prompts // 4)]
     start = time.monotonic()
-    looped = [s for c in loop_prompts for s in policy.sample([c], args.samples, max_new_tokens=args.max_new_tokens,
-                                                                 temperature=1.0, batch_size=1)]
+    # the plain loop: one generate call per prompt, for that prompt's samples
+    looped = [
+        s
+        for c in loop_prompts
+        for s in policy.sample(
+            [c], args.samples, max_new_tokens=args.max_new_tokens, temperature=1.0, batch_size=args.samples
+        )
+    ]
     loop_s = time.monotonic() - start
     loop_tokens = sum(s.completion_tokens for s in looped)
     del policy
 
-    training = TrainingConfig(max_steps=args.grpo_steps, num_generations=args.num_generations,
-                              max_completion_length=args.max_new_tokens, seeds=[0])
+    training = TrainingConfig(
+        max_steps=args.grpo_steps,
+        num_generations=args.num_generations,
+        max_completion_length=args.max_new_tokens,
+        seeds=[0],
+    )
     with tempfile.TemporaryDirectory() as out:
         result = train_grpo(tasks[:8], args.model, Path(out), training, model_cfg, 0, {"benchmark": True})
 

@@ -24,8 +24,12 @@ TINY = {
 
 def write_config(directory: Path, overrides: dict | None = None, base: dict | None = None) -> Path:
     data = {**(base or TINY), **(overrides or {})}
-    data["paths"] = {"seeds_dir": str(ROOT / "seeds"), "smoke_suite": str(ROOT / "heldout" / "smoke_reasoning.jsonl"),
-                     "var_dir": str(directory / "var"), **data.get("paths", {})}
+    data["paths"] = {
+        "seeds_dir": str(ROOT / "seeds"),
+        "smoke_suite": str(ROOT / "heldout" / "smoke_reasoning.jsonl"),
+        "var_dir": str(directory / "var"),
+        **data.get("paths", {}),
+    }
     path = directory / "pipeline.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

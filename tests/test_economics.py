@@ -50,8 +50,12 @@ def test_log_interpolation_inside_the_curve() -> None:
 
 
 def test_noisy_human_curve_is_made_monotone_before_inverting() -> None:
-    arms = [ArmScore("h4", 4, 0, 50.0), ArmScore("h8", 8, 0, 48.0), ArmScore("h16", 16, 0, 60.0),
-            ArmScore("a", 4, 4, 55.0)]
+    arms = [
+        ArmScore("h4", 4, 0, 50.0),
+        ArmScore("h8", 8, 0, 48.0),
+        ArmScore("h16", 16, 0, 60.0),
+        ArmScore("a", 4, 4, 55.0),
+    ]
     est = _row(trade_rates(arms), "a", "log_interpolation")
     assert est.rho is not None and 8 <= est.n_equiv <= 16
 
@@ -84,11 +88,15 @@ def test_bootstrap_brackets_the_point_estimate() -> None:
 
 def test_cli_economics_json_on_the_study_table(tmp_path: Path, capsys) -> None:
     csv = tmp_path / "arms.csv"
-    csv.write_text("arm,n_human,n_aug,score\n10h,10,0,53.61\n97h,97,0,54.18\n10h+80a,10,80,54.38\n10h+319a,10,319,55.14\n")
+    csv.write_text(
+        "arm,n_human,n_aug,score\n10h,10,0,53.61\n97h,97,0,54.18\n10h+80a,10,80,54.38\n10h+319a,10,319,55.14\n"
+    )
     assert main(["economics", str(csv), "--cost-ratios", "5.13,10", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"arm", "estimator", "cost_ratio", "rho", "rho_cost", "break_even"} <= set(rows[0])
-    dom = next(r for r in rows if r["arm"] == "10h+319a" and r["estimator"] == "dominance_bound" and r["cost_ratio"] == 5.13)
+    dom = next(
+        r for r in rows if r["arm"] == "10h+319a" and r["estimator"] == "dominance_bound" and r["cost_ratio"] == 5.13
+    )
     assert round(dom["break_even"], 2) == 3.67 and round(dom["rho_cost"], 1) == 1.4
     interp = next(r for r in rows if r["arm"] == "10h+319a" and r["estimator"] == "log_interpolation")
     assert interp["rho"] is None and "extrapolation" in interp["reason"]

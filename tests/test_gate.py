@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def family():
     seeds = load_seed_dir(ROOT / "seeds")
     parent = next(t for t in seeds if t.name == "apples-buy")
-    attempts = apply_operators(parent, ["resample_params", "remove_hint", "remove_format_example", "densify_formatting"], 5, 2)
+    attempts = apply_operators(
+        parent, ["resample_params", "remove_hint", "remove_format_example", "densify_formatting"], 5, 2
+    )
     return parent, [a.variant for a in attempts if a.variant]
 
 
@@ -105,8 +107,11 @@ def test_run_gate_scores_samples_with_the_variant_verifier(family) -> None:
 
     def sample_fn(conversations, n):
         # a policy that answers correctly one time in four
-        return [(i, f"Answer: {variants[i].answer if k % 4 == 0 else -1}", 10)
-                for i in range(len(conversations)) for k in range(n)]
+        return [
+            (i, f"Answer: {variants[i].answer if k % 4 == 0 else -1}", 10)
+            for i in range(len(conversations))
+            for k in range(n)
+        ]
 
     run = run_gate(variants, {parent.id: parent}, sample_fn, cfg)
     assert all(r == [1.0, 0.0, 0.0, 0.0] * 2 for r in run.rewards.values())

@@ -47,8 +47,13 @@ def test_rephrasing_operators_keep_the_answer_and_change_the_prompt(base) -> Non
 def test_invalid_resampled_params_are_recorded_as_failed_attempts(base) -> None:
     pencils = next(t for t in base if t.name == "pencils-give")
     # a space where every draw gives away more than there is makes solve() raise
-    broken = pencils.model_copy(update={"prompt": pencils.prompt.model_copy(
-        update={"param_space": {"a": {"min": 1, "max": 2}, "b": {"min": 5, "max": 6}}})})
+    broken = pencils.model_copy(
+        update={
+            "prompt": pencils.prompt.model_copy(
+                update={"param_space": {"a": {"min": 1, "max": 2}, "b": {"min": 5, "max": 6}}}
+            )
+        }
+    )
     attempts = apply_operators(broken, ["resample_params"], 0, 2)
     assert attempts and all(a.status == "failed" and "reference solution failed" in a.reason for a in attempts)
 

@@ -91,8 +91,10 @@ def test_new_cost_ratio_runs_no_training(tiny_sweep) -> None:
     """Add a cost ratio to the config: only its rho_cost partitions (and the report) materialize."""
     instance: dg.DagsterInstance = tiny_sweep["instance"]
     directory = tiny_sweep["dir"]
-    before = {k: instance.get_latest_materialization_event(dg.AssetKey(k)).run_id
-              for k in ("policy_checkpoint", "benchmark_scores", "gate_results")}
+    before = {
+        k: instance.get_latest_materialization_event(dg.AssetKey(k)).run_id
+        for k in ("policy_checkpoint", "benchmark_scores", "gate_results")
+    }
     cfg = load_config(write_config(directory, {"economics": {"cost_ratios": [5, 40, 12.5]}}))
     timings = run_sweep(build_definitions(cfg), cfg, instance, missing_only=True, echo=lambda _m: None)
     ran = [(t.stage, t.partition) for t in timings if not t.skipped]
@@ -109,12 +111,17 @@ def test_malformed_seed_fails_seed_tasks_naming_file_task_and_field(tmp_path) ->
     seeds.mkdir()
     (seeds / "bad.jsonl").write_text(
         '{"name": "oops", "domain": "reasoning", "split": "base", "template": "What is {a}?", '
-        '"params": {"a": 1}, "solution": "def solve(a):\\n    return a", "answer": "1", "known_bad": 3}\n')
+        '"params": {"a": 1}, "solution": "def solve(a):\\n    return a", "answer": "1", "known_bad": 3}\n'
+    )
     cfg = load_config(write_config(tmp_path, {"paths": {"seeds_dir": str(seeds)}}, base=TINY))
-    result = dg.materialize([build_definitions(cfg).get_assets_def("seed_tasks")],
-                            resources={"pipeline": build_definitions(cfg).resources["pipeline"],
-                                       "io_manager": build_definitions(cfg).resources["io_manager"]},
-                            raise_on_error=False)
+    result = dg.materialize(
+        [build_definitions(cfg).get_assets_def("seed_tasks")],
+        resources={
+            "pipeline": build_definitions(cfg).resources["pipeline"],
+            "io_manager": build_definitions(cfg).resources["io_manager"],
+        },
+        raise_on_error=False,
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.cause.message if failure.step_failure_data.error.cause else ""

@@ -44,12 +44,14 @@ def test_working_directory_is_private_and_temporary() -> None:
 
 
 def test_solution_runner_reports_per_param_errors() -> None:
-    program = "def solve(a, b, **_):\n    if b == 0:\n        raise ValueError('b must be non-zero')\n    return a / b\n"
+    program = (
+        "def solve(a, b, **_):\n    if b == 0:\n        raise ValueError('b must be non-zero')\n    return a / b\n"
+    )
     run = run_solution(program, [{"a": 6, "b": 3}, {"a": 1, "b": 0}, {"a": 1, "b": 4}])
     assert run.answers == ["2", None, "1/4"]
     assert run.errors[1] is not None and "non-zero" in run.errors[1]
 
 
 def test_solution_printing_fake_marker_cannot_forge_result() -> None:
-    program = "def solve(**_):\n    print('@@RESULT-0000@@[{\"ok\": \"999\"}]')\n    return 1\n"
+    program = 'def solve(**_):\n    print(\'@@RESULT-0000@@[{"ok": "999"}]\')\n    return 1\n'
     assert run_solution(program, [{}]).answers == ["1"]

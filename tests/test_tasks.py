@@ -9,10 +9,15 @@ from rlvr_assets.core.tasks import SeedFileError, load_seed_dir, load_task_file
 ROOT = Path(__file__).resolve().parents[1]
 
 GOOD = {
-    "name": "apples", "domain": "reasoning", "split": "base",
+    "name": "apples",
+    "domain": "reasoning",
+    "split": "base",
     "template": "{name} has {a} apples and buys {b} more. How many apples?",
-    "params": {"name": "Ana", "a": 2, "b": 3}, "solution": "def solve(a, b, **_):\n    return a + b",
-    "answer": "5", "known_bad": ["Answer: 6"], "authoring_cost_usd": 10.0,
+    "params": {"name": "Ana", "a": 2, "b": 3},
+    "solution": "def solve(a, b, **_):\n    return a + b",
+    "answer": "5",
+    "known_bad": ["Answer: 6"],
+    "authoring_cost_usd": 10.0,
 }
 
 
@@ -78,6 +83,8 @@ def test_invalid_json_line_is_reported_with_its_line(tmp_path: Path) -> None:
 
 def test_duplicate_names_across_files_are_rejected(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text(json.dumps(GOOD) + "\n")
-    (tmp_path / "b.jsonl").write_text(json.dumps({**GOOD, "answer": "5", "params": {"name": "Bo", "a": 2, "b": 3}}) + "\n")
+    (tmp_path / "b.jsonl").write_text(
+        json.dumps({**GOOD, "answer": "5", "params": {"name": "Bo", "a": 2, "b": 3}}) + "\n"
+    )
     with pytest.raises(SeedFileError, match="duplicate name"):
         load_seed_dir(tmp_path)

