@@ -14,7 +14,7 @@ from rlvr_assets.core.gate import (
     run_gate,
 )
 from rlvr_assets.core.operators import apply_operators
-from rlvr_assets.core.tasks import load_seed_dir
+from rlvr_assets.core.tasks import NumericAnswer, load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +79,8 @@ def test_resampled_instance_with_a_new_answer_is_not_a_duplicate(family) -> None
 
 def test_faithful_catches_a_wrong_ground_truth(family) -> None:
     parent, variants = family
-    wrong = variants[0].model_copy(update={"answer": str(int(variants[0].answer) + 3)})
+    wrong_answer = str(int(variants[0].answer) + 3)
+    wrong = variants[0].model_copy(update={"verifier": NumericAnswer(answer=wrong_answer)})
     results, cpu = check_faithful([variants[0], wrong], {parent.id: parent})
     assert results[0].passed
     assert not results[1].passed and "parent solution gives" in results[1].reason

@@ -150,6 +150,16 @@ def _numbers_in(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:\.\d+)?", text))
 
 
+def _rephrasing_faithful(variant: Task, parent: Task) -> FactorResult:
+    """A non-parametric variant must keep the parent's verifier, and the parent's solution must still pass it."""
+    if variant.verifier != parent.verifier or variant.environment != parent.environment:
+        return FactorResult(variant.id, "faithful", False, 0.0, "rephrasing changed the verifier or environment")
+    verdict = verify(variant, parent.reference_solution)
+    if verdict.reward != 1.0:
+        return FactorResult(variant.id, "faithful", False, 0.0, f"parent solution no longer passes: {verdict.reason}")
+    return FactorResult(variant.id, "faithful", True, 1.0, "parent solution transfers; verifier unchanged")
+
+
 def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[list[FactorResult], float]:
     """The mutation did what its spec says and the parent's solution logic transfers to the variant.
 
@@ -167,6 +177,9 @@ def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[
         if parent is None:
             results.extend(FactorResult(v.id, "faithful", False, 0.0, f"unknown parent {parent_id!r}") for v in group)
             continue
+        if parent.solution_program is None:
+            results.extend(_rephrasing_faithful(v, parent) for v in group)
+            continue
         run = run_solution(parent.solution_program, [v.prompt.params for v in group])
         cpu += run.cpu_seconds
         for v, answer, error in zip(group, run.answers, run.errors, strict=True):
@@ -175,9 +188,7 @@ def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[
                 continue
             if answer != v.answer:
                 results.append(
-                    FactorResult(
-                        v.id, "faithful", False, 0.0, f"parent solution gives {answer}, variant claims {v.answer}"
-                    )
+                    FactorResult(v.id, "faithful", False, 0.0, f"parent solution gives {answer}, variant claims {v.answer}")
                 )
                 continue
             shown = _numbers_in(v.prompt_text)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlvr_assets.core.solutions import run_solution
-from rlvr_assets.core.tasks import Provenance, ReasoningPrompt, Task, build_task
+from rlvr_assets.core.tasks import DOMAINS, NumericAnswer, Provenance, ReasoningPrompt, Task, build_task
 
 GENERIC_HINT = "Work through the problem step by step and check the arithmetic before answering."
 GENERIC_FORMAT_EXAMPLE = "For example, if the result were 1234, the last line would read: Answer: 1234"
@@ -38,6 +38,7 @@ class Operator:
     direction: str  # "harder", "easier" or "resample"
     description: str
     propose: Callable[[Task, int, int], list[Proposal] | str] = field(repr=False)
+    domains: tuple[str, ...] = DOMAINS
 
     @property
     def code_version(self) -> str:
@@ -128,6 +129,7 @@ OPERATORS: dict[str, Operator] = {
             "resample",
             "draw new parameters from param_space; the answer is recomputed by the reference solution",
             _resample_params,
+            ("reasoning",),
         ),
         Operator(
             "remove_hint",
@@ -174,6 +176,7 @@ OPERATORS: dict[str, Operator] = {
                     else "instruction is already vague"
                 )
             ),
+            ("reasoning",),
         ),
         Operator(
             "add_hint",
@@ -182,6 +185,7 @@ OPERATORS: dict[str, Operator] = {
             "easier",
             "add a generic step-by-step hint",
             _single(lambda p: {"hint": GENERIC_HINT} if not p.hint else "task already has a hint"),
+            ("reasoning",),
         ),
         Operator(
             "add_format_example",
@@ -196,6 +200,7 @@ OPERATORS: dict[str, Operator] = {
                     else "task already has a format example"
                 )
             ),
+            ("reasoning",),
         ),
     )
 }
@@ -208,7 +213,7 @@ def operator_versions(names: list[str]) -> dict[str, str]:
     return {n: OPERATORS[n].code_version for n in names}
 
 
-def _variant_known_bad(parent: Task, answer: str) -> list[str]:
+def _variant_known_bad(parent: Task, answer: str) -> list[str | list[str]]:
     if answer == parent.answer:
         return list(parent.known_bad)
     bad = [f"Answer: {parent.answer}"]
@@ -224,7 +229,11 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
     pending: list[tuple[Operator, Proposal]] = []
     for name in names:
         op = OPERATORS[name]
-        proposed = op.propose(parent, rng_seed, resample_draws)
+        proposed = (
+            op.propose(parent, rng_seed, resample_draws)
+            if parent.domain in op.domains
+            else f"operator applies to {', '.join(op.domains)} tasks, not {parent.domain}"
+        )
         if isinstance(proposed, str):
             attempts.append(
                 Attempt(parent.id, op.name, op.version, op.family, rng_seed, "not_applicable", proposed, None, 0.0)
@@ -233,6 +242,53 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
             pending.extend((op, p) for p in proposed)
     if not pending:
         return attempts
+    if parent.solution_program:
+        run = run_solution(parent.solution_program, [p.prompt.params for _, p in pending])
+        answers, errors, cpu = run.answers, run.errors, run.cpu_seconds
+    else:  # rephrasing of a non-parametric task: the verifier carries over unchanged
+        answers, errors, cpu = [None] * len(pending), [None] * len(pending), 0.0
+    cpu_each = cpu / len(pending)
+    for (op, proposal), answer, error in zip(pending, answers, errors, strict=True):
+        if parent.solution_program and answer is None:
+            reason = f"reference solution failed on variant params: {error}"
+            attempts.append(
+                Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "failed", reason, None, cpu_each)
+            )
+            continue
+        if answer is not None:
+            truth = {
+                "verifier": NumericAnswer(answer=answer),
+                "reference_solution": f"Answer: {answer}",
+                "known_bad": _variant_known_bad(parent, answer),
+            }
+        else:
+            truth = {
+                "verifier": parent.verifier,
+                "reference_solution": parent.reference_solution,
+                "known_bad": list(parent.known_bad),
+            }
+        variant = build_task(
+            name=f"{parent.name}~{op.name}~{proposal.rng_seed}",
+            domain=parent.domain,
+            prompt=proposal.prompt,
+            solution_program=parent.solution_program,
+            environment=parent.environment,
+            system=parent.system,
+            authoring_cost_usd=0.0,
+            provenance=Provenance(
+                kind="augmented",
+                split=None,
+                parent_id=parent.id,
+                operator=op.name,
+                operator_version=op.version,
+                rng_seed=proposal.rng_seed,
+            ),
+            **truth,
+        )
+        attempts.append(
+            Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "proposed", "ok", variant, cpu_each)
+        )
+    return attempts
     run = run_solution(parent.solution_program, [p.prompt.params for _, p in pending])
     cpu_each = run.cpu_seconds / len(pending)
     for (op, proposal), answer, error in zip(pending, run.answers, run.errors, strict=True):

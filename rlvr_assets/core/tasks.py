@@ -11,11 +11,11 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 Split = Literal["base", "pool", "heldout"]
 
 
@@ -39,8 +39,19 @@ class Provenance(BaseModel):
     source_file: str | None = None
 
 
-class ReasoningPrompt(BaseModel):
-    """A parametric word problem: `template` formatted with `params`, plus optional hint and format example."""
+DOMAINS = ("reasoning", "code", "instruction_following", "function_calling")
+Domain = Literal["reasoning", "code", "instruction_following", "function_calling"]
+DEFAULT_INSTRUCTIONS = {
+    "reasoning": "Give your final answer on the last line as 'Answer: <number>'.",
+    "code": "Reply with the complete function in one ```python code block.",
+    "instruction_following": "",
+    "function_calling": "Use the tools to do this. When you are finished, say so briefly.",
+}
+
+
+class PromptSpec(BaseModel):
+    """The user turn, in parts operators can change: a template (formatted with `params` when it has any),
+    an optional hint, the instruction, an optional format example, and a dense (one-paragraph) flag."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,20 +61,23 @@ class ReasoningPrompt(BaseModel):
     param_space: dict[str, list[Any] | dict[str, int]] = Field(default_factory=dict)
     name_params: list[str] = Field(default_factory=list)
     hint: str | None = None
-    instruction: str = "Give your final answer on the last line as 'Answer: <number>'."
+    instruction: str = DEFAULT_INSTRUCTIONS["reasoning"]
     format_example: str | None = None
     dense: bool = False
 
     @property
     def question(self) -> str:
         """The problem statement alone, without hint, instruction or format boilerplate."""
+        if not self.params:
+            return self.template
         return _capitalize_sentences(self.template.format(**self.params))
 
     def render(self) -> str:
         parts = [self.question]
         if self.hint:
             parts.append(f"Hint: {self.hint}")
-        parts.append(self.instruction)
+        if self.instruction:
+            parts.append(self.instruction)
         if self.format_example:
             parts.append(self.format_example)
         if self.dense:
@@ -71,18 +85,106 @@ class ReasoningPrompt(BaseModel):
         return "\n\n".join(parts)
 
 
+ReasoningPrompt = PromptSpec  # the reasoning domain's name for it
+
+
+class NumericAnswer(BaseModel):
+    """Reasoning: the final answer must equal `answer` (integer, fraction, decimal; or a choice letter)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["numeric_answer"] = "numeric_answer"
+    answer: str
+
+
+class TestCase(BaseModel):
+    """One hidden unit test: call the function with `args`/`kwargs`; it must return `expected`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    expected: Any
+
+
+class UnitTests(BaseModel):
+    """Code: hidden tests run in the sandbox against `entry_point`, either as `cases` (expected values stay
+    outside the sandbox) or as HumanEval-style `tests` source defining `check(candidate)`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["unit_tests"] = "unit_tests"
+    entry_point: str
+    cases: list[TestCase] | None = None
+    tests: str | None = None
+
+    @model_validator(mode="after")
+    def _one_style(self) -> UnitTests:
+        if (self.cases is None) == (self.tests is None):
+            raise ValueError("give exactly one of cases or tests")
+        if self.cases is not None and not self.cases:
+            raise ValueError("cases must not be empty")
+        return self
+
+
+class Constraint(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Constraints(BaseModel):
+    """Instruction following: every constraint must hold (ids from the project's checker registry)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["constraints"] = "constraints"
+    constraints: list[Constraint] = Field(min_length=1)
+
+
+class ToolCall(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class EnvironmentOutcome(BaseModel):
+    """Function calling: the final environment state (per top-level key) and the calls that must occur,
+    in order (arguments given here must match; others are free)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["environment_outcome"] = "environment_outcome"
+    expected_state: dict[str, Any] = Field(default_factory=dict)
+    required_calls: list[ToolCall] = Field(default_factory=list)
+    max_turns: int = 6
+
+
+VerifierSpec = Annotated[NumericAnswer | UnitTests | Constraints | EnvironmentOutcome, Field(discriminator="type")]
+
+
+class Environment(BaseModel):
+    """A simulated, stateful tool environment (see core/environments.py) and its starting state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Literal["filesystem", "calendar", "bank"]
+    initial_state: dict[str, Any] = Field(default_factory=dict)
+
+
+Solution = str | list[str]  # a completion, or for multi-turn tasks the assistant's turns
+
+
 class Task(BaseModel):
+    """One RLVR task of any domain (schema version 2; JSON Schema in schemas/task.schema.json)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_version: int = SCHEMA_VERSION
     id: str
     name: str
-    domain: Literal["reasoning"]
-    prompt: ReasoningPrompt
-    solution_program: str
-    answer: str
-    reference_solution: str
-    known_bad: list[str] = Field(default_factory=list)
+    domain: Domain
+    prompt: PromptSpec
+    system: str | None = None
+    environment: Environment | None = None
+    verifier: VerifierSpec
+    solution_program: str | None = None
+    reference_solution: Solution
+    known_bad: list[Solution] = Field(default_factory=list)
     authoring_cost_usd: float = 0.0
     provenance: Provenance = Field(default_factory=Provenance)
 
@@ -92,7 +194,15 @@ class Task(BaseModel):
 
     @property
     def messages(self) -> list[dict[str, str]]:
-        return [{"role": "user", "content": self.prompt_text}]
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        return [*system, {"role": "user", "content": self.prompt_text}]
+
+    @property
+    def answer(self) -> str:
+        """What counts as correct, as one string: the numeric answer, else a digest of the verifier spec."""
+        if isinstance(self.verifier, NumericAnswer):
+            return self.verifier.answer
+        return hashlib.sha256(self.verifier.model_dump_json().encode()).hexdigest()[:12]
 
     def to_json(self) -> str:
         return self.model_dump_json()
@@ -102,10 +212,22 @@ class Task(BaseModel):
         return cls.model_validate_json(text)
 
 
-def content_id(domain: str, prompt: ReasoningPrompt, answer: str, solution_program: str) -> str:
+def task_json_schema() -> dict[str, Any]:
+    return Task.model_json_schema()
+
+
+def content_id(
+    domain: str, prompt: PromptSpec, verifier: BaseModel, environment: Environment | None, solution_program: str | None
+) -> str:
     """Hash of everything that changes what the task asks or accepts (not its name, cost or file position)."""
     payload = json.dumps(
-        {"domain": domain, "prompt": prompt.model_dump(mode="json"), "answer": answer, "solution": solution_program},
+        {
+            "domain": domain,
+            "prompt": prompt.model_dump(mode="json"),
+            "verifier": verifier.model_dump(mode="json"),
+            "environment": environment.model_dump(mode="json") if environment else None,
+            "solution": solution_program,
+        },
         sort_keys=True,
     )
     return f"{domain[:4]}-{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
@@ -115,28 +237,33 @@ def build_task(
     *,
     name: str,
     domain: str,
-    prompt: ReasoningPrompt,
-    solution_program: str,
-    answer: str,
-    known_bad: list[str],
+    prompt: PromptSpec,
+    verifier: NumericAnswer | UnitTests | Constraints | EnvironmentOutcome,
+    reference_solution: Solution,
+    known_bad: list[Solution],
     authoring_cost_usd: float,
     provenance: Provenance,
+    solution_program: str | None = None,
+    environment: Environment | None = None,
+    system: str | None = None,
 ) -> Task:
     return Task(
-        id=content_id(domain, prompt, answer, solution_program),
+        id=content_id(domain, prompt, verifier, environment, solution_program),
         name=name,
         domain=domain,  # type: ignore[arg-type]
         prompt=prompt,
+        system=system,
+        environment=environment,
+        verifier=verifier,
         solution_program=solution_program,
-        answer=answer,
-        reference_solution=f"Answer: {answer}",
+        reference_solution=reference_solution,
         known_bad=known_bad,
         authoring_cost_usd=authoring_cost_usd,
         provenance=provenance,
     )
 
 
-_SEED_FIELDS = {
+_COMMON_FIELDS = {
     "name",
     "domain",
     "split",
@@ -147,12 +274,23 @@ _SEED_FIELDS = {
     "hint",
     "instruction",
     "format_example",
-    "solution",
-    "answer",
     "known_bad",
     "authoring_cost_usd",
+    "system",
 }
-_REQUIRED = ("name", "domain", "split", "template", "solution", "answer")
+_DOMAIN_FIELDS = {
+    "reasoning": ({"solution", "answer"}, ("solution", "answer")),
+    "code": ({"entry_point", "cases", "tests", "reference"}, ("entry_point", "reference")),
+    "instruction_following": ({"constraints", "reference"}, ("constraints", "reference")),
+    "function_calling": (
+        {"environment", "expected_state", "required_calls", "reference", "max_turns"},
+        ("environment", "reference"),
+    ),
+}
+
+
+def _code_block(code: str) -> str:
+    return f"```python\n{code.rstrip()}\n```"
 
 
 def parse_seed_record(record: Any, path: Path, line: int, default_cost: float) -> Task:
@@ -160,31 +298,30 @@ def parse_seed_record(record: Any, path: Path, line: int, default_cost: float) -
     if not isinstance(record, dict):
         raise SeedFileError(path, line, None, "<record>", f"expected a JSON object, got {type(record).__name__}")
     name = record.get("name") if isinstance(record.get("name"), str) else None
+    domain = record.get("domain")
+    if domain not in _DOMAIN_FIELDS:
+        raise SeedFileError(path, line, name, "domain", f"unsupported domain {domain!r}; one of {list(DOMAINS)}")
+    extra_fields, required = _DOMAIN_FIELDS[domain]
     for key in record:
-        if key not in _SEED_FIELDS:
-            raise SeedFileError(path, line, name, key, "unknown field")
-    for key in _REQUIRED:
+        if key not in _COMMON_FIELDS | extra_fields:
+            raise SeedFileError(path, line, name, key, f"unknown field for domain {domain}")
+    for key in ("name", "split", "template", *required):
         if key not in record or record[key] in (None, ""):
             raise SeedFileError(path, line, name, key, "required field is missing or empty")
-    if record["domain"] != "reasoning":
-        raise SeedFileError(path, line, name, "domain", f"unsupported domain {record['domain']!r}")
     if record["split"] not in ("base", "pool", "heldout"):
         raise SeedFileError(path, line, name, "split", f"must be base, pool or heldout, got {record['split']!r}")
-    answer = record["answer"]
-    if not isinstance(answer, str | int):
-        raise SeedFileError(path, line, name, "answer", "must be a string or an integer")
     cost = record.get("authoring_cost_usd", default_cost)
-    if not isinstance(cost, int | float) or cost < 0:
+    if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
         raise SeedFileError(path, line, name, "authoring_cost_usd", f"must be a non-negative number, got {cost!r}")
     try:
-        prompt = ReasoningPrompt(
+        prompt = PromptSpec(
             template=record["template"],
             params=record.get("params", {}),
             param_space=record.get("param_space", {}),
             name_params=record.get("name_params", []),
             hint=record.get("hint"),
             format_example=record.get("format_example"),
-            **({"instruction": record["instruction"]} if "instruction" in record else {}),
+            instruction=record.get("instruction", DEFAULT_INSTRUCTIONS[domain]),
         )
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -194,18 +331,79 @@ def parse_seed_record(record: Any, path: Path, line: int, default_cost: float) -
     except (KeyError, IndexError, ValueError) as exc:
         raise SeedFileError(path, line, name, "template", f"cannot be formatted with params: {exc!r}") from exc
     known_bad = record.get("known_bad", [])
-    if not isinstance(known_bad, list) or not all(isinstance(k, str) for k in known_bad):
-        raise SeedFileError(path, line, name, "known_bad", "must be a list of strings")
+    multi_turn = domain == "function_calling"
+    if not isinstance(known_bad, list) or not all(_is_solution(k, multi_turn) for k in known_bad):
+        shape = "a list of turn lists (lists of strings)" if multi_turn else "a list of strings"
+        raise SeedFileError(path, line, name, "known_bad", f"must be {shape}")
+    try:
+        fields = _domain_fields(domain, record)
+    except (ValidationError, TypeError, ValueError) as exc:
+        field, problem = _first_error(exc)
+        raise SeedFileError(path, line, name, field, problem) from exc
+    if domain == "code":
+        known_bad = [_code_block(k) if "```" not in k else k for k in known_bad]
     return build_task(
         name=record["name"],
-        domain="reasoning",
+        domain=domain,
         prompt=prompt,
-        solution_program=record["solution"],
-        answer=str(answer),
         known_bad=known_bad,
         authoring_cost_usd=float(cost),
         provenance=Provenance(kind="human", split=record["split"], source_file=str(path)),
+        system=record.get("system"),
+        **fields,
     )
+
+
+def _is_solution(value: Any, multi_turn: bool) -> bool:
+    if multi_turn:
+        return isinstance(value, list) and all(isinstance(t, str) for t in value)
+    return isinstance(value, str)
+
+
+def _first_error(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        return ".".join(map(str, err["loc"])) or "<record>", err["msg"]
+    field, _, problem = str(exc).partition(": ")
+    return field, problem
+
+
+def _domain_fields(domain: str, record: dict[str, Any]) -> dict[str, Any]:
+    if domain == "reasoning":
+        answer = record["answer"]
+        if not isinstance(answer, str | int) or isinstance(answer, bool):
+            raise TypeError("answer: must be a string or an integer")
+        return {
+            "verifier": NumericAnswer(answer=str(answer)),
+            "reference_solution": f"Answer: {answer}",
+            "solution_program": record["solution"],
+        }
+    if domain == "code":
+        if not isinstance(record["reference"], str):
+            raise TypeError("reference: must be the function's source code as a string")
+        return {
+            "verifier": UnitTests(entry_point=record["entry_point"], tests=record["tests"]),
+            "reference_solution": _code_block(record["reference"]),
+        }
+    if domain == "instruction_following":
+        if not isinstance(record["reference"], str):
+            raise TypeError("reference: must be a string")
+        constraints = record["constraints"]
+        if not isinstance(constraints, list):
+            raise TypeError("constraints: must be a list of {id, kwargs}")
+        return {"verifier": Constraints(constraints=constraints), "reference_solution": record["reference"]}
+    reference = record["reference"]
+    if not _is_solution(reference, True):
+        raise TypeError("reference: must be a list of assistant turns (strings)")
+    env = record["environment"]
+    if not isinstance(env, dict):
+        raise TypeError("environment: must be an object with name and initial_state")
+    outcome = EnvironmentOutcome(
+        expected_state=record.get("expected_state", {}),
+        required_calls=record.get("required_calls", []),
+        **({"max_turns": record["max_turns"]} if "max_turns" in record else {}),
+    )
+    return {"verifier": outcome, "environment": Environment(**env), "reference_solution": reference}
 
 
 def load_task_file(path: Path, default_cost: float = 20.0) -> list[Task]:

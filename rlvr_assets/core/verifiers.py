@@ -6,14 +6,31 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rlvr_assets.core.answers import Verdict, check_numeric_answer
-from rlvr_assets.core.tasks import Task
+from rlvr_assets.core.tasks import Constraints, EnvironmentOutcome, NumericAnswer, Task, UnitTests
 
 
-def verify(task: Task, completion: str) -> Verdict:
-    """Score one completion against a task's verifier (fails closed on unknown domains)."""
-    if task.domain == "reasoning":
-        return check_numeric_answer(completion, task.answer)
-    return Verdict(0.0, f"no verifier for domain {task.domain!r}")
+def verify(task: Task, completion: str | list[str]) -> Verdict:
+    """Score one completion (for multi-turn tasks: the assistant's turns) against the task's verifier.
+
+    Every branch fails closed: anything it cannot check is reward 0 with the reason.
+    """
+    spec = task.verifier
+    text = completion if isinstance(completion, str) else "\n".join(completion)
+    if isinstance(spec, NumericAnswer):
+        return check_numeric_answer(text, spec.answer)
+    if isinstance(spec, UnitTests):
+        from rlvr_assets.core.code_verifier import check_code
+
+        return check_code(text, spec)
+    if isinstance(spec, Constraints):
+        from rlvr_assets.core.constraints import check_constraints
+
+        return check_constraints(text, spec)
+    if isinstance(spec, EnvironmentOutcome) and task.environment is not None:
+        from rlvr_assets.core.environments import check_episode
+
+        return check_episode(task.environment, spec, completion)
+    return Verdict(0.0, f"no verifier for {spec.type} in domain {task.domain!r}")
 
 
 def completion_text(completion: Any) -> str:
