@@ -33,8 +33,10 @@ def main() -> None:
             reference_passed += check_correctness(p, p["canonical_solution"], timeout=3.0)["passed"]
     reference_s = time.monotonic() - start
 
-    items = [(p["prompt"] + p["canonical_solution"], UnitTests(entry_point=p["entry_point"], tests=p["test"]))
-             for p in problems]
+    items = [
+        (p["prompt"] + p["canonical_solution"], UnitTests(entry_point=p["entry_point"], tests=p["test"]))
+        for p in problems
+    ]
     start = time.monotonic()
     ours_passed = 0
     with CodeSandbox() as box:

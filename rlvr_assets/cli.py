@@ -95,6 +95,76 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seeds_validate(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.validation import validate_seed_dir
+
+    seeds_dir = Path(args.seeds_dir) if args.seeds_dir else load_config(args.config).paths.seeds_dir
+    report = validate_seed_dir(seeds_dir)
+    if args.json:
+        print(
+            json.dumps(
+                {"ok": report.ok, "tasks": len(report.tasks), "problems": [p.as_dict() for p in report.problems]},
+                indent=2,
+            )
+        )
+    else:
+        for p in report.problems:
+            print(
+                f"{p.file}:{p.line}: task {p.task or '<unnamed>'} ({p.task_id or '-'}): field '{p.field}': {p.reason}"
+            )
+        by_domain: dict[str, int] = {}
+        for t in report.tasks:
+            by_domain[t.domain] = by_domain.get(t.domain, 0) + 1
+        print(f"{len(report.tasks)} tasks parsed {by_domain}; {len(report.problems)} problem(s)")
+    return 0 if report.ok else 1
+
+
+def _load_task(path: Path):  # type: ignore[no-untyped-def]
+    from rlvr_assets.core.tasks import Task, parse_seed_record
+
+    record = json.loads(path.read_text())
+    if isinstance(record, dict) and "verifier" in record and "id" in record:
+        return Task.model_validate(record)
+    return parse_seed_record(record, path, 1, 0.0)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.tasks import SeedFileError
+    from rlvr_assets.core.verifiers import verify
+
+    try:
+        task = _load_task(Path(args.task))
+    except (OSError, ValueError, SeedFileError) as exc:
+        print(f"error: cannot read task {args.task}: {exc}", file=sys.stderr)
+        return 2
+    text = Path(args.completion).read_text()
+    completion: str | list[str] = text
+    if task.domain == "function_calling":
+        try:
+            turns = json.loads(text)
+            if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
+                completion = turns
+        except json.JSONDecodeError:
+            pass
+    verdict = verify(task, completion)
+    if args.json:
+        print(json.dumps({"reward": verdict.reward, "reason": verdict.reason, "task_id": task.id}))
+    else:
+        print(f"reward {verdict.reward} ({verdict.reason})")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.tasks import task_json_schema
+
+    text = json.dumps(task_json_schema(), indent=2, sort_keys=True) + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlvr-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +188,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     eco.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     eco.set_defaults(func=cmd_economics)
+    seeds = sub.add_parser("seeds", help="seed-library commands")
+    seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)
+    validate = seeds_sub.add_parser("validate", help="every seed parses, its reference passes, its known-bad fail")
+    validate.add_argument("--seeds-dir", help="default: paths.seeds_dir of the config")
+    validate.add_argument("--config", help="pipeline YAML")
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(func=cmd_seeds_validate)
+    ver = sub.add_parser("verify", help="score one completion against one task")
+    ver.add_argument("task", help="a task JSON (full schema, or one seed record)")
+    ver.add_argument("completion", help="a text file; for multi-turn tasks a JSON list of assistant turns")
+    ver.add_argument("--json", action="store_true")
+    ver.set_defaults(func=cmd_verify)
+    schema = sub.add_parser("schema", help="print (or write) the task JSON Schema")
+    schema.add_argument("--output", help="write to this file instead of stdout")
+    schema.set_defaults(func=cmd_schema)
     return parser
 
 

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def base():
-    return [t for t in load_seed_dir(ROOT / "seeds") if t.provenance.split == "base"]
+    return [t for t in load_seed_dir(ROOT / "seeds") if t.provenance.split == "base" and t.domain == "reasoning"]
 
 
 def test_operators_are_deterministic_given_seed_operator_and_rng(base) -> None:
@@ -61,3 +61,17 @@ def test_invalid_resampled_params_are_recorded_as_failed_attempts(base) -> None:
 def test_unknown_operator_is_an_error() -> None:
     with pytest.raises(KeyError, match="unknown operator"):
         operator_versions(["make_it_better"])
+
+
+def test_rephrasing_operators_apply_to_every_domain_and_keep_the_verifier() -> None:
+    seeds = [t for t in load_seed_dir(ROOT / "seeds") if t.provenance.split == "base"]
+    for domain in ("code", "instruction_following", "function_calling"):
+        parent = next(t for t in seeds if t.domain == domain)
+        attempts = apply_operators(parent, list(OPERATORS), 0, 1)
+        resample = next(a for a in attempts if a.operator == "resample_params")
+        assert resample.status == "not_applicable" and "reasoning" in resample.reason
+        variants = [a.variant for a in attempts if a.variant]
+        assert variants, domain
+        for v in variants:
+            assert v.verifier == parent.verifier and v.environment == parent.environment
+            assert v.provenance.parent_id == parent.id

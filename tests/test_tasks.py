@@ -32,8 +32,11 @@ def _write(tmp_path: Path, *records: object, raw: str | None = None) -> Path:
 
 def test_shipped_seed_library_loads_and_every_seed_passes_its_verifier() -> None:
     seeds = load_seed_dir(ROOT / "seeds")
-    assert sum(t.provenance.split == "base" for t in seeds) == 4
-    assert len(seeds) >= 16
+    for domain in ("reasoning", "code", "instruction_following", "function_calling"):
+        of_domain = [t for t in seeds if t.domain == domain]
+        assert len(of_domain) >= 16, domain
+        assert sum(t.provenance.split == "base" for t in of_domain) == 4, domain
+        assert all(t.authoring_cost_usd > 0 for t in of_domain), domain
     for task in seeds:
         result = check_verify(task)
         assert result.passed, f"{task.name}: {result.reason}"

@@ -37,7 +37,7 @@ from rlvr_assets.core.tasks import UnitTests
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 
-WORKER = r'''
+WORKER = r"""
 import builtins, json, os, resource, select, signal, sys, tempfile, time
 # the standard library a solution may import, loaded before privileges are dropped
 import math, cmath, re, string, itertools, functools, collections, heapq, bisect, random, statistics
@@ -155,7 +155,7 @@ for line in sys.stdin:
     raw = b"".join(chunks).decode("utf-8", "replace")
     out.write(json.dumps({"id": job["id"], "raw": raw, "timed_out": timed_out, "status": status}) + "\n")
     out.flush()
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -225,8 +225,14 @@ class CodeSandbox:
         )
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "TMPDIR": "/tmp"}
         return subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-            cwd="/tmp", preexec_fn=lambda: _limit_child(worker_limits),
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd="/tmp",
+            preexec_fn=lambda: _limit_child(worker_limits),
         )
 
     def close(self) -> None:
@@ -264,8 +270,12 @@ class CodeSandbox:
             return Verdict(0.0, "no code in completion")
         token = secrets.token_hex(16)
         job: dict[str, Any] = {
-            "id": token[:8], "code": code, "entry_point": spec.entry_point, "cpu": self.limits.cpu_seconds,
-            "wall": self.limits.wall_seconds, "nproc": self.limits.max_processes,
+            "id": token[:8],
+            "code": code,
+            "entry_point": spec.entry_point,
+            "cpu": self.limits.cpu_seconds,
+            "wall": self.limits.wall_seconds,
+            "nproc": self.limits.max_processes,
         }
         if spec.cases is not None:
             job["cases"] = [[c.args, c.kwargs] for c in spec.cases]
@@ -319,4 +329,3 @@ def timed_check_many(items: Sequence[tuple[str, UnitTests]]) -> tuple[list[Verdi
     start = time.monotonic()
     verdicts = check_many(items)
     return verdicts, time.monotonic() - start
-

@@ -188,7 +188,9 @@ def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[
                 continue
             if answer != v.answer:
                 results.append(
-                    FactorResult(v.id, "faithful", False, 0.0, f"parent solution gives {answer}, variant claims {v.answer}")
+                    FactorResult(
+                        v.id, "faithful", False, 0.0, f"parent solution gives {answer}, variant claims {v.answer}"
+                    )
                 )
                 continue
             shown = _numbers_in(v.prompt_text)

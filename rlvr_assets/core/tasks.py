@@ -349,9 +349,18 @@ def parse_seed_record(record: Any, path: Path, line: int, default_cost: float) -
         known_bad=known_bad,
         authoring_cost_usd=float(cost),
         provenance=Provenance(kind="human", split=record["split"], source_file=str(path)),
-        system=record.get("system"),
+        system=record.get("system") or _default_system(domain, fields),
         **fields,
     )
+
+
+def _default_system(domain: str, fields: dict[str, Any]) -> str | None:
+    """Function-calling tasks get the tool protocol and their environment's tool schemas as system turn."""
+    if domain != "function_calling":
+        return None
+    from rlvr_assets.core.environments import system_prompt
+
+    return system_prompt(fields["environment"].name)
 
 
 def _is_solution(value: Any, multi_turn: bool) -> bool:
@@ -382,7 +391,9 @@ def _domain_fields(domain: str, record: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(record["reference"], str):
             raise TypeError("reference: must be the function's source code as a string")
         return {
-            "verifier": UnitTests(entry_point=record["entry_point"], tests=record["tests"]),
+            "verifier": UnitTests(
+                entry_point=record["entry_point"], cases=record.get("cases"), tests=record.get("tests")
+            ),
             "reference_solution": _code_block(record["reference"]),
         }
     if domain == "instruction_following":

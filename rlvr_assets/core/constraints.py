@@ -1,0 +1,90 @@
+"""Verifiable instruction-following constraints.
+
+The IFEval checkers shipped in `if-verifiable` are reused as they are (real, tested implementations),
+except the two that need NLTK's punkt data at run time (sentence and capital-word counting: nothing may
+touch the network after set-up), which are re-implemented here with regular expressions. Every
+constraint id must be in the registry: an unknown id, or arguments a checker rejects, is an error that
+fails the task, never a pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rlvr_assets.core.answers import Verdict
+from rlvr_assets.core.tasks import Constraint, Constraints
+
+_NEEDS_NLTK_DATA = {"length_constraints:number_sentences", "change_case:capital_word_frequency"}
+_RELATIONS = ("less than", "at least")
+
+
+class UnknownConstraintError(ValueError):
+    pass
+
+
+def _compare(count: int, relation: str, target: int) -> bool:
+    if relation not in _RELATIONS:
+        raise ValueError(f"relation must be one of {_RELATIONS}, got {relation!r}")
+    return count < target if relation == "less than" else count >= target
+
+
+def _number_sentences(text: str, *, num_sentences: int, relation: str) -> bool:
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if re.search(r"\w", s)]
+    return _compare(len(sentences), relation, num_sentences)
+
+
+def _capital_word_frequency(text: str, *, capital_frequency: int, capital_relation: str) -> bool:
+    words = re.findall(r"\b[A-Za-z][A-Za-z'-]*\b", text)
+    return _compare(sum(1 for w in words if w.isupper()), capital_relation, capital_frequency)
+
+
+_OWN: dict[str, Callable[..., bool]] = {
+    "length_constraints:number_sentences": _number_sentences,
+    "change_case:capital_word_frequency": _capital_word_frequency,
+}
+
+
+@functools.cache
+def _ifeval_registry() -> dict[str, Any]:
+    import langdetect
+    from if_verifiable.ifeval import instructions_registry
+
+    langdetect.DetectorFactory.seed = 0  # IFEval's language checks call langdetect, random unless seeded
+
+    return {k: v for k, v in instructions_registry.INSTRUCTION_DICT.items() if k not in _NEEDS_NLTK_DATA}
+
+
+def known_constraint_ids() -> list[str]:
+    return sorted({*_ifeval_registry(), *_OWN})
+
+
+def check_one(constraint: Constraint, text: str) -> bool:
+    """True iff `text` satisfies the constraint; raises for unknown ids or bad arguments."""
+    if constraint.id in _OWN:
+        return bool(_OWN[constraint.id](text, **constraint.kwargs))
+    registry = _ifeval_registry()
+    if constraint.id not in registry:
+        raise UnknownConstraintError(f"unknown constraint id {constraint.id!r}")
+    checker = registry[constraint.id](constraint.id)
+    checker.build_description(**constraint.kwargs)
+    return bool(text.strip()) and bool(checker.check_following(text))
+
+
+def check_constraints(completion: str, spec: Constraints) -> Verdict:
+    """Reward 1.0 iff every constraint holds; the reason names the first that fails."""
+    if not completion.strip():
+        return Verdict(0.0, "empty completion")
+    for constraint in spec.constraints:
+        try:
+            ok = check_one(constraint, completion)
+        except UnknownConstraintError as exc:
+            return Verdict(0.0, f"verifier error: {exc}")
+        except (TypeError, ValueError, KeyError) as exc:
+            return Verdict(0.0, f"verifier error: constraint {constraint.id} rejects its arguments: {exc}")
+        if not ok:
+            detail = f" {constraint.kwargs}" if constraint.kwargs else ""
+            return Verdict(0.0, f"constraint {constraint.id}{detail} not met")
+    return Verdict(1.0, f"all {len(spec.constraints)} constraints met")
