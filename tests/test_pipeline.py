@@ -127,3 +127,28 @@ def test_malformed_seed_fails_seed_tasks_naming_file_task_and_field(tmp_path) ->
     message = failure.step_failure_data.error.cause.message if failure.step_failure_data.error.cause else ""
     message += failure.step_failure_data.error.message
     assert "bad.jsonl:1" in message and "oops" in message and "'known_bad'" in message
+
+
+def test_task_side_handles_all_four_domains(tmp_path) -> None:
+    """Seeds of every domain load, are augmented and gated; each rejection keeps its reason."""
+    cfg = load_config(write_config(tmp_path, {
+        "domains": ["reasoning", "code", "instruction_following", "function_calling"],
+        "arms": {"human_sizes": [16, 24], "aug_fractions": [0.5]},
+        "gate": {"samples": 4, "pass_at": 2, "solve_band": [0.0, 0.95], "min_informative_fraction": 0.0},
+        "operators": {"enabled": ["remove_hint", "densify_formatting", "genericize_names"], "resample_draws": 1},
+    }))
+    (tmp_path / "dagster_home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+    try:
+        result = build_definitions(cfg).resolve_job_def("prepare_tasks_job").execute_in_process(instance=instance)
+    finally:
+        instance.dispose()
+    assert result.success
+    seeds = read_frame(cfg.paths.duckdb_path, "seed_tasks")
+    gate = read_frame(cfg.paths.duckdb_path, "gate_results")
+    domains = {"reas": "reasoning", "code": "code", "inst": "instruction_following", "func": "function_calling"}
+    assert set(seeds["domain"].unique()) == set(domains.values())
+    gated_domains = {domains[v[:4]] for v in gate["variant_id"].unique()}
+    assert gated_domains == set(domains.values())
+    assert gate.filter(pl.col("factor") == "verify")["passed"].all(), "rephrased variants keep verifiable truth"
+    assert gate.filter(~pl.col("passed"))["reason"].str.len_chars().min() > 0

@@ -159,7 +159,7 @@ def log_interpolation(arm: ArmScore, curve: Sequence[ArmScore]) -> TradeEstimate
     for i, y in enumerate(ys):
         if y >= arm.score:
             if i == 0 or ys[i] == ys[i - 1]:
-                n_equiv = math.exp(xs[i])
+                n_equiv = float(curve[i].n_human)
             else:
                 t = (arm.score - ys[i - 1]) / (ys[i] - ys[i - 1])
                 n_equiv = math.exp(xs[i - 1] + t * (xs[i] - xs[i - 1]))
