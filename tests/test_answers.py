@@ -38,3 +38,22 @@ def test_verifier_fails_closed() -> None:
     assert no_number.reward == 0.0 and "no final answer" in no_number.reason
     # a misconfigured task never passes anything
     assert check_numeric_answer("Answer: 12", "twelve-ish").reward == 0.0
+
+
+def test_multiple_choice_answers() -> None:
+    from rlvr_assets.core.answers import check_choice_answer
+
+    assert check_choice_answer("3/4 is biggest.\nAnswer: (A)", "A").reward == 1.0
+    assert check_choice_answer("The answer is b", "B").reward == 1.0
+    assert check_choice_answer("Answer: (C)", "A").reward == 0.0
+    assert check_choice_answer("no idea", "A").reward == 0.0
+
+
+def test_expression_answers_compare_symbolically() -> None:
+    from rlvr_assets.core.answers import check_expression_answer
+
+    assert check_expression_answer("Answer: x^2 + 2x - 3", "x**2 + 2*x - 3").reward == 1.0
+    assert check_expression_answer("so y = (x+3)*(x-1)", "x**2 + 2*x - 3").reward == 0.0  # no marked answer
+    assert check_expression_answer("\\boxed{(x + 3)(x - 1)}", "x**2 + 2*x - 3").reward == 1.0
+    assert check_expression_answer("Answer: x^2 - 3", "x**2 + 2*x - 3").reward == 0.0
+    assert check_expression_answer("Answer: import os", "x + 1").reward == 0.0

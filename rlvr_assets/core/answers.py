@@ -100,3 +100,71 @@ def check_numeric_answer(completion: str, expected: str) -> Verdict:
     if got == target:
         return Verdict(1.0, "correct", raw)
     return Verdict(0.0, f"wrong answer {raw.strip()} (expected {expected})", raw)
+
+
+_CHOICE_MARKERS = (
+    re.compile(r"\\boxed\{\s*\(?([A-Ha-h])\)?\s*\}"),
+    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*\(?([A-Ha-h])\)?(?![A-Za-z])", re.IGNORECASE),
+    re.compile(r"\(([A-H])\)"),
+)
+_EXPRESSION_MARKERS = (
+    re.compile(r"\\boxed\{(.+?)\}\s*$", re.MULTILINE),
+    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
+)
+
+
+def check_choice_answer(completion: str, expected: str) -> Verdict:
+    """Multiple choice: the last marked option letter must equal `expected` (case-insensitive)."""
+    if not completion.strip():
+        return Verdict(0.0, "empty completion")
+    for pattern in _CHOICE_MARKERS:
+        found = pattern.findall(completion)
+        if found:
+            got = found[-1].upper()
+            if got == expected.strip().upper():
+                return Verdict(1.0, "correct", got)
+            return Verdict(0.0, f"wrong choice {got} (expected {expected})", got)
+    return Verdict(0.0, "no choice letter found")
+
+
+_SAFE_EXPRESSION = re.compile(r"[0-9A-Za-z+\-*/().\s]*")
+_ALLOWED_NAMES = {"x", "y", "z", "a", "b", "c", "n", "k", "t", "sqrt", "sin", "cos", "tan", "log", "exp", "pi", "E"}
+
+
+def check_expression_answer(completion: str, expected: str) -> Verdict:
+    """Symbolic answers: equal when sympy simplifies their difference to 0 (e.g. 2*(x+1) vs 2x+2)."""
+    import sympy
+    from sympy.parsing.sympy_parser import (
+        implicit_multiplication_application,
+        parse_expr,
+        standard_transformations,
+    )
+
+    if not completion.strip():
+        return Verdict(0.0, "empty completion")
+    raw = next((m[-1] for p in _EXPRESSION_MARKERS if (m := p.findall(completion))), None)
+    if raw is None:
+        return Verdict(0.0, "no final answer found")
+    transformations = (*standard_transformations, implicit_multiplication_application)
+
+    def parse(text: str) -> sympy.Expr:
+        cleaned = text.strip().rstrip(".").replace("^", "**").replace("−", "-")
+        if "=" in cleaned:  # "y = 2x + 1" -> the right-hand side
+            cleaned = cleaned.split("=")[-1]
+        if len(cleaned) > 200 or not _SAFE_EXPRESSION.fullmatch(cleaned):
+            raise ValueError("not a plain math expression")
+        names = set(re.findall(r"[A-Za-z_]+", cleaned))
+        if not names <= _ALLOWED_NAMES:  # parse_expr evaluates Python: never let model text name anything else
+            raise ValueError(f"names {sorted(names - _ALLOWED_NAMES)} are not allowed")
+        return parse_expr(cleaned, transformations=transformations, evaluate=True)
+
+    try:
+        target = parse(expected)
+    except Exception:
+        return Verdict(0.0, f"task answer {expected!r} is not an expression (verifier misconfigured)")
+    try:
+        got = parse(raw)
+        equal = sympy.simplify(got - target) == 0
+    except Exception:
+        return Verdict(0.0, f"final answer {raw!r} is not an expression", raw)
+    return Verdict(1.0, "correct", raw) if equal else Verdict(0.0, f"wrong answer {raw} (expected {expected})", raw)

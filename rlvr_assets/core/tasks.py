@@ -89,11 +89,13 @@ ReasoningPrompt = PromptSpec  # the reasoning domain's name for it
 
 
 class NumericAnswer(BaseModel):
-    """Reasoning: the final answer must equal `answer` (integer, fraction, decimal; or a choice letter)."""
+    """Reasoning: the final answer must equal `answer`: a number (integer, fraction, decimal), a choice
+    letter, or a symbolic expression (compared with sympy)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["numeric_answer"] = "numeric_answer"
     answer: str
+    kind: Literal["number", "choice", "expression"] = "number"
 
 
 class TestCase(BaseModel):
@@ -279,7 +281,7 @@ _COMMON_FIELDS = {
     "system",
 }
 _DOMAIN_FIELDS = {
-    "reasoning": ({"solution", "answer"}, ("solution", "answer")),
+    "reasoning": ({"solution", "answer", "answer_kind"}, ("answer",)),
     "code": ({"entry_point", "cases", "tests", "reference"}, ("entry_point", "reference")),
     "instruction_following": ({"constraints", "reference"}, ("constraints", "reference")),
     "function_calling": (
@@ -382,10 +384,13 @@ def _domain_fields(domain: str, record: dict[str, Any]) -> dict[str, Any]:
         answer = record["answer"]
         if not isinstance(answer, str | int) or isinstance(answer, bool):
             raise TypeError("answer: must be a string or an integer")
+        kind = record.get("answer_kind", "number")
+        if kind == "number" and not record.get("solution"):
+            raise ValueError("solution: numeric reasoning tasks need a solution program (def solve(**params))")
         return {
-            "verifier": NumericAnswer(answer=str(answer)),
+            "verifier": NumericAnswer(answer=str(answer), kind=kind),
             "reference_solution": f"Answer: {answer}",
-            "solution_program": record["solution"],
+            "solution_program": record.get("solution"),
         }
     if domain == "code":
         if not isinstance(record["reference"], str):

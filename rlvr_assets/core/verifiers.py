@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rlvr_assets.core.answers import Verdict, check_numeric_answer
+from rlvr_assets.core.answers import Verdict, check_choice_answer, check_expression_answer, check_numeric_answer
 from rlvr_assets.core.tasks import Constraints, EnvironmentOutcome, NumericAnswer, Task, UnitTests
 
 
@@ -17,6 +17,10 @@ def verify(task: Task, completion: str | list[str]) -> Verdict:
     spec = task.verifier
     text = completion if isinstance(completion, str) else "\n".join(completion)
     if isinstance(spec, NumericAnswer):
+        if spec.kind == "choice":
+            return check_choice_answer(text, spec.answer)
+        if spec.kind == "expression":
+            return check_expression_answer(text, spec.answer)
         return check_numeric_answer(text, spec.answer)
     if isinstance(spec, UnitTests):
         from rlvr_assets.core.code_verifier import check_code
