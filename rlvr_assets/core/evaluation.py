@@ -6,6 +6,8 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rlvr_assets.core.config import SamplingConfig
+from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.verifiers import verify
@@ -28,20 +30,14 @@ def evaluate_items(
     batch_size: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ItemResult]:
-    """Greedy pass@1 on every item, scored by the item's own verifier."""
-    samples = policy.sample(
-        [t.messages for t in items],
-        1,
-        max_new_tokens=max_new_tokens,
-        temperature=0.0,
-        batch_size=batch_size,
-        progress=progress,
-    )
+    """Greedy pass@1 on every item (tool-use items as live episodes), scored by the item's own verifier."""
+    cfg = SamplingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, temperature=0.0)
     results = []
-    for s in samples:
-        item = items[s.prompt_index]
-        verdict = verify(item, s.text)
-        results.append(ItemResult(item.id, verdict.reward, verdict.reason, s.text, s.completion_tokens))
+    for r in sample_rollouts(policy, items, 1, cfg, temperature=0.0, progress=progress):
+        item = items[r.task_index]
+        verdict = verify(item, r.completion)
+        text = r.completion if isinstance(r.completion, str) else "\n---\n".join(r.completion)
+        results.append(ItemResult(item.id, verdict.reward, verdict.reason, text, r.tokens))
     return results
 
 

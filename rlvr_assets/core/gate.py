@@ -260,18 +260,18 @@ class GateRun:
 def run_gate(
     variants: Sequence[Task],
     parents: dict[str, Task],
-    sample_fn: Callable[[list[list[dict[str, str]]], int], list[tuple[int, str, int]]],
+    sample_fn: Callable[[Sequence[Task], int], list[tuple[int, str | list[str], int]]],
     cfg: GateConfig,
 ) -> GateRun:
     """Roll out every variant `cfg.samples` times in one batched call, score, and decide.
 
-    `sample_fn(conversations, n)` returns (conversation index, completion text, tokens used) per sample.
+    `sample_fn(tasks, n)` returns (task index, completion or assistant turns, tokens used) per rollout.
     """
     rewards: dict[str, list[float]] = {v.id: [] for v in variants}
     tokens: dict[str, int] = {v.id: 0 for v in variants}
-    for index, text, used in sample_fn([v.messages for v in variants], cfg.samples):
+    for index, completion, used in sample_fn(list(variants), cfg.samples):
         v = variants[index]
-        rewards[v.id].append(verify(v, text).reward)
+        rewards[v.id].append(verify(v, completion).reward)
         tokens[v.id] += used
     factor_rows, decisions, cpu = decide(variants, parents, rewards, cfg)
     return GateRun(factor_rows, decisions, tokens, rewards, cpu)

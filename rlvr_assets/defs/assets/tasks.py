@@ -3,6 +3,7 @@
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 import dagster as dg
 import polars as pl
@@ -19,8 +20,9 @@ from rlvr_assets.core.gate import FACTORS, run_gate
 from rlvr_assets.core.models import materialize_base_model
 from rlvr_assets.core.operators import CATALOGUE_VERSION, apply_operators, operator_versions
 from rlvr_assets.core.report import markdown_table
+from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
-from rlvr_assets.core.tasks import load_seed_dir, load_task_file
+from rlvr_assets.core.tasks import Task, load_seed_dir, load_task_file
 from rlvr_assets.defs.resources import PipelineConfigResource
 
 
@@ -124,18 +126,15 @@ def gate_results(
     policy = Policy(base_model["path"][0], cfg.model)
     started = time.monotonic()
 
-    def sample_fn(conversations: list[list[dict[str, str]]], n: int) -> list[tuple[int, str, int]]:
-        samples = policy.sample(
-            conversations,
+    def sample_fn(tasks: Sequence[Task], n: int) -> list[tuple[int, str | list[str], int]]:
+        rollouts = sample_rollouts(
+            policy,
+            tasks,
             n,
-            max_new_tokens=cfg.sampling.max_new_tokens,
-            temperature=cfg.sampling.temperature,
-            top_p=cfg.sampling.top_p,
-            batch_size=cfg.sampling.batch_size,
-            seed=cfg.sampling.seed,
+            cfg.sampling,
             progress=lambda done, total: context.log.info(f"gate rollouts {done}/{total}"),
         )
-        return [(s.prompt_index, s.text, s.prompt_tokens + s.completion_tokens) for s in samples]
+        return [(r.task_index, r.completion, r.tokens) for r in rollouts]
 
     run = run_gate(variants, parents, sample_fn, cfg.gate)
     seconds = time.monotonic() - started

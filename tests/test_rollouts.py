@@ -1,0 +1,51 @@
+"""Live tool-use episodes: tool results go back to the model as the next turn."""
+
+import json
+from pathlib import Path
+
+from rlvr_assets.core.config import SamplingConfig
+from rlvr_assets.core.rollouts import sample_rollouts
+from rlvr_assets.core.sampling import Sample
+from rlvr_assets.core.tasks import load_task_file
+from rlvr_assets.core.verifiers import verify
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ScriptedPolicy:
+    """Plays a task's reference turns and records what it was shown (the model is the only stand-in)."""
+
+    def __init__(self, script: list[str]) -> None:
+        self.script = script
+        self.seen: list[list[dict[str, str]]] = []
+
+    def sample(self, conversations, n, **_kwargs):
+        out = []
+        for i, conversation in enumerate(conversations):
+            self.seen.append(conversation)
+            turn = sum(1 for m in conversation if m["role"] == "assistant")
+            text = self.script[turn] if turn < len(self.script) else "All done."
+            out.extend(Sample(i, text, 10, 5) for _ in range(n))
+        return out
+
+
+def test_episode_feeds_tool_results_back_and_scores_the_final_state() -> None:
+    task = next(t for t in load_task_file(ROOT / "seeds" / "function_calling.jsonl") if t.name == "pay-rent")
+    policy = ScriptedPolicy(list(task.reference_solution))
+    rollouts = sample_rollouts(policy, [task], 2, SamplingConfig())
+    assert len(rollouts) == 2
+    for r in rollouts:
+        assert isinstance(r.completion, list) and r.completion[:2] == list(task.reference_solution)
+        assert verify(task, r.completion).reward == 1.0
+    second_turn = next(c for c in policy.seen if any(m["role"] == "tool" for m in c))
+    tool_result = json.loads(next(m for m in second_turn if m["role"] == "tool")["content"])
+    assert tool_result == {"result": 50000}  # get_balance answered before the model's next turn
+    assert second_turn[0]["role"] == "system" and "transfer" in second_turn[0]["content"]
+
+
+def test_single_turn_tasks_get_one_completion_each() -> None:
+    task = load_task_file(ROOT / "seeds" / "reasoning.jsonl")[0]
+    policy = ScriptedPolicy([task.reference_solution])
+    rollouts = sample_rollouts(policy, [task, task], 3, SamplingConfig())
+    assert [r.task_index for r in rollouts] == [0, 0, 0, 1, 1, 1]
+    assert all(verify(task, r.completion).reward == 1.0 for r in rollouts)
