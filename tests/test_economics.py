@@ -8,6 +8,7 @@ from rlvr_assets.cli import main
 from rlvr_assets.core.economics import (
     ArmScore,
     ArmsFileError,
+    ArmShape,
     bootstrap_trade_rates,
     cost_rows,
     read_arms_csv,
@@ -74,7 +75,7 @@ def test_rho_cost_is_rho_times_r_and_break_even_is_inverse() -> None:
 
 
 def test_bootstrap_brackets_the_point_estimate() -> None:
-    arms = {"h4": (4, 0), "h8": (8, 0), "a": (4, 4)}
+    arms = {"h4": ArmShape(4, 0, False), "h8": ArmShape(8, 0, False), "a": ArmShape(4, 4, True)}
     items = [f"i{k}" for k in range(40)]
     rewards = {
         "h4": {0: {i: float(k % 4 == 0) for k, i in enumerate(items)}},
@@ -118,3 +119,10 @@ def test_cli_reports_bad_csv_with_exit_code(tmp_path: Path, capsys) -> None:
     bad.write_text("arm,n_human,n_aug,score\nh10,ten,0,50\n")
     assert main(["economics", str(bad)]) == 2
     assert "column 'n_human'" in capsys.readouterr().err
+
+
+def test_augmented_arm_left_without_variants_is_not_a_human_arm() -> None:
+    arms = [ArmScore("h4", 4, 0, 50.0), ArmScore("h8", 8, 0, 55.0), ArmScore("aug", 4, 0, 52.0, augmented=True)]
+    estimates = trade_rates(arms)
+    assert {e.arm for e in estimates} == {"aug"}
+    assert all(e.rho is None and "no augmented tasks" in e.reason for e in estimates)

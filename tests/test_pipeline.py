@@ -131,12 +131,20 @@ def test_malformed_seed_fails_seed_tasks_naming_file_task_and_field(tmp_path) ->
 
 def test_task_side_handles_all_four_domains(tmp_path) -> None:
     """Seeds of every domain load, are augmented and gated; each rejection keeps its reason."""
-    cfg = load_config(write_config(tmp_path, {
-        "domains": ["reasoning", "code", "instruction_following", "function_calling"],
-        "arms": {"human_sizes": [16, 24], "aug_fractions": [0.5]},
-        "gate": {"samples": 4, "pass_at": 2, "solve_band": [0.0, 0.95], "min_informative_fraction": 0.0},
-        "operators": {"enabled": ["remove_hint", "densify_formatting", "genericize_names"], "resample_draws": 1},
-    }))
+    cfg = load_config(
+        write_config(
+            tmp_path,
+            {
+                "domains": ["reasoning", "code", "instruction_following", "function_calling"],
+                "arms": {"human_sizes": [16, 24], "aug_fractions": [0.5]},
+                "gate": {"samples": 4, "pass_at": 2, "solve_band": [0.0, 0.95], "min_informative_fraction": 0.0},
+                "operators": {
+                    "enabled": ["remove_hint", "densify_formatting", "genericize_names"],
+                    "resample_draws": 1,
+                },
+            },
+        )
+    )
     (tmp_path / "dagster_home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
     try:

@@ -68,6 +68,23 @@ class GateConfig(_Strict):
         return self
 
 
+class LLMRewriteConfig(_Strict):
+    """The optional LLM-backed rewrite operator ("none" leaves it off)."""
+
+    backend: Literal["none", "transformers", "vllm", "openai"] = "none"
+    model: str | None = None  # default for transformers/vllm: the base model; required for openai
+    base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1
+    api_key_env: str | None = "OPENAI_API_KEY"
+    families: list[str] = Field(default_factory=lambda: ["vaguer_references", "obscure_goal", "genericize_constraints"])
+    max_new_tokens: int = 160
+
+    @model_validator(mode="after")
+    def _check(self) -> LLMRewriteConfig:
+        if self.backend == "openai" and not (self.base_url and self.model):
+            raise ValueError("operators.llm with backend openai needs base_url and model")
+        return self
+
+
 class OperatorsConfig(_Strict):
     enabled: list[str] = Field(
         default_factory=lambda: [
@@ -81,6 +98,7 @@ class OperatorsConfig(_Strict):
     )
     resample_draws: int = 3
     rng_seed: int = 1234
+    llm: LLMRewriteConfig = Field(default_factory=LLMRewriteConfig)
 
 
 class ArmsConfig(_Strict):

@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
@@ -42,10 +43,19 @@ class ArmScore:
     score: float
     ci_low: float | None = None
     ci_high: float | None = None
+    augmented: bool | None = None  # None: decided by n_aug (a CSV row with n_aug = 0 is human-only)
 
     @property
     def is_human_only(self) -> bool:
-        return self.n_aug == 0
+        return self.n_aug == 0 if self.augmented is None else not self.augmented
+
+
+class ArmShape(NamedTuple):
+    """What an arm trained on; an augmented arm stays augmented even if the gate left it no variants."""
+
+    n_human: int
+    n_aug: int
+    augmented: bool
 
 
 @dataclass(frozen=True)
@@ -253,24 +263,26 @@ class TradeInterval:
 
 
 def arm_scores_from_items(
-    arms: dict[str, tuple[int, int]],
+    arms: dict[str, ArmShape],
     item_rewards: dict[str, dict[int, dict[str, float]]],
     items: Sequence[str] | None = None,
     seeds: dict[str, Sequence[int]] | None = None,
 ) -> list[ArmScore]:
     """Score = 100 * mean pass@1 over `items` (with repeats) and training `seeds` (with repeats) per arm."""
     out = []
-    for arm, (n_human, n_aug) in arms.items():
+    for arm, (n_human, n_aug, augmented) in arms.items():
         per_seed = item_rewards[arm]
         use_seeds = list(seeds[arm]) if seeds else sorted(per_seed)
         use_items = list(items) if items is not None else sorted(next(iter(per_seed.values())))
         total = sum(per_seed[s][i] for s in use_seeds for i in use_items)
-        out.append(ArmScore(arm, n_human, n_aug, 100.0 * total / (len(use_seeds) * len(use_items))))
+        out.append(
+            ArmScore(arm, n_human, n_aug, 100.0 * total / (len(use_seeds) * len(use_items)), augmented=augmented)
+        )
     return out
 
 
 def bootstrap_trade_rates(
-    arms: dict[str, tuple[int, int]],
+    arms: dict[str, ArmShape],
     item_rewards: dict[str, dict[int, dict[str, float]]],
     samples: int,
     seed: int,

@@ -62,6 +62,7 @@ ATTEMPT_SCHEMA = {
     "reason": pl.String,
     "sandbox_cpu_seconds": pl.Float64,
     "generation_tokens": pl.Int64,
+    "generation_seconds": pl.Float64,
     **TASK_SCHEMA,
 }
 
@@ -91,7 +92,8 @@ def attempts_to_frame(attempts: Sequence[Attempt]) -> pl.DataFrame:
             status=status,
             reason=reason,
             sandbox_cpu_seconds=a.sandbox_cpu_seconds,
-            generation_tokens=0,
+            generation_tokens=a.generation_tokens,
+            generation_seconds=a.generation_seconds,
         )
         rows.append(row)
     return pl.DataFrame(rows, schema=ATTEMPT_SCHEMA)

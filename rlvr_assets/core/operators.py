@@ -58,6 +58,8 @@ class Attempt:
     reason: str
     variant: Task | None
     sandbox_cpu_seconds: float
+    generation_tokens: int = 0
+    generation_seconds: float = 0.0
 
 
 def _rng(task: Task, operator: str, rng_seed: int) -> random.Random:

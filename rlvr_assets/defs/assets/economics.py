@@ -7,6 +7,7 @@ from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.economics import (
     COST_ROW_SCHEMA,
     ArmScore,
+    ArmShape,
     TradeEstimate,
     arm_scores_from_items,
     bootstrap_trade_rates,
@@ -42,14 +43,15 @@ RHO_COST_SCHEMA = {
 
 def _arm_inputs(
     corpus: pl.DataFrame, scores: pl.DataFrame
-) -> tuple[dict[str, tuple[int, int]], dict[str, dict[int, dict[str, float]]]]:
-    """(arm -> (n_human, n_aug)) from the corpora, (arm -> seed -> item -> reward) from the scores."""
+) -> tuple[dict[str, ArmShape], dict[str, dict[int, dict[str, float]]]]:
+    """(arm -> shape) from the corpora, (arm -> seed -> item -> reward) from the scores."""
     arms = {
-        row["arm"]: (int(row["n_human"]), int(row["n_aug"]))
+        row["arm"]: ArmShape(int(row["n_human"]), int(row["n_aug"]), bool(row["augmented"]))
         for row in corpus.group_by("arm")
         .agg(
             (pl.col("origin") == "human").sum().alias("n_human"),
             (pl.col("origin") == "augmented").sum().alias("n_aug"),
+            (pl.col("arm_kind") == "augmented").any().alias("augmented"),
         )
         .iter_rows(named=True)
     }
@@ -63,13 +65,13 @@ def _arm_inputs(
 
 
 def arm_score_table(
-    arms: dict[str, tuple[int, int]], rewards: dict[str, dict[int, dict[str, float]]], samples: int, seed: int
+    arms: dict[str, ArmShape], rewards: dict[str, dict[int, dict[str, float]]], samples: int, seed: int
 ) -> list[ArmScore]:
     out = []
     for score in arm_scores_from_items(arms, rewards):
         flat = [r for per_seed in rewards[score.arm].values() for r in per_seed.values()]
         low, high = bootstrap_mean_ci(flat, samples, seed)
-        out.append(ArmScore(score.arm, score.n_human, score.n_aug, score.score, 100 * low, 100 * high))
+        out.append(ArmScore(score.arm, score.n_human, score.n_aug, score.score, 100 * low, 100 * high, score.augmented))
     return out
 
 

@@ -17,11 +17,12 @@ from rlvr_assets.core.frames import (
 )
 from rlvr_assets.core.funnel import funnel_frame
 from rlvr_assets.core.gate import FACTORS, run_gate
+from rlvr_assets.core.llm_rewrite import apply_llm_rewrites, make_backend
 from rlvr_assets.core.models import materialize_base_model
 from rlvr_assets.core.operators import CATALOGUE_VERSION, apply_operators, operator_versions
 from rlvr_assets.core.report import markdown_table
 from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.sampling import Policy, resolve_device
 from rlvr_assets.core.tasks import Task, load_seed_dir, load_task_file
 from rlvr_assets.defs.resources import PipelineConfigResource
 
@@ -86,7 +87,10 @@ def smoke_suite(pipeline: PipelineConfigResource) -> dg.Output[pl.DataFrame]:
 
 @dg.asset(group_name="augmentation", code_version=f"catalogue-{CATALOGUE_VERSION}", kinds={"duckdb"})
 def augmented_tasks(
-    context: dg.AssetExecutionContext, pipeline: PipelineConfigResource, seed_tasks: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    pipeline: PipelineConfigResource,
+    seed_tasks: pl.DataFrame,
+    base_model: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Every operator applied to every base seed: the variants plus each not-applicable or failed attempt."""
     cfg = pipeline.config
@@ -96,6 +100,12 @@ def augmented_tasks(
     for i, parent in enumerate(base, start=1):
         attempts += apply_operators(parent, cfg.operators.enabled, cfg.operators.rng_seed, cfg.operators.resample_draws)
         context.log.info(f"augmented base seed {i}/{len(base)} ({parent.name})")
+    backend = make_backend(cfg.operators.llm, base_model["path"][0], resolve_device(cfg.model))
+    if backend is not None:
+        context.log.info(f"LLM rewrites with the {backend.name} backend: {cfg.operators.llm.families}")
+        attempts += apply_llm_rewrites(
+            base, backend, cfg.operators.llm.families, cfg.operators.rng_seed, cfg.operators.llm.max_new_tokens
+        )
     frame = attempts_to_frame(attempts)
     counts = Counter(frame["status"].to_list())
     return dg.Output(

@@ -33,7 +33,10 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         n_aug = sum(1 for t in corpus if t.provenance.kind == "augmented")
         if n_aug < spec.n_aug_target:
             context.log.warning(f"arm {spec.key}: wanted {spec.n_aug_target} gated variants, only {n_aug} exist")
-        frame = tasks_to_frame(corpus).with_columns(pl.lit(spec.key).alias("arm"))
+        frame = tasks_to_frame(corpus).with_columns(
+            pl.lit(spec.key).alias("arm"),
+            pl.lit("human" if spec.is_human_only else "augmented").alias("arm_kind"),
+        )
         digest = corpus_hash(corpus)
         return dg.Output(
             frame,
