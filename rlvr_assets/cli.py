@@ -154,6 +154,53 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from collections.abc import Sequence
+
+    from rlvr_assets.core.candidates import load_candidates
+    from rlvr_assets.core.gate import run_gate
+    from rlvr_assets.core.models import materialize_base_model
+    from rlvr_assets.core.rollouts import sample_rollouts
+    from rlvr_assets.core.sampling import Policy
+    from rlvr_assets.core.tasks import SeedFileError, Task, load_seed_dir
+
+    cfg = load_config(args.config)
+    try:
+        candidates, parents = load_candidates(Path(args.candidates), load_seed_dir(cfg.paths.seeds_dir))
+    except (OSError, SeedFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    model_dir = cfg.paths.artifacts_dir / "base_model" / cfg.model.source.replace("/", "_")
+    path = str(model_dir) if (model_dir / "config.json").exists() else materialize_base_model(cfg.model, model_dir).path
+    policy = Policy(path, cfg.model)
+
+    def sample_fn(tasks: Sequence[Task], n: int) -> list[tuple[int, str | list[str], int]]:
+        return [(r.task_index, r.completion, r.tokens) for r in sample_rollouts(policy, tasks, n, cfg.sampling)]
+
+    run = run_gate(candidates, parents, sample_fn, cfg.gate)
+    rows = [
+        {
+            "candidate": c.name,
+            "task_id": c.id,
+            "parent": c.provenance.parent_id,
+            "accepted": d.accepted,
+            "q": d.q,
+            "failed_factors": list(d.failed_factors),
+            "pass_at_k": d.pass_at_k,
+            "reason": d.reason,
+        }
+        for c, d in zip(candidates, run.decisions, strict=True)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            verdict = "ACCEPT" if r["accepted"] else "REJECT " + ",".join(r["failed_factors"])
+            print(f"{r['candidate']}: {verdict} ({r['reason']})")
+        print(f"{sum(r['accepted'] for r in rows)}/{len(rows)} accepted")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from rlvr_assets.core.tasks import task_json_schema
 
@@ -200,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("completion", help="a text file; for multi-turn tasks a JSON list of assistant turns")
     ver.add_argument("--json", action="store_true")
     ver.set_defaults(func=cmd_verify)
+    gate = sub.add_parser("gate", help="gate candidate tasks from your own generator with the configured policy")
+    gate.add_argument("candidates", help="JSONL: seed-format records, each naming its `parent`")
+    gate.add_argument("--config", help="pipeline YAML (model, gate thresholds, sampling)")
+    gate.add_argument("--json", action="store_true")
+    gate.set_defaults(func=cmd_gate)
     schema = sub.add_parser("schema", help="print (or write) the task JSON Schema")
     schema.add_argument("--output", help="write to this file instead of stdout")
     schema.set_defaults(func=cmd_schema)

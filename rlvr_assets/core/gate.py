@@ -146,18 +146,22 @@ def check_distinct(
     return FactorResult(variant.id, "distinct", True, worst, f"max similarity {worst:.3f} to parent/kept siblings")
 
 
+def _numeric_params(task: Task) -> dict[str, object]:
+    return {k: v for k, v in task.prompt.params.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
 def _numbers_in(text: str) -> set[str]:
     return set(re.findall(r"\d+(?:\.\d+)?", text))
 
 
 def _rephrasing_faithful(variant: Task, parent: Task) -> FactorResult:
-    """A non-parametric variant must keep the parent's verifier, and the parent's solution must still pass it."""
-    if variant.verifier != parent.verifier or variant.environment != parent.environment:
-        return FactorResult(variant.id, "faithful", False, 0.0, "rephrasing changed the verifier or environment")
+    """A non-parametric variant is faithful when the parent's reference solution still passes its verifier."""
     verdict = verify(variant, parent.reference_solution)
     if verdict.reward != 1.0:
         return FactorResult(variant.id, "faithful", False, 0.0, f"parent solution no longer passes: {verdict.reason}")
-    return FactorResult(variant.id, "faithful", True, 1.0, "parent solution transfers; verifier unchanged")
+    same = variant.verifier == parent.verifier and variant.environment == parent.environment
+    detail = "verifier unchanged" if same else "on the variant's own verifier"
+    return FactorResult(variant.id, "faithful", True, 1.0, f"parent solution transfers ({detail})")
 
 
 def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[list[FactorResult], float]:
@@ -202,11 +206,9 @@ def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[
             if missing:
                 results.append(FactorResult(v.id, "faithful", False, 0.0, f"parameters {missing} not shown in prompt"))
                 continue
-            if v.provenance.operator != "resample_params" and v.answer != parent.answer:
+            if _numeric_params(v) == _numeric_params(parent) and v.answer != parent.answer:
                 results.append(
-                    FactorResult(
-                        v.id, "faithful", False, 0.0, f"rephrasing operator {v.provenance.operator} changed the answer"
-                    )
+                    FactorResult(v.id, "faithful", False, 0.0, "same numbers as the parent but a different answer")
                 )
                 continue
             results.append(FactorResult(v.id, "faithful", True, 1.0, "parent solution transfers; spec holds"))

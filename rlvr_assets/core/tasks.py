@@ -101,6 +101,7 @@ class NumericAnswer(BaseModel):
 class TestCase(BaseModel):
     """One hidden unit test: call the function with `args`/`kwargs`; it must return `expected`."""
 
+    __test__ = False  # not a pytest class
     model_config = ConfigDict(extra="forbid", frozen=True)
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
