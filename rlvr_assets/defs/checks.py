@@ -1,17 +1,12 @@
 """Blocking asset checks: what must hold before anything downstream trains on or is scored against it."""
 
-import re
-
 import dagster as dg
 import polars as pl
 
 from rlvr_assets.core.frames import frame_to_tasks
 from rlvr_assets.core.gate import FACTORS, check_verify
-
-
-def _ngrams(text: str, n: int = 8) -> set[tuple[str, ...]]:
-    words = re.findall(r"[a-z]+", text.lower())
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+from rlvr_assets.core.quality import gated_pool_frame, overlapping_pairs, validate_gated_pool
+from rlvr_assets.defs.resources import PipelineConfigResource
 
 
 @dg.asset_check(asset="seed_tasks", blocking=True)
@@ -36,23 +31,34 @@ def gated_tasks_passed_every_factor(gated_tasks: pl.DataFrame, gate_results: pl.
     )
 
 
+@dg.asset_check(asset="smoke_suite", blocking=True, additional_ins={"seed_tasks": dg.AssetIn("seed_tasks")})
+def smoke_suite_is_held_out(smoke_suite: pl.DataFrame, seed_tasks: pl.DataFrame) -> dg.AssetCheckResult:
+    """No held-out problem statement shares an 8-word span with a seed (names the pairs); variants are
+    checked against the held-out items by the gated pool's expectation suite."""
+    pairs = overlapping_pairs(frame_to_tasks(seed_tasks), frame_to_tasks(smoke_suite))
+    named = [f"{held} ~ {task}" for task, held in pairs]
+    return dg.AssetCheckResult(passed=not named, metadata={"overlapping_pairs": dg.MetadataValue.json(named[:50])})
+
+
 @dg.asset_check(
-    asset="smoke_suite",
+    asset="gated_tasks",
     blocking=True,
-    additional_ins={"seed_tasks": dg.AssetIn("seed_tasks"), "gated_tasks": dg.AssetIn("gated_tasks")},
+    additional_ins={"gate_results": dg.AssetIn("gate_results"), "smoke_suite": dg.AssetIn("smoke_suite")},
 )
-def smoke_suite_is_held_out(
-    smoke_suite: pl.DataFrame, seed_tasks: pl.DataFrame, gated_tasks: pl.DataFrame
+def gated_pool_expectations(
+    pipeline: PipelineConfigResource, gated_tasks: pl.DataFrame, gate_results: pl.DataFrame, smoke_suite: pl.DataFrame
 ) -> dg.AssetCheckResult:
-    """No held-out problem statement shares an 8-word span with any seed or gated variant (names the pairs)."""
-    train = [(t.name, _ngrams(t.prompt.question)) for df in (seed_tasks, gated_tasks) for t in frame_to_tasks(df)]
-    pairs = [
-        f"{item.name} ~ {name}"
-        for item in frame_to_tasks(smoke_suite)
-        for name, grams in train
-        if _ngrams(item.prompt.question) & grams
-    ]
-    return dg.AssetCheckResult(passed=not pairs, metadata={"overlapping_pairs": dg.MetadataValue.json(pairs[:50])})
+    """great-expectations suite: schema, no nulls, unique ids, pass@k inside the band, no held-out overlap."""
+    frame = gated_pool_frame(gated_tasks, gate_results, frame_to_tasks(smoke_suite))
+    result = validate_gated_pool(frame, pipeline.config.gate.solve_band)
+    return dg.AssetCheckResult(
+        passed=result.success,
+        metadata={
+            "expectations": result.evaluated,
+            "failures": dg.MetadataValue.json(result.failures),
+            "rows": frame.height,
+        },
+    )
 
 
 @dg.asset_check(asset="benchmark_scores", blocking=True, additional_ins={"smoke_suite": dg.AssetIn("smoke_suite")})
@@ -67,4 +73,10 @@ def every_item_scored(benchmark_scores: pl.DataFrame, smoke_suite: pl.DataFrame)
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": dg.MetadataValue.json(problems)})
 
 
-CHECKS = [seeds_pass_their_verifiers, gated_tasks_passed_every_factor, smoke_suite_is_held_out, every_item_scored]
+CHECKS = [
+    seeds_pass_their_verifiers,
+    gated_tasks_passed_every_factor,
+    gated_pool_expectations,
+    smoke_suite_is_held_out,
+    every_item_scored,
+]
