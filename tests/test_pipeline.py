@@ -160,3 +160,19 @@ def test_task_side_handles_all_four_domains(tmp_path) -> None:
     assert gated_domains == set(domains.values())
     assert gate.filter(pl.col("factor") == "verify")["passed"].all(), "rephrased variants keep verifiable truth"
     assert gate.filter(~pl.col("passed"))["reason"].str.len_chars().min() > 0
+
+
+def test_rerunning_the_gate_reuses_rollouts_of_unchanged_variants(tiny_sweep) -> None:
+    """A second task preparation with the same policy rolls out nothing again and decides the same."""
+    instance: dg.DagsterInstance = tiny_sweep["instance"]
+    cfg = tiny_sweep["cfg"]
+    before = _table(tiny_sweep, "gate_results").sort(["variant_id", "factor"])
+    result = build_definitions(cfg).resolve_job_def("prepare_tasks_job").execute_in_process(instance=instance)
+    assert result.success
+    event = instance.get_latest_materialization_event(dg.AssetKey("gate_results"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["variants_rolled_out"].value == 0
+    assert metadata["variants_reusing_rollouts"].value == metadata["variants"].value > 0
+    after = _table(tiny_sweep, "gate_results").sort(["variant_id", "factor"])
+    assert after.select("variant_id", "factor", "passed", "accepted").equals(
+        before.select("variant_id", "factor", "passed", "accepted"))

@@ -184,3 +184,28 @@ def augmentation_cost_frame(
         "gate_cost_usd": gate_cost,
     }
     return pl.DataFrame([row], schema=COST_SCHEMA)
+
+
+ROLLOUT_CACHE_SCHEMA = {
+    "variant_id": pl.String,
+    "rollout_key": pl.String,
+    "rewards": pl.List(pl.Float64),
+    "tokens": pl.Int64,
+}
+
+
+def rollout_cache_frame(
+    run: GateRun, rollout_key: str, earlier: dict[str, tuple[list[float], int]] | None = None
+) -> pl.DataFrame:
+    """This run's rollouts plus earlier cached ones (variants reverted to later stay cached)."""
+    merged = {**(earlier or {}), **{vid: (r, run.rollout_tokens[vid]) for vid, r in run.rewards.items()}}
+    rows = [
+        {"variant_id": vid, "rollout_key": rollout_key, "rewards": rewards, "tokens": tokens}
+        for vid, (rewards, tokens) in merged.items()
+    ]
+    return pl.DataFrame(rows, schema=ROLLOUT_CACHE_SCHEMA)
+
+
+def cached_rollouts(frame: pl.DataFrame, rollout_key: str) -> dict[str, tuple[list[float], int]]:
+    hits = frame.filter(pl.col("rollout_key") == rollout_key)
+    return {r["variant_id"]: (list(r["rewards"]), int(r["tokens"])) for r in hits.iter_rows(named=True)}

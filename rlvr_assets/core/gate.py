@@ -257,6 +257,7 @@ class GateRun:
     rollout_tokens: dict[str, int]
     rewards: dict[str, list[float]]
     sandbox_cpu_seconds: float
+    sampled: frozenset[str] = frozenset()
 
 
 def run_gate(
@@ -264,16 +265,28 @@ def run_gate(
     parents: dict[str, Task],
     sample_fn: Callable[[Sequence[Task], int], list[tuple[int, str | list[str], int]]],
     cfg: GateConfig,
+    cached: dict[str, tuple[list[float], int]] | None = None,
 ) -> GateRun:
     """Roll out every variant `cfg.samples` times in one batched call, score, and decide.
 
     `sample_fn(tasks, n)` returns (task index, completion or assistant turns, tokens used) per rollout.
+    `cached` maps variant id -> (rewards, tokens) from an earlier run with the same policy and sampling:
+    those variants are not rolled out again (their tokens still count toward c_aug, which is a cost of
+    having produced them). Decisions are always recomputed, since V_distinct depends on the siblings.
     """
-    rewards: dict[str, list[float]] = {v.id: [] for v in variants}
-    tokens: dict[str, int] = {v.id: 0 for v in variants}
-    for index, completion, used in sample_fn(list(variants), cfg.samples):
-        v = variants[index]
-        rewards[v.id].append(verify(v, completion).reward)
-        tokens[v.id] += used
+    cached = cached or {}
+    rewards: dict[str, list[float]] = {}
+    tokens: dict[str, int] = {}
+    todo = [v for v in variants if v.id not in cached or len(cached[v.id][0]) != cfg.samples]
+    for v in variants:
+        if v not in todo:
+            rewards[v.id], tokens[v.id] = list(cached[v.id][0]), cached[v.id][1]
+        else:
+            rewards[v.id], tokens[v.id] = [], 0
+    if todo:
+        for index, completion, used in sample_fn(todo, cfg.samples):
+            v = todo[index]
+            rewards[v.id].append(verify(v, completion).reward)
+            tokens[v.id] += used
     factor_rows, decisions, cpu = decide(variants, parents, rewards, cfg)
-    return GateRun(factor_rows, decisions, tokens, rewards, cpu)
+    return GateRun(factor_rows, decisions, tokens, rewards, cpu, frozenset(v.id for v in todo))

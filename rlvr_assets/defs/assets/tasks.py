@@ -11,8 +11,10 @@ import polars as pl
 from rlvr_assets.core.frames import (
     attempts_to_frame,
     augmentation_cost_frame,
+    cached_rollouts,
     frame_to_tasks,
     gate_to_frame,
+    rollout_cache_frame,
     tasks_to_frame,
 )
 from rlvr_assets.core.funnel import funnel_frame
@@ -23,8 +25,11 @@ from rlvr_assets.core.operators import CATALOGUE_VERSION, apply_operators, opera
 from rlvr_assets.core.report import markdown_table
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy, resolve_device
+from rlvr_assets.core.storage import read_frame, write_frame
 from rlvr_assets.core.tasks import Task, load_seed_dir, load_task_file
 from rlvr_assets.defs.resources import PipelineConfigResource
+
+ROLLOUT_CACHE_TABLE = "gate_rollout_cache"
 
 
 def _digest(*parts: str) -> str:
@@ -146,7 +151,15 @@ def gate_results(
         )
         return [(r.task_index, r.completion, r.tokens) for r in rollouts]
 
-    run = run_gate(variants, parents, sample_fn, cfg.gate)
+    # rollouts are the expensive part: reuse them for variants (content-hashed) already rolled out by the
+    # same policy with the same sampling, so changing one operator re-samples only its new variants
+    rollout_key = _digest(base_model["fingerprint"][0], cfg.sampling.model_dump_json(), str(cfg.gate.samples))
+    try:
+        cache = cached_rollouts(read_frame(cfg.paths.duckdb_path, ROLLOUT_CACHE_TABLE), rollout_key)
+    except LookupError:
+        cache = {}
+    run = run_gate(variants, parents, sample_fn, cfg.gate, cached=cache)
+    write_frame(cfg.paths.duckdb_path, ROLLOUT_CACHE_TABLE, rollout_cache_frame(run, rollout_key, cache), rollout_key)
     seconds = time.monotonic() - started
     frame = gate_to_frame(run, variants, cfg.economics.prices)
     accepted = sum(d.accepted for d in run.decisions)
@@ -156,6 +169,8 @@ def gate_results(
         frame,
         metadata={
             "variants": len(variants),
+            "variants_rolled_out": len(run.sampled),
+            "variants_reusing_rollouts": len(variants) - len(run.sampled),
             "accepted": accepted,
             "gate_seconds": round(seconds, 2),
             "rollout_tokens": total_tokens,
