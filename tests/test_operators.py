@@ -70,8 +70,35 @@ def test_rephrasing_operators_apply_to_every_domain_and_keep_the_verifier() -> N
         attempts = apply_operators(parent, list(OPERATORS), 0, 1)
         resample = next(a for a in attempts if a.operator == "resample_params")
         assert resample.status == "not_applicable" and "reasoning" in resample.reason
-        variants = [a.variant for a in attempts if a.variant]
+        variants = [a.variant for a in attempts if a.variant and OPERATORS[a.operator].direction != "resample"]
         assert variants, domain
         for v in variants:
             assert v.verifier == parent.verifier and v.environment == parent.environment
             assert v.provenance.parent_id == parent.id
+
+
+def test_new_initial_states_rederive_the_expected_state_by_replaying_the_reference() -> None:
+    from rlvr_assets.core.gate import check_verify
+    from rlvr_assets.core.verifiers import verify
+
+    seeds = load_seed_dir(ROOT / "seeds")
+    parent = next(t for t in seeds if t.name == "archive-notes")
+    attempts = apply_operators(parent, ["add_distractors"], 11, 2)
+    variants = [a.variant for a in attempts if a.variant]
+    assert len(variants) == 2 and len({v.id for v in variants}) == 2
+    for v in variants:
+        extra = set(v.environment.initial_state["files"]) - set(parent.environment.initial_state["files"])
+        assert extra and all(p.startswith("misc/") for p in extra)
+        assert extra <= set(v.verifier.expected_state["files"])  # distractors must survive untouched
+        assert check_verify(v).passed and verify(v, parent.reference_solution).reward == 1.0
+        # the parent's expected state no longer describes the new environment
+        assert v.verifier.expected_state != parent.verifier.expected_state
+
+
+def test_obscure_goal_keeps_the_question_inside_an_indirect_frame() -> None:
+    seeds = load_seed_dir(ROOT / "seeds")
+    parent = next(t for t in seeds if t.domain == "code" and t.provenance.split == "base")
+    (attempt,) = apply_operators(parent, ["obscure_goal"], 0, 1)
+    assert attempt.variant is not None
+    assert parent.prompt.template.replace('"', "'") in attempt.variant.prompt.template
+    assert attempt.variant.prompt.template.startswith("A colleague left you this note")

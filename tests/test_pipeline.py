@@ -175,4 +175,5 @@ def test_rerunning_the_gate_reuses_rollouts_of_unchanged_variants(tiny_sweep) ->
     assert metadata["variants_reusing_rollouts"].value == metadata["variants"].value > 0
     after = _table(tiny_sweep, "gate_results").sort(["variant_id", "factor"])
     assert after.select("variant_id", "factor", "passed", "accepted").equals(
-        before.select("variant_id", "factor", "passed", "accepted"))
+        before.select("variant_id", "factor", "passed", "accepted")
+    )

@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _pool(tasks, pass_at_k):
     frame = tasks_to_frame(tasks).with_columns(pl.lit("parent-x").alias("parent_id"), pl.lit("op").alias("operator"))
-    gate = pl.DataFrame({"variant_id": [t.id for t in tasks], "factor": ["verify"] * len(tasks),
-                         "pass_at_k": pass_at_k})
+    gate = pl.DataFrame(
+        {"variant_id": [t.id for t in tasks], "factor": ["verify"] * len(tasks), "pass_at_k": pass_at_k}
+    )
     return frame, gate
 
 

@@ -93,7 +93,11 @@ class OperatorsConfig(_Strict):
             "remove_format_example",
             "densify_formatting",
             "genericize_names",
+            "vaguer_instruction",
+            "obscure_goal",
+            "add_distractors",
             "add_hint",
+            "add_format_example",
         ]
     )
     resample_draws: int = 3

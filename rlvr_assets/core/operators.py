@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rlvr_assets.core.solutions import run_solution
-from rlvr_assets.core.tasks import DOMAINS, NumericAnswer, Provenance, ReasoningPrompt, Task, build_task
+from rlvr_assets.core.tasks import (
+    DOMAINS,
+    Environment,
+    EnvironmentOutcome,
+    NumericAnswer,
+    Provenance,
+    ReasoningPrompt,
+    Task,
+    build_task,
+)
 
 GENERIC_HINT = "Work through the problem step by step and check the arithmetic before answering."
 GENERIC_FORMAT_EXAMPLE = "For example, if the result were 1234, the last line would read: Answer: 1234"
@@ -24,10 +34,11 @@ VAGUE_INSTRUCTION = "End with the result."
 
 @dataclass(frozen=True)
 class Proposal:
-    """What an operator wants to change; the answer is filled in by running the solution program."""
+    """What an operator wants to change; the ground truth is re-derived from the parent's reference."""
 
     prompt: ReasoningPrompt
     rng_seed: int
+    environment: Environment | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,53 @@ def _generic_names(prompt: ReasoningPrompt) -> dict[str, Any] | str:
     return {"params": params, "param_space": space, "name_params": []}
 
 
-CATALOGUE_VERSION = "2026.11.1"
+OBSCURE_FRAME = (
+    'A colleague left you this note without further explanation: "{question}" Work out what is needed and handle it.'
+)
+_DISTRACTOR_WORDS = ["budget", "invoice", "recipe", "holiday", "minutes", "ideas", "contacts", "poem"]
+_DISTRACTOR_TITLES = ["yoga", "book club", "call with Ana", "plumber", "piano lesson", "car service"]
+_DAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+
+def _obscure_goal(prompt: ReasoningPrompt) -> dict[str, Any] | str:
+    if prompt.template.startswith("A colleague left you this note"):
+        return "goal is already obscured"
+    return {"template": OBSCURE_FRAME.format(question=prompt.template.replace('"', "'"))}
+
+
+def _distractors(task: Task, rng_seed: int, draws: int) -> list[Proposal] | str:
+    """New initial states: the parent's state plus entities the task must leave alone."""
+    env = task.environment
+    if env is None:
+        return "task has no environment"
+    proposals = []
+    for draw in range(draws):
+        rng = _rng(task, "add_distractors", rng_seed + draw)
+        state = json.loads(json.dumps(env.initial_state))
+        if env.name == "filesystem":
+            for _ in range(rng.randint(1, 2)):
+                word = rng.choice(_DISTRACTOR_WORDS)
+                state.setdefault("files", {})[f"misc/{word}-{rng.randint(1, 99)}.txt"] = f"{word} {rng.randint(1, 999)}"
+        elif env.name == "calendar":
+            events = state.setdefault("events", [])
+            for _ in range(rng.randint(1, 2)):
+                start = rng.randint(6, 20)
+                events.append(
+                    {
+                        "id": f"x{len(events) + 1}",
+                        "title": rng.choice(_DISTRACTOR_TITLES),
+                        "day": rng.choice(_DAYS),
+                        "start": start,
+                        "end": start + 1,
+                    }
+                )
+        else:
+            state.setdefault("accounts", {})[f"{rng.choice(_DISTRACTOR_WORDS)}-fund"] = rng.randint(1, 500) * 100
+        proposals.append(Proposal(task.prompt, rng_seed + draw, env.model_copy(update={"initial_state": state})))
+    return proposals
+
+
+CATALOGUE_VERSION = "2026.11.2"
 
 OPERATORS: dict[str, Operator] = {
     op.name: op
@@ -190,6 +247,25 @@ OPERATORS: dict[str, Operator] = {
             ("reasoning",),
         ),
         Operator(
+            "obscure_goal",
+            "1",
+            "obscure_goal",
+            "harder",
+            "state the task indirectly, as a note to interpret",
+            _single(_obscure_goal),
+            ("code", "instruction_following", "function_calling"),
+        ),
+        Operator(
+            "add_distractors",
+            "1",
+            "parameter_resampling",
+            "resample",
+            "new initial environment state with entities the task must leave alone; expected state re-derived "
+            "by replaying the reference solution",
+            _distractors,
+            ("function_calling",),
+        ),
+        Operator(
             "add_format_example",
             "1",
             "inverse_easier",
@@ -257,7 +333,25 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
                 Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "failed", reason, None, cpu_each)
             )
             continue
-        if answer is not None:
+        if proposal.environment is not None:
+            truth_or_reason = _replayed_truth(parent, proposal.environment)
+            if isinstance(truth_or_reason, str):
+                attempts.append(
+                    Attempt(
+                        parent.id,
+                        op.name,
+                        op.version,
+                        op.family,
+                        proposal.rng_seed,
+                        "failed",
+                        truth_or_reason,
+                        None,
+                        cpu_each,
+                    )
+                )
+                continue
+            truth = truth_or_reason
+        elif answer is not None:
             truth = {
                 "verifier": NumericAnswer(answer=answer),
                 "reference_solution": f"Answer: {answer}",
@@ -274,7 +368,7 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
             domain=parent.domain,
             prompt=proposal.prompt,
             solution_program=parent.solution_program,
-            environment=parent.environment,
+            environment=proposal.environment or parent.environment,
             system=parent.system,
             authoring_cost_usd=0.0,
             provenance=Provenance(
@@ -291,42 +385,25 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
             Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "proposed", "ok", variant, cpu_each)
         )
     return attempts
-    run = run_solution(parent.solution_program, [p.prompt.params for _, p in pending])
-    cpu_each = run.cpu_seconds / len(pending)
-    for (op, proposal), answer, error in zip(pending, run.answers, run.errors, strict=True):
-        if answer is None:
-            attempts.append(
-                Attempt(
-                    parent.id,
-                    op.name,
-                    op.version,
-                    op.family,
-                    proposal.rng_seed,
-                    "failed",
-                    f"reference solution failed on variant params: {error}",
-                    None,
-                    cpu_each,
-                )
-            )
-            continue
-        variant = build_task(
-            name=f"{parent.name}~{op.name}~{proposal.rng_seed}",
-            domain=parent.domain,
-            prompt=proposal.prompt,
-            solution_program=parent.solution_program,
-            answer=answer,
-            known_bad=_variant_known_bad(parent, answer),
-            authoring_cost_usd=0.0,
-            provenance=Provenance(
-                kind="augmented",
-                split=None,
-                parent_id=parent.id,
-                operator=op.name,
-                operator_version=op.version,
-                rng_seed=proposal.rng_seed,
-            ),
-        )
-        attempts.append(
-            Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "proposed", "ok", variant, cpu_each)
-        )
-    return attempts
+
+
+def _replayed_truth(parent: Task, environment: Environment) -> dict[str, Any] | str:
+    """Re-derive a function-calling task's expected state by replaying its reference in the new environment."""
+    from rlvr_assets.core.environments import Episode
+
+    spec = parent.verifier
+    if not isinstance(spec, EnvironmentOutcome) or parent.environment is None:
+        return "task has no environment outcome to re-derive"
+    turns = [parent.reference_solution] if isinstance(parent.reference_solution, str) else parent.reference_solution
+    before, after = Episode(parent.environment), Episode(environment)
+    for turn in turns:
+        old_results, new_results = before.step(turn), after.step(turn)
+        new_errors = [r for o, r in zip(old_results, new_results, strict=True) if '"error"' in r and o != r]
+        if new_errors:
+            return f"reference solution fails in the new environment: {new_errors[0]}"
+    expected = {key: after.state.get(key) for key in spec.expected_state}
+    return {
+        "verifier": spec.model_copy(update={"expected_state": expected}),
+        "reference_solution": parent.reference_solution,
+        "known_bad": list(parent.known_bad),
+    }
