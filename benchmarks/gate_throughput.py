@@ -30,8 +30,12 @@ def main() -> None:
     cfg = load_config(args.config)
     seeds = [t for t in load_seed_dir(cfg.paths.seeds_dir) if t.domain in cfg.domains]
     base = [t for t in seeds if t.provenance.split == "base"]
-    variants = [a.variant for p in base for a in apply_operators(p, cfg.operators.enabled, cfg.operators.rng_seed,
-                                                                   cfg.operators.resample_draws) if a.variant]
+    variants = [
+        a.variant
+        for p in base
+        for a in apply_operators(p, cfg.operators.enabled, cfg.operators.rng_seed, cfg.operators.resample_draws)
+        if a.variant
+    ]
     variants = list({v.id: v for v in variants}.values())
     model_dir = cfg.paths.artifacts_dir / "base_model" / cfg.model.source.replace("/", "_")
     path = str(model_dir) if (model_dir / "config.json").exists() else materialize_base_model(cfg.model, model_dir).path
@@ -49,22 +53,36 @@ def main() -> None:
     start = time.monotonic()
     run = run_gate(variants, {t.id: t for t in seeds}, sample_fn, cfg.gate)
     gate_s = time.monotonic() - start
-    batched = policy.sample([v.messages for v in variants], cfg.gate.samples, max_new_tokens=cfg.sampling.max_new_tokens,
-                            temperature=cfg.sampling.temperature, batch_size=cfg.sampling.batch_size)
+    batched = policy.sample(
+        [v.messages for v in variants],
+        cfg.gate.samples,
+        max_new_tokens=cfg.sampling.max_new_tokens,
+        temperature=cfg.sampling.temperature,
+        batch_size=cfg.sampling.batch_size,
+    )
     batched_s = time.monotonic() - start - gate_s
     batched_tps = sum(s.completion_tokens for s in batched) / batched_s
 
     loop_variants = variants[: args.loop_prompts]
     start = time.monotonic()
-    looped = [s for v in loop_variants for s in policy.sample([v.messages], cfg.gate.samples,
-                                                              max_new_tokens=cfg.sampling.max_new_tokens,
-                                                              temperature=cfg.sampling.temperature,
-                                                              batch_size=cfg.gate.samples)]
+    looped = [
+        s
+        for v in loop_variants
+        for s in policy.sample(
+            [v.messages],
+            cfg.gate.samples,
+            max_new_tokens=cfg.sampling.max_new_tokens,
+            temperature=cfg.sampling.temperature,
+            batch_size=cfg.gate.samples,
+        )
+    ]
     loop_tps = sum(s.completion_tokens for s in looped) / (time.monotonic() - start)
 
     print(f"model: {cfg.model.source}  k = {cfg.gate.samples}  pass@{cfg.gate.pass_at}  domains: {cfg.domains}")
-    print(f"candidates gated: {len(variants)} in {gate_s:.1f}s -> {len(variants) / gate_s * 60:.1f} candidates/min "
-          f"({sum(d.accepted for d in run.decisions)} accepted)")
+    print(
+        f"candidates gated: {len(variants)} in {gate_s:.1f}s -> {len(variants) / gate_s * 60:.1f} candidates/min "
+        f"({sum(d.accepted for d in run.decisions)} accepted)"
+    )
     print(f"rollout tokens/s, batched across prompts (batch {cfg.sampling.batch_size}): {batched_tps:.1f}")
     print(f"rollout tokens/s, per-prompt generate loop ({len(loop_variants)} prompts): {loop_tps:.1f}")
     print(f"batching gain: {batched_tps / loop_tps:.2f}x")
