@@ -201,6 +201,97 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmarks_list(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.benchmarks import PENDING, registry
+
+    cfg = load_config(args.config)
+    rows: list[dict[str, object]] = []
+    for suite, benches in registry(cfg.paths.smoke_suite).items():
+        for b in benches:
+            rows.append(
+                {
+                    "suite": suite,
+                    "name": b.name,
+                    "area": b.area,
+                    "package": b.package or "(project)",
+                    "version": b.version(),
+                    "items": len(b.items()),
+                    "status": "ready",
+                }
+            )
+    for name, (area, package, why) in PENDING.items():
+        rows.append(
+            {
+                "suite": "paper10",
+                "name": name,
+                "area": area,
+                "package": package,
+                "version": "-",
+                "items": None,
+                "status": f"pending: {why}",
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        _print_table(rows, ["suite", "name", "area", "package", "version", "items", "status"])
+    return 0
+
+
+def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
+    from rlvr_assets.core.models import materialize_base_model
+    from rlvr_assets.core.sampling import Policy
+
+    model_cfg = cfg.model.model_copy(update={"source": model})
+    if model in ("smollm2-gguf", "tiny") or model.endswith(".gguf"):
+        out = cfg.paths.artifacts_dir / "base_model" / model.replace("/", "_")
+        path = str(out) if (out / "config.json").exists() else materialize_base_model(model_cfg, out).path
+    else:
+        path = model
+    return Policy(path, model_cfg)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from rlvr_assets.core.benchmarks import registry
+    from rlvr_assets.core.storage import write_frame
+    from rlvr_assets.core.suite_eval import evaluate_suite, grand_mean
+
+    cfg = load_config(args.config)
+    benches = registry(cfg.paths.smoke_suite)[args.suite]
+    policy = _policy_for(args.model, cfg)
+    echo = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    items, scores = evaluate_suite(
+        policy,
+        benches,
+        limit=args.limit,
+        k=args.k,
+        sampling=cfg.sampling,
+        bootstrap_samples=cfg.eval.bootstrap_samples,
+        progress=echo,
+    )
+    write_frame(
+        cfg.paths.duckdb_path,
+        "eval_results",
+        items.with_columns(pl.lit(args.model).alias("model"), pl.lit(args.suite).alias("suite")),
+        f"{args.model}|{args.suite}|{args.limit}|{args.k}",
+    )
+    rows = [s.__dict__ for s in scores]
+    summary = {"model": args.model, "suite": args.suite, "grand_mean_pass_at_1": grand_mean(scores), "benchmarks": rows}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_table(
+            rows, ["benchmark", "area", "items", "pass_at_1", "ci_low", "ci_high", "pass_at_k", "items_per_minute"]
+        )
+        print(
+            f"grand mean pass@1: {summary['grand_mean_pass_at_1']:.2f}  (per-item results: {cfg.paths.duckdb_path}"
+            f" table eval_results)"
+        )
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from rlvr_assets.core.tasks import task_json_schema
 
@@ -252,6 +343,20 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--config", help="pipeline YAML (model, gate thresholds, sampling)")
     gate.add_argument("--json", action="store_true")
     gate.set_defaults(func=cmd_gate)
+    bench = sub.add_parser("benchmarks", help="held-out benchmark suites")
+    bench_sub = bench.add_subparsers(dest="benchmarks_command", required=True)
+    blist = bench_sub.add_parser("list", help="name, area, source package and version, item count")
+    blist.add_argument("--config")
+    blist.add_argument("--json", action="store_true")
+    blist.set_defaults(func=cmd_benchmarks_list)
+    ev = sub.add_parser("eval", help="evaluate any model on a suite (pass@1, pass@k, bootstrap CIs)")
+    ev.add_argument("--model", default="smollm2-gguf", help="smollm2-gguf, tiny, a .gguf file, an HF id or a directory")
+    ev.add_argument("--suite", choices=["smoke", "paper10"], default="smoke")
+    ev.add_argument("--limit", type=int, help="items per benchmark (default: all)")
+    ev.add_argument("-k", type=int, default=1, help="samples per item; k > 1 also reports pass@k")
+    ev.add_argument("--config")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_eval)
     schema = sub.add_parser("schema", help="print (or write) the task JSON Schema")
     schema.add_argument("--output", help="write to this file instead of stdout")
     schema.set_defaults(func=cmd_schema)

@@ -268,6 +268,8 @@ class CodeSandbox:
         code = extract_code(completion)
         if not code.strip():
             return Verdict(0.0, "no code in completion")
+        if spec.prelude:
+            code = f"{spec.prelude}\n\n{code}"
         token = secrets.token_hex(16)
         job: dict[str, Any] = {
             "id": token[:8],

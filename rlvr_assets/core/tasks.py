@@ -117,6 +117,7 @@ class UnitTests(BaseModel):
     entry_point: str
     cases: list[TestCase] | None = None
     tests: str | None = None
+    prelude: str | None = None  # code run before the candidate's (a benchmark's imports and helpers)
 
     @model_validator(mode="after")
     def _one_style(self) -> UnitTests:

