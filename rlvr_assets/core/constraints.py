@@ -48,6 +48,23 @@ _OWN: dict[str, Callable[..., bool]] = {
 
 
 @functools.cache
+def _ifbench_registry() -> dict[str, Any]:
+    """IFBench's checkers (as packaged in if-verifiable); importing them tries to download NLTK data, which
+    is suppressed here: checkers that need that data raise LookupError and are reported unsupported."""
+    import langdetect
+    import nltk
+
+    real_download = nltk.download
+    nltk.download = lambda *_a, **_k: False
+    try:
+        from if_verifiable.ifbench import instructions_registry
+    finally:
+        nltk.download = real_download
+    langdetect.DetectorFactory.seed = 0
+    return dict(instructions_registry.INSTRUCTION_DICT)
+
+
+@functools.cache
 def _ifeval_registry() -> dict[str, Any]:
     import langdetect
     from if_verifiable.ifeval import instructions_registry
@@ -61,30 +78,48 @@ def known_constraint_ids() -> list[str]:
     return sorted({*_ifeval_registry(), *_OWN})
 
 
-def check_one(constraint: Constraint, text: str) -> bool:
-    """True iff `text` satisfies the constraint; raises for unknown ids or bad arguments."""
-    if constraint.id in _OWN:
+def check_one(constraint: Constraint, text: str, registry: str = "ifeval", prompt: str | None = None) -> bool:
+    """True iff `text` satisfies the constraint; raises for unknown ids, bad arguments or missing data."""
+    if registry == "ifeval" and constraint.id in _OWN:
         return bool(_OWN[constraint.id](text, **constraint.kwargs))
-    registry = _ifeval_registry()
-    if constraint.id not in registry:
-        raise UnknownConstraintError(f"unknown constraint id {constraint.id!r}")
-    checker = registry[constraint.id](constraint.id)
-    checker.build_description(**constraint.kwargs)
+    checkers = _ifeval_registry() if registry == "ifeval" else _ifbench_registry()
+    if constraint.id not in checkers:
+        raise UnknownConstraintError(f"unknown constraint id {constraint.id!r} in the {registry} registry")
+    checker = checkers[constraint.id](constraint.id)
+    checker.build_description(**{k: v for k, v in constraint.kwargs.items() if v is not None})
+    args = checker.get_instruction_args()
+    if prompt is not None and args and "prompt" in args:
+        checker.build_description(prompt=prompt)
     return bool(text.strip()) and bool(checker.check_following(text))
 
 
-def check_constraints(completion: str, spec: Constraints) -> Verdict:
+def check_constraints(completion: str, spec: Constraints, prompt: str | None = None) -> Verdict:
     """Reward 1.0 iff every constraint holds; the reason names the first that fails."""
     if not completion.strip():
         return Verdict(0.0, "empty completion")
     for constraint in spec.constraints:
         try:
-            ok = check_one(constraint, completion)
+            ok = check_one(constraint, completion, spec.registry, prompt)
         except UnknownConstraintError as exc:
             return Verdict(0.0, f"verifier error: {exc}")
+        except LookupError as exc:  # NLTK data that is not installed: unscorable, never a pass
+            return Verdict(0.0, f"verifier error: constraint {constraint.id} needs unavailable data: {exc}")
         except (TypeError, ValueError, KeyError) as exc:
             return Verdict(0.0, f"verifier error: constraint {constraint.id} rejects its arguments: {exc}")
         if not ok:
             detail = f" {constraint.kwargs}" if constraint.kwargs else ""
             return Verdict(0.0, f"constraint {constraint.id}{detail} not met")
     return Verdict(1.0, f"all {len(spec.constraints)} constraints met")
+
+
+def ifbench_supported(constraint_id: str) -> bool:
+    """Whether an IFBench checker runs offline here (some need NLTK data at check time)."""
+    checker = _ifbench_registry()[constraint_id](constraint_id)
+    try:
+        checker.build_description()
+        checker.check_following("A short probe sentence. Another one follows here, with words.")
+    except LookupError:
+        return False
+    except Exception:
+        return True
+    return True

@@ -7,13 +7,14 @@ call or the turn limit is reached. Conversations are batched across tasks and sa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rlvr_assets.core.config import SamplingConfig
 from rlvr_assets.core.environments import Episode
 from rlvr_assets.core.sampling import Policy
-from rlvr_assets.core.tasks import EnvironmentOutcome, Task
+from rlvr_assets.core.tasks import BFCLMultiTurn, EnvironmentOutcome, Task
 
 
 @dataclass
@@ -44,7 +45,8 @@ def sample_rollouts(
 ) -> list[Rollout]:
     """`n` rollouts per task (greedy when temperature is 0), in task order then sample order."""
     temp = cfg.temperature if temperature is None else temperature
-    single = [i for i, t in enumerate(tasks) if t.environment is None]
+    bfcl = [i for i, t in enumerate(tasks) if isinstance(t.verifier, BFCLMultiTurn)]
+    single = [i for i, t in enumerate(tasks) if t.environment is None and i not in bfcl]
     multi = [i for i, t in enumerate(tasks) if t.environment is not None]
     out: list[Rollout] = []
     if single:
@@ -61,6 +63,8 @@ def sample_rollouts(
         out += [Rollout(single[s.prompt_index], s.text, s.prompt_tokens + s.completion_tokens) for s in samples]
     if multi:
         out += _episodes(policy, tasks, multi, n, cfg, temp)
+    if bfcl:
+        out += _bfcl_episodes(policy, tasks, bfcl, n, cfg, temp)
     return sorted(out, key=lambda r: r.task_index)
 
 
@@ -98,3 +102,65 @@ def _episodes(
             limit = task.verifier.max_turns if isinstance(task.verifier, EnvironmentOutcome) else max_turns
             r.done = not results or len(r.turns) >= limit
     return [Rollout(r.task_index, r.turns, r.tokens) for r in live]
+
+
+@dataclass
+class _BFCLLive:
+    task_index: int
+    spec: BFCLMultiTurn
+    messages: list[dict[str, str]]
+    decoded: list[list[list[str]]] = field(default_factory=lambda: [[]])
+    tokens: int = 0
+    steps: int = 0
+    done: bool = False
+
+    def history(self) -> list[list[str]]:
+        return [step for turn in self.decoded for step in turn]
+
+    def next_turn(self) -> None:
+        turn = len(self.decoded)
+        if turn > len(self.spec.later_user_turns):
+            self.done = True
+            return
+        self.messages = [*self.messages, {"role": "user", "content": self.spec.later_user_turns[turn - 1]}]
+        self.decoded.append([])
+        self.steps = 0
+
+
+def _bfcl_episodes(
+    policy: Policy, tasks: Sequence[Task], indices: list[int], n: int, cfg: SamplingConfig, temperature: float
+) -> list[Rollout]:
+    """BFCL multi-turn: each user turn is answered by steps of calls, executed by BFCL's classes in the
+    sandbox, until the model answers without a call; then the next user turn arrives."""
+    from rlvr_assets.core.bfcl import decode_turn, execute_calls
+
+    live = []
+    for i in indices:
+        spec = tasks[i].verifier
+        assert isinstance(spec, BFCLMultiTurn)
+        live += [_BFCLLive(i, spec, list(tasks[i].messages)) for _ in range(n)]
+    round_ = 0
+    while active := [r for r in live if not r.done]:
+        samples = policy.sample(
+            [r.messages for r in active],
+            1,
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=temperature,
+            top_p=cfg.top_p,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed + round_,
+        )
+        round_ += 1
+        for sample in samples:
+            r = active[sample.prompt_index]
+            r.tokens += sample.prompt_tokens + sample.completion_tokens
+            r.messages = [*r.messages, {"role": "assistant", "content": sample.text}]
+            calls = decode_turn(sample.text)
+            if calls:
+                results = execute_calls(r.spec.entry, r.history(), calls)
+                r.decoded[-1].append(calls)
+                r.messages += [{"role": "tool", "content": res} for res in results]
+                r.steps += 1
+            if not calls or r.steps >= r.spec.max_steps_per_turn:
+                r.next_turn()
+    return [Rollout(r.task_index, json.dumps(r.decoded), r.tokens) for r in live]

@@ -140,6 +140,7 @@ class Constraints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["constraints"] = "constraints"
     constraints: list[Constraint] = Field(min_length=1)
+    registry: Literal["ifeval", "ifbench"] = "ifeval"  # which checker family the ids come from
 
 
 class ToolCall(BaseModel):
@@ -159,7 +160,30 @@ class EnvironmentOutcome(BaseModel):
     max_turns: int = 6
 
 
-VerifierSpec = Annotated[NumericAnswer | UnitTests | Constraints | EnvironmentOutcome, Field(discriminator="type")]
+class BFCLCalls(BaseModel):
+    """BFCL single-turn categories: the calls must match the ground truth by BFCL's AST rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["bfcl_calls"] = "bfcl_calls"
+    functions: list[dict[str, Any]]
+    ground_truth: list[dict[str, Any]]
+
+
+class BFCLMultiTurn(BaseModel):
+    """BFCL multi-turn: later user turns arrive in order; BFCL's state-based checker judges the episode."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["bfcl_multi_turn"] = "bfcl_multi_turn"
+    entry: dict[str, Any]  # id, initial_config, involved_classes
+    later_user_turns: list[str]
+    ground_truth: list[list[str]]
+    max_steps_per_turn: int = 5
+
+
+VerifierSpec = Annotated[
+    NumericAnswer | UnitTests | Constraints | EnvironmentOutcome | BFCLCalls | BFCLMultiTurn,
+    Field(discriminator="type"),
+]
 
 
 class Environment(BaseModel):
@@ -242,7 +266,7 @@ def build_task(
     name: str,
     domain: str,
     prompt: PromptSpec,
-    verifier: NumericAnswer | UnitTests | Constraints | EnvironmentOutcome,
+    verifier: NumericAnswer | UnitTests | Constraints | EnvironmentOutcome | BFCLCalls | BFCLMultiTurn,
     reference_solution: Solution,
     known_bad: list[Solution],
     authoring_cost_usd: float,

@@ -6,7 +6,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rlvr_assets.core.answers import Verdict, check_choice_answer, check_expression_answer, check_numeric_answer
-from rlvr_assets.core.tasks import Constraints, EnvironmentOutcome, NumericAnswer, Task, UnitTests
+from rlvr_assets.core.tasks import (
+    BFCLCalls,
+    BFCLMultiTurn,
+    Constraints,
+    EnvironmentOutcome,
+    NumericAnswer,
+    Task,
+    UnitTests,
+)
 
 
 def verify(task: Task, completion: str | list[str]) -> Verdict:
@@ -29,11 +37,19 @@ def verify(task: Task, completion: str | list[str]) -> Verdict:
     if isinstance(spec, Constraints):
         from rlvr_assets.core.constraints import check_constraints
 
-        return check_constraints(text, spec)
+        return check_constraints(text, spec, task.prompt.question if spec.registry == "ifbench" else None)
     if isinstance(spec, EnvironmentOutcome) and task.environment is not None:
         from rlvr_assets.core.environments import check_episode
 
         return check_episode(task.environment, spec, completion)
+    if isinstance(spec, BFCLMultiTurn):
+        from rlvr_assets.core.bfcl import check_bfcl_multi_turn
+
+        return check_bfcl_multi_turn(spec.entry, spec.ground_truth, text)
+    if isinstance(spec, BFCLCalls):
+        from rlvr_assets.core.bfcl import check_bfcl_single
+
+        return check_bfcl_single(text, spec.functions, spec.ground_truth)
     return Verdict(0.0, f"no verifier for {spec.type} in domain {task.domain!r}")
 
 
