@@ -255,7 +255,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         benches,
         limit=args.limit,
         k=args.k,
-        sampling=cfg.sampling,
+        sampling=cfg.sampling.model_copy(
+            update={"max_new_tokens": args.max_new_tokens, "batch_size": cfg.eval.batch_size}
+        ),
         bootstrap_samples=cfg.eval.bootstrap_samples,
         progress=echo,
     )
@@ -342,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--suite", choices=["smoke", "paper10"], default="smoke")
     ev.add_argument("--limit", type=int, help="items per benchmark (default: all)")
     ev.add_argument("-k", type=int, default=1, help="samples per item; k > 1 also reports pass@k")
+    ev.add_argument("--max-new-tokens", type=int, default=256, help="per model turn (default 256)")
     ev.add_argument("--config")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_eval)

@@ -17,7 +17,7 @@ TINY = {
     "operators": {"resample_draws": 2},
     "arms": {"human_sizes": [4, 8], "aug_fractions": [0.5]},
     "training": {"max_steps": 2, "num_generations": 2, "max_completion_length": 8, "seeds": [0]},
-    "eval": {"max_new_tokens": 8, "bootstrap_samples": 100},
+    "eval": {"max_new_tokens": 8, "bootstrap_samples": 100, "suites": ["smoke", "paper10"], "limit": 2},
     "economics": {"cost_ratios": [5, 40]},
 }
 

@@ -37,7 +37,8 @@ def test_every_arm_has_a_score_for_every_item(tiny_sweep) -> None:
     smoke = _table(tiny_sweep, "smoke_suite")
     assert set(scores["arm"].unique()) == set(arm_keys(tiny_sweep["cfg"]))
     per_arm = scores.group_by("arm").agg(pl.col("item_id").n_unique().alias("n"))
-    assert set(per_arm["n"].to_list()) == {smoke.height}
+    assert set(per_arm["n"].to_list()) == {smoke.height + 10 * 2}  # smoke + 2 items of each public benchmark
+    assert scores["benchmark"].n_unique() == 11
 
 
 def test_arms_are_compute_matched(tiny_sweep) -> None:

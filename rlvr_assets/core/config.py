@@ -146,9 +146,12 @@ class TrainingConfig(_Strict):
 
 
 class EvalConfig(_Strict):
+    """Held-out evaluation of every arm: the project's smoke suite and/or the public `paper10` suite."""
+
+    suites: list[Literal["smoke", "paper10"]] = Field(default_factory=lambda: ["smoke"])
     max_new_tokens: int = 64
     batch_size: int = 32
-    limit: int | None = None
+    limit: int | None = None  # items per benchmark (all when unset)
     bootstrap_samples: int = 1000
     bootstrap_seed: int = 0
 

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from rlvr_assets.core.arms import arm_specs, corpus_hash, select_corpus
+from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.evaluation import bootstrap_mean_ci, evaluate_items
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
@@ -116,9 +117,15 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         policy_checkpoint: pl.DataFrame,
         smoke_suite: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """Greedy pass@1 of each checkpoint on the held-out smoke suite, one row per item and training seed."""
+        """Greedy pass@1 of each checkpoint on the held-out suites, one row per item and training seed."""
         cfg = pipeline.config
-        items = frame_to_tasks(smoke_suite)
+        items = frame_to_tasks(smoke_suite) if "smoke" in cfg.eval.suites else []
+        benchmark_of = dict.fromkeys((t.id for t in items), "smoke")
+        if "paper10" in cfg.eval.suites:
+            for bench in registry(cfg.paths.smoke_suite)["paper10"]:
+                chosen = bench.items(cfg.eval.limit)
+                items += chosen
+                benchmark_of |= dict.fromkeys((t.id for t in chosen), bench.name)
         rows = []
         started = time.monotonic()
         for ckpt in policy_checkpoint.iter_rows(named=True):
@@ -134,7 +141,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 {
                     "arm": context.partition_key,
                     "training_seed": ckpt["training_seed"],
-                    "benchmark": "smoke",
+                    "benchmark": benchmark_of[r.item_id],
                     "item_id": r.item_id,
                     "reward": r.reward,
                     "reason": r.reason,
