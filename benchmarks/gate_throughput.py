@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from rlvr_assets.core.config import load_config
 from rlvr_assets.core.gate import run_gate
-from rlvr_assets.core.models import materialize_base_model
+from rlvr_assets.core.models import ensure_base_model
 from rlvr_assets.core.operators import apply_operators
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
@@ -37,9 +37,7 @@ def main() -> None:
         if a.variant
     ]
     variants = list({v.id: v for v in variants}.values())
-    model_dir = cfg.paths.artifacts_dir / "base_model" / cfg.model.source.replace("/", "_")
-    path = str(model_dir) if (model_dir / "config.json").exists() else materialize_base_model(cfg.model, model_dir).path
-    policy = Policy(path, cfg.model)
+    policy = Policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model)
     policy.sample([variants[0].messages], 1, max_new_tokens=4, temperature=1.0)  # warm-up
 
     completion_tokens = 0

@@ -159,7 +159,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
     from rlvr_assets.core.candidates import load_candidates
     from rlvr_assets.core.gate import run_gate
-    from rlvr_assets.core.models import materialize_base_model
+    from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.rollouts import sample_rollouts
     from rlvr_assets.core.sampling import Policy
     from rlvr_assets.core.tasks import SeedFileError, Task, load_seed_dir
@@ -170,9 +170,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     except (OSError, SeedFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    model_dir = cfg.paths.artifacts_dir / "base_model" / cfg.model.source.replace("/", "_")
-    path = str(model_dir) if (model_dir / "config.json").exists() else materialize_base_model(cfg.model, model_dir).path
-    policy = Policy(path, cfg.model)
+    policy = Policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model)
 
     def sample_fn(tasks: Sequence[Task], n: int) -> list[tuple[int, str | list[str], int]]:
         return [(r.task_index, r.completion, r.tokens) for r in sample_rollouts(policy, tasks, n, cfg.sampling)]
@@ -227,16 +225,11 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
 
 
 def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.models import materialize_base_model
+    from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.sampling import Policy
 
     model_cfg = cfg.model.model_copy(update={"source": model})
-    if model in ("smollm2-gguf", "tiny") or model.endswith(".gguf"):
-        out = cfg.paths.artifacts_dir / "base_model" / model.replace("/", "_")
-        path = str(out) if (out / "config.json").exists() else materialize_base_model(model_cfg, out).path
-    else:
-        path = model
-    return Policy(path, model_cfg)
+    return Policy(ensure_base_model(model_cfg, cfg.paths.artifacts_dir), model_cfg)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

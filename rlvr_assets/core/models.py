@@ -112,3 +112,16 @@ def materialize_base_model(cfg: ModelConfig, out_dir: Path) -> BaseModelInfo:
     params = sum(p.numel() for p in model.parameters())
     (out_dir / "rlvr_lineage.json").write_text(json.dumps({"source": source, "parameters": params}, indent=2))
     return BaseModelInfo(path=str(out_dir), source=source, parameters=params, fingerprint=_fingerprint(out_dir))
+
+
+def base_model_dir(cfg: ModelConfig, artifacts_dir: Path) -> Path:
+    """Where the base_model asset writes the converted model for this source."""
+    return artifacts_dir / "base_model" / cfg.source.replace("/", "_")
+
+
+def ensure_base_model(cfg: ModelConfig, artifacts_dir: Path) -> str:
+    """A loadable model path: the converted directory (converting once if needed), or the id/path as given."""
+    if cfg.source not in ("smollm2-gguf", "tiny") and not cfg.source.endswith(".gguf"):
+        return cfg.source
+    out = base_model_dir(cfg, artifacts_dir)
+    return str(out) if (out / "config.json").exists() else materialize_base_model(cfg, out).path

@@ -20,7 +20,7 @@ from rlvr_assets.core.frames import (
 from rlvr_assets.core.funnel import funnel_frame
 from rlvr_assets.core.gate import FACTORS, run_gate
 from rlvr_assets.core.llm_rewrite import apply_llm_rewrites, make_backend
-from rlvr_assets.core.models import materialize_base_model
+from rlvr_assets.core.models import base_model_dir, materialize_base_model
 from rlvr_assets.core.operators import CATALOGUE_VERSION, apply_operators, operator_versions
 from rlvr_assets.core.report import markdown_table
 from rlvr_assets.core.rollouts import sample_rollouts
@@ -41,9 +41,7 @@ def base_model(context: dg.AssetExecutionContext, pipeline: PipelineConfigResour
     """The starting policy as a plain safetensors directory (the SmolLM2 GGUF converted once by default)."""
     cfg = pipeline.config
     start = time.monotonic()
-    info = materialize_base_model(
-        cfg.model, cfg.paths.artifacts_dir / "base_model" / cfg.model.source.replace("/", "_")
-    )
+    info = materialize_base_model(cfg.model, base_model_dir(cfg.model, cfg.paths.artifacts_dir))
     context.log.info(f"base model ready at {info.path} ({info.parameters} parameters, {time.monotonic() - start:.1f}s)")
     frame = pl.DataFrame(
         [{"path": info.path, "source": info.source, "parameters": info.parameters, "fingerprint": info.fingerprint}]
