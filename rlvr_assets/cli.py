@@ -241,6 +241,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     benches = registry(cfg.paths.smoke_suite)[args.suite]
+    if args.benchmarks:
+        wanted = set(args.benchmarks.split(","))
+        unknown = wanted - {b.name for b in benches}
+        if unknown:
+            print(f"error: no benchmark(s) {sorted(unknown)} in suite {args.suite}", file=sys.stderr)
+            return 2
+        benches = [b for b in benches if b.name in wanted]
     policy = _policy_for(args.model, cfg)
     echo = (lambda m: print(m, file=sys.stderr)) if args.json else print
     items, scores = evaluate_suite(
@@ -337,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--suite", choices=["smoke", "paper10"], default="smoke")
     ev.add_argument("--limit", type=int, help="items per benchmark (default: all)")
     ev.add_argument("-k", type=int, default=1, help="samples per item; k > 1 also reports pass@k")
+    ev.add_argument("--benchmarks", help="comma-separated subset of the suite's benchmarks")
     ev.add_argument("--max-new-tokens", type=int, default=256, help="per model turn (default 256)")
     ev.add_argument("--config")
     ev.add_argument("--json", action="store_true")
