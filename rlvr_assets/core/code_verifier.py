@@ -26,9 +26,6 @@ import select
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rlvr_assets.core.answers import Verdict
@@ -156,12 +153,6 @@ for line in sys.stdin:
     out.write(json.dumps({"id": job["id"], "raw": raw, "timed_out": timed_out, "status": status}) + "\n")
     out.flush()
 """
-
-
-@dataclass(frozen=True)
-class CodeJob:
-    code: str
-    spec: UnitTests
 
 
 def extract_code(completion: str) -> str:
@@ -320,14 +311,3 @@ def check_code(completion: str, spec: UnitTests, sandbox: CodeSandbox | None = N
         return sandbox.check(completion, spec)
     with CodeSandbox() as box:
         return box.check(completion, spec)
-
-
-def check_many(items: Sequence[tuple[str, UnitTests]], limits: SandboxLimits | None = None) -> list[Verdict]:
-    with CodeSandbox(limits) as box:
-        return [box.check(c, s) for c, s in items]
-
-
-def timed_check_many(items: Sequence[tuple[str, UnitTests]]) -> tuple[list[Verdict], float]:
-    start = time.monotonic()
-    verdicts = check_many(items)
-    return verdicts, time.monotonic() - start

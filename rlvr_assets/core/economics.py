@@ -21,8 +21,6 @@ from typing import NamedTuple
 
 import polars as pl
 
-ESTIMATORS = ("dominance_bound", "log_interpolation")
-
 COST_ROW_SCHEMA = {
     "arm": pl.String,
     "estimator": pl.String,

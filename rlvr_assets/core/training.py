@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,3 @@ def train_grpo(
         final_loss,
         full_lineage,
     )
-
-
-def result_dict(result: TrainingResult) -> dict[str, Any]:
-    return asdict(result)
