@@ -69,7 +69,10 @@ def test_rephrasing_operators_apply_to_every_domain_and_keep_the_verifier() -> N
         parent = next(t for t in seeds if t.domain == domain)
         attempts = apply_operators(parent, list(OPERATORS), 0, 1)
         resample = next(a for a in attempts if a.operator == "resample_params")
-        assert resample.status == "not_applicable" and "reasoning" in resample.reason
+        if domain == "function_calling":
+            assert resample.status == "proposed", resample.reason  # archive-notes has a parametric goal
+        else:
+            assert resample.status == "not_applicable" and "reasoning" in resample.reason
         variants = [a.variant for a in attempts if a.variant and OPERATORS[a.operator].direction != "resample"]
         assert variants, domain
         for v in variants:
@@ -102,3 +105,38 @@ def test_obscure_goal_keeps_the_question_inside_an_indirect_frame() -> None:
     assert attempt.variant is not None
     assert parent.prompt.template.replace('"', "'") in attempt.variant.prompt.template
     assert attempt.variant.prompt.template.startswith("A colleague left you this note")
+
+
+def test_resampled_tool_use_goals_rederive_state_calls_and_known_bad() -> None:
+    from rlvr_assets.core.gate import check_faithful, check_verify
+    from rlvr_assets.core.verifiers import verify
+
+    parent = next(t for t in load_seed_dir(ROOT / "seeds") if t.name == "archive-notes")
+    attempts = apply_operators(parent, ["resample_params"], 5, 3)
+    variants = [a.variant for a in attempts if a.variant]
+    assert len(variants) == 3
+    faithful, _ = check_faithful(variants, {parent.id: parent})
+    for v, f in zip(variants, faithful, strict=True):
+        folder = v.prompt.params["folder"]
+        assert folder != "archive" and f"the {folder} folder" in v.prompt_text
+        assert f"{folder}/notes.txt" in v.verifier.expected_state["files"]
+        assert v.verifier.required_calls[0].arguments["destination"] == f"{folder}/notes.txt"
+        assert check_verify(v).passed and f.passed, f.reason
+        assert verify(v, parent.reference_solution).reward == 0.0  # the old goal's solution fails the new one
+        assert parent.reference_solution in v.known_bad
+
+
+def test_easier_and_vaguer_operators_use_texts_of_the_task_domain() -> None:
+    from rlvr_assets.core.operators import GENERIC_FORMAT_EXAMPLES, GENERIC_HINTS, VAGUE_INSTRUCTIONS
+
+    seeds = load_seed_dir(ROOT / "seeds")
+    code = next(t for t in seeds if t.name == "merge-intervals")
+    by_op = {
+        a.operator: a for a in apply_operators(code, ["add_hint", "add_format_example", "vaguer_instruction"], 0, 1)
+    }
+    assert by_op["add_hint"].variant.prompt.hint == GENERIC_HINTS["code"]
+    assert by_op["add_format_example"].variant.prompt.format_example == GENERIC_FORMAT_EXAMPLES["code"]
+    assert by_op["vaguer_instruction"].variant.prompt.instruction == VAGUE_INSTRUCTIONS["code"]
+    note = next(t for t in seeds if t.name == "packing-list")
+    (example,) = apply_operators(note, ["add_format_example"], 0, 1)
+    assert example.status == "not_applicable"  # instruction following states its format as constraints

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from scipy.stats import ks_2samp
 
 from rlvr_assets.core.config import GateConfig
+from rlvr_assets.core.goal_templates import rendered_solution
 from rlvr_assets.core.solutions import run_solution
 from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.verifiers import verify
@@ -155,8 +156,16 @@ def _numbers_in(text: str) -> set[str]:
 
 
 def _rephrasing_faithful(variant: Task, parent: Task) -> FactorResult:
-    """A non-parametric variant is faithful when the parent's reference solution still passes its verifier."""
-    verdict = verify(variant, parent.reference_solution)
+    """A non-parametric variant is faithful when the parent's reference solution still passes its verifier;
+    a variant of a parametric tool-use goal, when the parent's templated solution for the variant's params
+    passes it and every param is stated in the prompt."""
+    solution = parent.reference_solution
+    if parent.domain == "function_calling" and parent.solution_program is not None:
+        unstated = [k for k, val in variant.prompt.params.items() if str(val) not in variant.prompt_text]
+        if unstated:
+            return FactorResult(variant.id, "faithful", False, 0.0, f"parameters {unstated} not shown in prompt")
+        solution = rendered_solution(parent, variant.prompt.params)[0]
+    verdict = verify(variant, solution)
     if verdict.reward != 1.0:
         return FactorResult(variant.id, "faithful", False, 0.0, f"parent solution no longer passes: {verdict.reason}")
     same = variant.verifier == parent.verifier and variant.environment == parent.environment
@@ -181,7 +190,7 @@ def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[
         if parent is None:
             results.extend(FactorResult(v.id, "faithful", False, 0.0, f"unknown parent {parent_id!r}") for v in group)
             continue
-        if parent.solution_program is None:
+        if parent.solution_program is None or parent.domain != "reasoning":
             results.extend(_rephrasing_faithful(v, parent) for v in group)
             continue
         run = run_solution(parent.solution_program, [v.prompt.params for v in group])

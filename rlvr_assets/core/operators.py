@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlvr_assets.core.goal_templates import derive_goal_truth
 from rlvr_assets.core.solutions import run_solution
 from rlvr_assets.core.tasks import (
     DOMAINS,
@@ -27,9 +28,25 @@ from rlvr_assets.core.tasks import (
     build_task,
 )
 
-GENERIC_HINT = "Work through the problem step by step and check the arithmetic before answering."
-GENERIC_FORMAT_EXAMPLE = "For example, if the result were 1234, the last line would read: Answer: 1234"
-VAGUE_INSTRUCTION = "End with the result."
+# Per-domain texts of the operators that add or genericize prompt parts; a domain missing from a table
+# makes the operator not applicable there (instruction following states its format as constraints).
+GENERIC_HINTS = {
+    "reasoning": "Work through the problem step by step and check the arithmetic before answering.",
+    "code": "Think about edge cases such as empty inputs before you write the function.",
+    "instruction_following": "Check every requirement of the request one by one before you answer.",
+    "function_calling": "Look at the current state with the tools before you change anything.",
+}
+GENERIC_FORMAT_EXAMPLES = {
+    "reasoning": "For example, if the result were 1234, the last line would read: Answer: 1234",
+    "code": "For example, a reply has this shape:\n```python\ndef function_name(arguments):\n    ...\n```",
+    "function_calling": 'For example, one tool call is written as: <tool_call>{"name": "tool_name", "arguments": '
+    '{"argument": "value"}}</tool_call>',
+}
+VAGUE_INSTRUCTIONS = {
+    "reasoning": "End with the result.",
+    "code": "Reply with the function.",
+    "function_calling": "Take care of it.",
+}
 
 
 @dataclass(frozen=True)
@@ -106,8 +123,14 @@ def _resample_params(task: Task, rng_seed: int, draws: int) -> list[Proposal] | 
 def _single(
     update: Callable[[ReasoningPrompt], dict[str, Any] | str],
 ) -> Callable[[Task, int, int], list[Proposal] | str]:
+    return _single_for_domain(lambda prompt, _domain: update(prompt))
+
+
+def _single_for_domain(
+    update: Callable[[ReasoningPrompt, str], dict[str, Any] | str],
+) -> Callable[[Task, int, int], list[Proposal] | str]:
     def propose(task: Task, rng_seed: int, _draws: int) -> list[Proposal] | str:
-        change = update(task.prompt)
+        change = update(task.prompt, task.domain)
         if isinstance(change, str):
             return change
         return [Proposal(task.prompt.model_copy(update=change), rng_seed)]
@@ -136,6 +159,23 @@ OBSCURE_FRAME = (
 _DISTRACTOR_WORDS = ["budget", "invoice", "recipe", "holiday", "minutes", "ideas", "contacts", "poem"]
 _DISTRACTOR_TITLES = ["yoga", "book club", "call with Ana", "plumber", "piano lesson", "car service"]
 _DAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+
+def _add_hint(prompt: ReasoningPrompt, domain: str) -> dict[str, Any] | str:
+    return {"hint": GENERIC_HINTS[domain]} if not prompt.hint else "task already has a hint"
+
+
+def _add_format_example(prompt: ReasoningPrompt, domain: str) -> dict[str, Any] | str:
+    if prompt.format_example:
+        return "task already has a format example"
+    return {"format_example": GENERIC_FORMAT_EXAMPLES[domain]}
+
+
+def _vaguer_instruction(prompt: ReasoningPrompt, domain: str) -> dict[str, Any] | str:
+    vague = VAGUE_INSTRUCTIONS[domain]
+    if not prompt.instruction:
+        return "task has no separate instruction to make vaguer"
+    return {"instruction": vague} if prompt.instruction != vague else "instruction is already vague"
 
 
 def _obscure_goal(prompt: ReasoningPrompt) -> dict[str, Any] | str:
@@ -176,19 +216,20 @@ def _distractors(task: Task, rng_seed: int, draws: int) -> list[Proposal] | str:
     return proposals
 
 
-CATALOGUE_VERSION = "2026.11.2"
+CATALOGUE_VERSION = "2026.11.3"
 
 OPERATORS: dict[str, Operator] = {
     op.name: op
     for op in (
         Operator(
             "resample_params",
-            "1",
+            "2",
             "parameter_resampling",
             "resample",
-            "draw new parameters from param_space; the answer is recomputed by the reference solution",
+            "draw new parameters from param_space; reasoning: the answer is recomputed by the solution program; "
+            "function calling: a new goal whose expected state is re-derived by replaying the templated reference",
             _resample_params,
-            ("reasoning",),
+            ("reasoning", "function_calling"),
         ),
         Operator(
             "remove_hint",
@@ -224,27 +265,21 @@ OPERATORS: dict[str, Operator] = {
         ),
         Operator(
             "vaguer_instruction",
-            "1",
+            "2",
             "genericize_constraints",
             "harder",
             "replace the explicit answer-format instruction with a vague one",
-            _single(
-                lambda p: (
-                    {"instruction": VAGUE_INSTRUCTION}
-                    if p.instruction != VAGUE_INSTRUCTION
-                    else "instruction is already vague"
-                )
-            ),
-            ("reasoning",),
+            _single_for_domain(_vaguer_instruction),
+            tuple(VAGUE_INSTRUCTIONS),
         ),
         Operator(
             "add_hint",
-            "1",
+            "2",
             "inverse_easier",
             "easier",
-            "add a generic step-by-step hint",
-            _single(lambda p: {"hint": GENERIC_HINT} if not p.hint else "task already has a hint"),
-            ("reasoning",),
+            "add a generic hint suited to the domain",
+            _single_for_domain(_add_hint),
+            tuple(GENERIC_HINTS),
         ),
         Operator(
             "obscure_goal",
@@ -267,18 +302,12 @@ OPERATORS: dict[str, Operator] = {
         ),
         Operator(
             "add_format_example",
-            "1",
+            "2",
             "inverse_easier",
             "easier",
             "add a worked answer-format example",
-            _single(
-                lambda p: (
-                    {"format_example": GENERIC_FORMAT_EXAMPLE}
-                    if not p.format_example
-                    else "task already has a format example"
-                )
-            ),
-            ("reasoning",),
+            _single_for_domain(_add_format_example),
+            tuple(GENERIC_FORMAT_EXAMPLES),
         ),
     )
 }
@@ -320,21 +349,26 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
             pending.extend((op, p) for p in proposed)
     if not pending:
         return attempts
-    if parent.solution_program:
+    if parent.domain == "reasoning" and parent.solution_program:
         run = run_solution(parent.solution_program, [p.prompt.params for _, p in pending])
         answers, errors, cpu = run.answers, run.errors, run.cpu_seconds
     else:  # rephrasing of a non-parametric task: the verifier carries over unchanged
         answers, errors, cpu = [None] * len(pending), [None] * len(pending), 0.0
     cpu_each = cpu / len(pending)
     for (op, proposal), answer, error in zip(pending, answers, errors, strict=True):
-        if parent.solution_program and answer is None:
+        if parent.domain == "reasoning" and parent.solution_program and answer is None:
             reason = f"reference solution failed on variant params: {error}"
             attempts.append(
                 Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "failed", reason, None, cpu_each)
             )
             continue
-        if proposal.environment is not None:
-            truth_or_reason = _replayed_truth(parent, proposal.environment)
+        new_goal = parent.domain == "function_calling" and proposal.prompt.params != parent.prompt.params
+        if new_goal or proposal.environment is not None:
+            truth_or_reason = (
+                derive_goal_truth(parent, proposal.prompt.params, proposal.environment or parent.environment)
+                if new_goal and parent.environment is not None
+                else _replayed_truth(parent, proposal.environment or parent.environment)
+            )
             if isinstance(truth_or_reason, str):
                 attempts.append(
                     Attempt(

@@ -210,6 +210,8 @@ class Task(BaseModel):
     system: str | None = None
     environment: Environment | None = None
     verifier: VerifierSpec
+    # How ground truth is re-derived for new params: reasoning, a Python `solve(**params)` run in the sandbox;
+    # function calling, the reference turns and calls as templates over params (core/goal_templates.py).
     solution_program: str | None = None
     reference_solution: Solution
     known_bad: list[Solution] = Field(default_factory=list)
@@ -370,6 +372,10 @@ def parse_seed_record(record: Any, path: Path, line: int, default_cost: float) -
         raise SeedFileError(path, line, name, field, problem) from exc
     if domain == "code":
         known_bad = [_code_block(k) if "```" not in k else k for k in known_bad]
+    if domain == "function_calling" and prompt.params:
+        from rlvr_assets.core.goal_templates import fill
+
+        known_bad = fill(known_bad, prompt.params)
     return build_task(
         name=record["name"],
         domain=domain,
@@ -440,12 +446,25 @@ def _domain_fields(domain: str, record: dict[str, Any]) -> dict[str, Any]:
     env = record["environment"]
     if not isinstance(env, dict):
         raise TypeError("environment: must be an object with name and initial_state")
+    params = record.get("params") or {}
+    required_calls = record.get("required_calls", [])
+    program = None
+    if params:  # a parametric goal: reference, calls and known-bad turns are templates over params
+        from rlvr_assets.core.goal_templates import fill, solution_templates
+
+        program = solution_templates(reference, required_calls, record.get("known_bad", []))
+        reference, required_calls = fill(reference, params), fill(required_calls, params)
     outcome = EnvironmentOutcome(
-        expected_state=record.get("expected_state", {}),
-        required_calls=record.get("required_calls", []),
+        expected_state=fill(record.get("expected_state", {}), params) if params else record.get("expected_state", {}),
+        required_calls=required_calls,
         **({"max_turns": record["max_turns"]} if "max_turns" in record else {}),
     )
-    return {"verifier": outcome, "environment": Environment(**env), "reference_solution": reference}
+    return {
+        "verifier": outcome,
+        "environment": Environment(**env),
+        "reference_solution": reference,
+        "solution_program": program,
+    }
 
 
 def load_task_file(path: Path, default_cost: float = 20.0) -> list[Task]:
