@@ -141,8 +141,15 @@ class TrainingConfig(_Strict):
     use_lora: bool = False
     lora_rank: int = 16
     use_vllm: bool = False
+    # True: every arm gets max_steps (the study's fair comparison). False: one epoch over the arm's own corpus,
+    # so bigger corpora get more steps (the unmatched comparison, which the study found flatters augmentation).
     compute_matched: bool = True
-    save_weights: bool = True
+
+    def steps_for(self, corpus_size: int) -> int:
+        """Optimizer steps for an arm whose corpus has `corpus_size` tasks."""
+        if self.compute_matched:
+            return self.max_steps
+        return max(1, -(-corpus_size // self.prompts_per_step))
 
 
 class EvalConfig(_Strict):
@@ -162,6 +169,8 @@ class PricesConfig(_Strict):
     usd_per_million_rollout_tokens: float = 0.20
     usd_per_million_generation_tokens: float = 0.60
     usd_per_cpu_hour: float = 0.05
+    # wall time of the rewrite model (the local CPU model by default; set a GPU-hour price for vLLM)
+    usd_per_generation_hour: float = 0.05
     default_human_task_usd: float = 20.0
 
 
@@ -181,10 +190,11 @@ class PathsConfig(_Strict):
     seeds_dir: Path = PROJECT_ROOT / "seeds"
     smoke_suite: Path = PROJECT_ROOT / "heldout" / "smoke_reasoning.jsonl"
     var_dir: Path = PROJECT_ROOT / "var"
+    duckdb: Path | None = None  # the tables' DuckDB file; default var_dir/rlvr.duckdb
 
     @property
     def duckdb_path(self) -> Path:
-        return self.var_dir / "rlvr.duckdb"
+        return self.duckdb or self.var_dir / "rlvr.duckdb"
 
     @property
     def artifacts_dir(self) -> Path:

@@ -63,11 +63,23 @@ ATTEMPT_SCHEMA = {
     "sandbox_cpu_seconds": pl.Float64,
     "generation_tokens": pl.Int64,
     "generation_seconds": pl.Float64,
+    "cost_usd": pl.Float64,
     **TASK_SCHEMA,
 }
 
 
-def attempts_to_frame(attempts: Sequence[Attempt]) -> pl.DataFrame:
+def operator_cost_usd(
+    generation_tokens: float, generation_seconds: float, cpu_seconds: float, prices: PricesConfig
+) -> float:
+    """What making variants cost: rewrite-model tokens and wall time, plus sandbox CPU, at the price table."""
+    return (
+        generation_tokens / 1e6 * prices.usd_per_million_generation_tokens
+        + generation_seconds / 3600 * prices.usd_per_generation_hour
+        + cpu_seconds / 3600 * prices.usd_per_cpu_hour
+    )
+
+
+def attempts_to_frame(attempts: Sequence[Attempt], prices: PricesConfig) -> pl.DataFrame:
     """One row per operator application; task columns are null where no variant came out.
 
     Identical variants from two operators are one task: the first is kept, the rest are marked failed.
@@ -94,6 +106,7 @@ def attempts_to_frame(attempts: Sequence[Attempt]) -> pl.DataFrame:
             sandbox_cpu_seconds=a.sandbox_cpu_seconds,
             generation_tokens=a.generation_tokens,
             generation_seconds=a.generation_seconds,
+            cost_usd=operator_cost_usd(a.generation_tokens, a.generation_seconds, a.sandbox_cpu_seconds, prices),
         )
         rows.append(row)
     return pl.DataFrame(rows, schema=ATTEMPT_SCHEMA)
@@ -169,8 +182,7 @@ def augmentation_cost_frame(
     per_variant = gate.filter(pl.col("factor") == "verify")
     gate_cost = float(per_variant["gate_cost_usd"].sum() or 0.0)
     accepted = int(per_variant["accepted"].sum() or 0)
-    total = gen_tokens / 1e6 * prices.usd_per_million_generation_tokens + cpu / 3600 * prices.usd_per_cpu_hour
-    total += gate_cost
+    total = float(augmented["cost_usd"].sum() or 0.0) + gate_cost
     c_aug = total / accepted if accepted else None
     c_human = float(seeds["authoring_cost_usd"].mean() or prices.default_human_task_usd)
     row = {

@@ -60,7 +60,7 @@ def train_grpo(
     batch = cfg.prompts_per_step * cfg.num_generations
     args = GRPOConfig(
         output_dir=str(out_dir / "trainer"),
-        max_steps=cfg.max_steps,
+        max_steps=cfg.steps_for(len(tasks)),
         per_device_train_batch_size=batch,
         gradient_accumulation_steps=1,
         num_generations=cfg.num_generations,

@@ -109,10 +109,13 @@ def augmented_tasks(
         attempts += apply_llm_rewrites(
             base, backend, cfg.operators.llm.families, cfg.operators.rng_seed, cfg.operators.llm.max_new_tokens
         )
-    frame = attempts_to_frame(attempts)
+    frame = attempts_to_frame(attempts, cfg.economics.prices)
     counts = Counter(frame["status"].to_list())
+    # content-hashed variants: an operator change that yields the same variants leaves everything downstream fresh
+    outcome = sorted(f"{op}|{status}|{tid}" for op, status, tid in frame.select("operator", "status", "task_id").rows())
     return dg.Output(
         frame,
+        data_version=dg.DataVersion(_digest(*outcome)),
         metadata={
             "attempts": frame.height,
             "variants": counts.get("proposed", 0),
@@ -193,7 +196,11 @@ def gated_tasks(
     )
     funnel = funnel_frame(augmented_tasks, gate_results)
     context.log.info(f"gated pool: {frame.height} variants")
-    return dg.Output(frame, metadata={"accepted": frame.height, "funnel": dg.MetadataValue.md(markdown_table(funnel))})
+    return dg.Output(
+        frame,
+        data_version=dg.DataVersion(_digest(*sorted(frame["task_id"].to_list()))),
+        metadata={"accepted": frame.height, "funnel": dg.MetadataValue.md(markdown_table(funnel))},
+    )
 
 
 @dg.asset(group_name="augmentation", code_version="1", kinds={"duckdb"})
