@@ -37,11 +37,12 @@ def test_seeds_validate_reports_every_problem_and_loses_nothing_else(tmp_path: P
     (tmp_path / "mixed.jsonl").write_text("\n".join(lines) + "\n")
     assert main(["seeds", "validate", "--seeds-dir", str(tmp_path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["tasks"] == 3
+    assert report["tasks"] == 2  # the unknown constraint id is a parse error, not a task
     by_line = {p["line"]: p for p in report["problems"]}
     assert set(by_line) == {2, 3, 4}
     assert by_line[2]["task"] == "leaky" and by_line[2]["task_id"] and "accepted" in by_line[2]["reason"]
-    assert "unknown constraint id" in by_line[3]["reason"]
+    assert by_line[3]["field"] == "constraints.0.id" and "no checker for constraint id" in by_line[3]["reason"]
+    assert by_line[3]["task"] == "unknown-check"
     assert by_line[4]["field"] == "<json>"
     assert all(p["file"].endswith("mixed.jsonl") for p in report["problems"])
 

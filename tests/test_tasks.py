@@ -89,5 +89,19 @@ def test_duplicate_names_across_files_are_rejected(tmp_path: Path) -> None:
     (tmp_path / "b.jsonl").write_text(
         json.dumps({**GOOD, "answer": "5", "params": {"name": "Bo", "a": 2, "b": 3}}) + "\n"
     )
-    with pytest.raises(SeedFileError, match="duplicate name"):
+    with pytest.raises(SeedFileError, match=r"b\.jsonl:1: .*duplicate name, first defined at .*a\.jsonl:1"):
         load_seed_dir(tmp_path)
+
+
+def test_unknown_constraint_id_fails_at_load_naming_the_constraint(tmp_path: Path) -> None:
+    record = {
+        "name": "two-rules",
+        "domain": "instruction_following",
+        "split": "pool",
+        "template": "Write a haiku about rain in lowercase.",
+        "constraints": [{"id": "change_case:english_lowercase"}, {"id": "format:sparkles"}],
+        "reference": "soft rain on the roof",
+    }
+    path = _write(tmp_path, record)
+    with pytest.raises(SeedFileError, match=r":1: task two-rules: field 'constraints\.1\.id': .*'format:sparkles'"):
+        load_task_file(path)

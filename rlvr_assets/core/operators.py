@@ -387,7 +387,9 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
             truth = truth_or_reason
         elif answer is not None:
             truth = {
-                "verifier": NumericAnswer(answer=answer),
+                "verifier": parent.verifier.model_copy(update={"answer": answer})
+                if isinstance(parent.verifier, NumericAnswer)
+                else NumericAnswer(answer=answer),
                 "reference_solution": f"Answer: {answer}",
                 "known_bad": _variant_known_bad(parent, answer),
             }

@@ -439,6 +439,13 @@ def _domain_fields(domain: str, record: dict[str, Any]) -> dict[str, Any]:
         constraints = record["constraints"]
         if not isinstance(constraints, list):
             raise TypeError("constraints: must be a list of {id, kwargs}")
+        from rlvr_assets.core.constraints import known_constraint_ids
+
+        known = set(known_constraint_ids())
+        for i, c in enumerate(constraints):
+            cid = c.get("id") if isinstance(c, dict) else None
+            if cid not in known:
+                raise ValueError(f"constraints.{i}.id: no checker for constraint id {cid!r}")
         return {"verifier": Constraints(constraints=constraints), "reference_solution": record["reference"]}
     reference = record["reference"]
     if not _is_solution(reference, True):
@@ -469,7 +476,11 @@ def _domain_fields(domain: str, record: dict[str, Any]) -> dict[str, Any]:
 
 def load_task_file(path: Path, default_cost: float = 20.0) -> list[Task]:
     """Read a JSONL file of authored tasks (blank lines and lines starting with // are skipped)."""
-    tasks: list[Task] = []
+    return [task for _line, task in _load_numbered(path, default_cost)]
+
+
+def _load_numbered(path: Path, default_cost: float) -> list[tuple[int, Task]]:
+    tasks: list[tuple[int, Task]] = []
     for line_no, raw in enumerate(path.read_text().splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("//"):
@@ -480,7 +491,7 @@ def load_task_file(path: Path, default_cost: float = 20.0) -> list[Task]:
             raise SeedFileError(
                 path, line_no, None, "<json>", f"invalid JSON: {exc.msg} at column {exc.colno}"
             ) from exc
-        tasks.append(parse_seed_record(record, path, line_no, default_cost))
+        tasks.append((line_no, parse_seed_record(record, path, line_no, default_cost)))
     return tasks
 
 
@@ -493,14 +504,14 @@ def load_seed_dir(seeds_dir: Path, default_cost: float = 20.0) -> list[Task]:
     seen_names: dict[str, str] = {}
     seen_ids: dict[str, str] = {}
     for path in files:
-        for task in load_task_file(path, default_cost):
+        for line, task in _load_numbered(path, default_cost):
             if task.name in seen_names:
                 raise SeedFileError(
-                    path, 0, task.name, "name", f"duplicate name, first defined in {seen_names[task.name]}"
+                    path, line, task.name, "name", f"duplicate name, first defined at {seen_names[task.name]}"
                 )
             if task.id in seen_ids:
-                raise SeedFileError(path, 0, task.name, "template", f"same content as task {seen_ids[task.id]}")
-            seen_names[task.name] = str(path)
+                raise SeedFileError(path, line, task.name, "template", f"same content as task {seen_ids[task.id]}")
+            seen_names[task.name] = f"{path}:{line}"
             seen_ids[task.id] = task.name
             tasks.append(task)
     return tasks
