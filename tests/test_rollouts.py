@@ -78,22 +78,40 @@ def test_bfcl_multi_turn_episode_is_judged_by_bfcls_own_checker() -> None:
 
     task = bfcl_multi_turn_items()[0]  # multi_turn_base_0: file system + posting API
     script = [
-        _tool_call("cd", folder="document") + _tool_call("mkdir", dir_name="temp")
+        _tool_call("cd", folder="document")
+        + _tool_call("mkdir", dir_name="temp")
         + _tool_call("mv", source="final_report.pdf", destination="temp"),
         _tool_call("cd", folder="temp") + _tool_call("grep", file_name="final_report.pdf", pattern="budget analysis"),
         _tool_call("sort", file_name="final_report.pdf"),
-        _tool_call("cd", folder="..") + _tool_call("mv", source="previous_report.pdf", destination="temp")
+        _tool_call("cd", folder="..")
+        + _tool_call("mv", source="previous_report.pdf", destination="temp")
         + _tool_call("cd", folder="temp")
         + _tool_call("diff", file_name1="final_report.pdf", file_name2="previous_report.pdf"),
     ]
     policy = TurnScriptedPolicy(script)
     (rollout,) = sample_rollouts(policy, [task], 1, SamplingConfig())
     decoded = json.loads(rollout.completion)
-    assert len(decoded) == 4 and decoded[0] == [["cd(folder='document')", "mkdir(dir_name='temp')",
-                                                "mv(source='final_report.pdf', destination='temp')"]]
+    assert len(decoded) == 4 and decoded[0] == [
+        ["cd(folder='document')", "mkdir(dir_name='temp')", "mv(source='final_report.pdf', destination='temp')"]
+    ]
     assert verify(task, rollout.completion).reward == 1.0
     tool_turns = [m for m in policy.seen[-1] if m["role"] == "tool"]
     assert "moved to" in tool_turns[2]["content"]  # BFCL's file system answered the mv call
     lazy = TurnScriptedPolicy(["I would rather not."] * 4)
     (idle,) = sample_rollouts(lazy, [task], 1, SamplingConfig())
     assert verify(task, idle.completion).reward == 0.0
+
+
+def test_length_bucketed_batches_return_samples_in_conversation_order(tmp_path: Path) -> None:
+    from rlvr_assets.core.config import ModelConfig
+    from rlvr_assets.core.models import materialize_base_model
+    from rlvr_assets.core.sampling import Policy
+
+    cfg = ModelConfig(source="tiny", device="cpu", torch_threads=2)
+    policy = Policy(materialize_base_model(cfg, tmp_path / "tiny").path, cfg)
+    conversations = [[{"role": "user", "content": "word " * k}] for k in (40, 1, 20, 5)]
+    samples = policy.sample(conversations, 3, max_new_tokens=4, temperature=0.0, batch_size=4)
+    assert [s.prompt_index for s in samples] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    # each sample reports its own prompt's length, so the batch it ran in cannot leak into another prompt
+    by_prompt = {s.prompt_index: s.prompt_tokens for s in samples}
+    assert by_prompt[0] > by_prompt[2] > by_prompt[3] > by_prompt[1]

@@ -61,11 +61,15 @@ class Policy:
         seed: int = 0,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Sample]:
-        """`n` samples per conversation (greedy when temperature == 0), batched across conversations."""
+        """`n` samples per conversation (greedy when temperature == 0), batched across conversations.
+
+        Batches are formed from prompts of similar length (less left padding to compute over); the samples
+        come back in conversation order, then sample order."""
         import torch
 
         rendered = [self.render(c) for c in conversations]
-        jobs = [(i, text) for i, text in enumerate(rendered) for _ in range(n)]
+        lengths = [len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) for text in rendered]
+        jobs = sorted(((i, text) for i, text in enumerate(rendered) for _ in range(n)), key=lambda j: lengths[j[0]])
         samples: list[Sample] = []
         torch.manual_seed(seed)
         for start in range(0, len(jobs), batch_size):
@@ -92,4 +96,4 @@ class Policy:
                 )
             if progress:
                 progress(min(start + batch_size, len(jobs)), len(jobs))
-        return samples
+        return sorted(samples, key=lambda s: s.prompt_index)
