@@ -206,21 +206,51 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
     rows: list[dict[str, object]] = []
     for suite, benches in registry(cfg.paths.smoke_suite).items():
         for b in benches:
+            version = b.version()
+            try:
+                items, dropped = b.load_counted()
+            except (ImportError, FileNotFoundError) as exc:  # ModuleNotFoundError is an ImportError
+                if version == "not installed":
+                    missing = b.package
+                elif isinstance(exc, ModuleNotFoundError) and exc.name:
+                    missing = exc.name.split(".")[0]
+                else:
+                    missing = None
+                status = f"missing: {missing} not installed" if missing else f"missing: {exc}"
+                rows.append(
+                    {
+                        "suite": suite,
+                        "name": b.name,
+                        "area": b.area,
+                        "package": b.package or "(project)",
+                        "version": version,
+                        "items": 0,
+                        "dropped": None,
+                        "dropped_reason": "",
+                        "status": status,
+                    }
+                )
+                continue
             rows.append(
                 {
                     "suite": suite,
                     "name": b.name,
                     "area": b.area,
                     "package": b.package or "(project)",
-                    "version": b.version(),
-                    "items": len(b.items()),
-                    "status": "ready",
+                    "version": version,
+                    "items": len(items),
+                    "dropped": dropped,
+                    "dropped_reason": getattr(items, "why", "") if dropped else "",
+                    "status": "ready" if items else "empty",
                 }
             )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(rows, ["suite", "name", "area", "package", "version", "items", "status"])
+        _print_table(rows, ["suite", "name", "area", "package", "version", "items", "dropped", "status"])
+        reasons = {r["name"]: r["dropped_reason"] for r in rows if r["dropped"]}
+        for name, why in reasons.items():
+            print(f"dropped from {name}: {why}")
     return 0
 
 
@@ -237,9 +267,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from rlvr_assets.core.benchmarks import registry
     from rlvr_assets.core.storage import write_frame
-    from rlvr_assets.core.suite_eval import evaluate_suite, grand_mean
+    from rlvr_assets.core.suite_eval import evaluate_suite, grand_mean, grand_mean_ci
 
     cfg = load_config(args.config)
+    n = args.samples if args.samples is not None else args.k
+    if args.k < 1 or n < args.k:
+        print(f"error: --samples ({n}) must be >= -k ({args.k}) and -k >= 1: pass@k needs n >= k", file=sys.stderr)
+        return 2
+    max_new_tokens = args.max_new_tokens if args.max_new_tokens is not None else cfg.eval.max_new_tokens
+    boot_samples = args.bootstrap_samples if args.bootstrap_samples is not None else cfg.eval.bootstrap_samples
+    boot_seed = args.bootstrap_seed if args.bootstrap_seed is not None else cfg.eval.bootstrap_seed
     benches = registry(cfg.paths.smoke_suite)[args.suite]
     if args.benchmarks:
         wanted = set(args.benchmarks.split(","))
@@ -255,20 +292,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
         benches,
         limit=args.limit,
         k=args.k,
-        sampling=cfg.sampling.model_copy(
-            update={"max_new_tokens": args.max_new_tokens, "batch_size": cfg.eval.batch_size}
-        ),
-        bootstrap_samples=cfg.eval.bootstrap_samples,
+        samples=n,
+        sampling=cfg.sampling.model_copy(update={"max_new_tokens": max_new_tokens, "batch_size": cfg.eval.batch_size}),
+        bootstrap_samples=boot_samples,
+        bootstrap_seed=boot_seed,
         progress=echo,
     )
     write_frame(
         cfg.paths.duckdb_path,
         "eval_results",
         items.with_columns(pl.lit(args.model).alias("model"), pl.lit(args.suite).alias("suite")),
-        f"{args.model}|{args.suite}|{args.limit}|{args.k}",
+        f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}",
     )
     rows = [s.__dict__ for s in scores]
-    summary = {"model": args.model, "suite": args.suite, "grand_mean_pass_at_1": grand_mean(scores), "benchmarks": rows}
+    low, high = grand_mean_ci(items, boot_samples, boot_seed)
+    summary = {
+        "model": args.model,
+        "suite": args.suite,
+        "k": args.k,
+        "samples": n,
+        "max_new_tokens": max_new_tokens,
+        "grand_mean_pass_at_1": grand_mean(scores),
+        "grand_mean_ci_low": low,
+        "grand_mean_ci_high": high,
+        "bootstrap_samples": boot_samples,
+        "bootstrap_seed": boot_seed,
+        "benchmarks": rows,
+    }
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -276,8 +326,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             rows, ["benchmark", "area", "items", "pass_at_1", "ci_low", "ci_high", "pass_at_k", "items_per_minute"]
         )
         print(
-            f"grand mean pass@1: {summary['grand_mean_pass_at_1']:.2f}  (per-item results: {cfg.paths.duckdb_path}"
-            f" table eval_results)"
+            f"grand mean pass@1: {summary['grand_mean_pass_at_1']:.2f} [95% CI {low:.2f}, {high:.2f}; bootstrap over"
+            f" items within each benchmark, {boot_samples} samples, seed {boot_seed}]"
+            f"  (n = {n} samples per item; per-item results: {cfg.paths.duckdb_path} table eval_results)"
         )
     return 0
 
@@ -339,13 +390,20 @@ def build_parser() -> argparse.ArgumentParser:
     blist.add_argument("--config")
     blist.add_argument("--json", action="store_true")
     blist.set_defaults(func=cmd_benchmarks_list)
-    ev = sub.add_parser("eval", help="evaluate any model on a suite (pass@1, pass@k, bootstrap CIs)")
+    ev = sub.add_parser("eval", help="evaluate any model on a suite (pass@1, pass@k, bootstrap CIs, grand mean)")
     ev.add_argument("--model", default="smollm2-gguf", help="smollm2-gguf, tiny, a .gguf file, an HF id or a directory")
     ev.add_argument("--suite", choices=["smoke", "paper10"], default="smoke")
     ev.add_argument("--limit", type=int, help="items per benchmark (default: all)")
-    ev.add_argument("-k", type=int, default=1, help="samples per item; k > 1 also reports pass@k")
+    ev.add_argument("-k", type=int, default=1, help="k of pass@k; k > 1 also reports unbiased pass@k (default 1)")
+    ev.add_argument(
+        "--samples",
+        type=int,
+        help="n completions per item, n >= k (default k): pass@1 = mean c/n, pass@k from n and c; n = 1 is greedy",
+    )
     ev.add_argument("--benchmarks", help="comma-separated subset of the suite's benchmarks")
-    ev.add_argument("--max-new-tokens", type=int, default=256, help="per model turn (default 256)")
+    ev.add_argument("--max-new-tokens", type=int, help="per model turn (default: eval.max_new_tokens of the config)")
+    ev.add_argument("--bootstrap-samples", type=int, help="bootstrap draws (default: eval.bootstrap_samples)")
+    ev.add_argument("--bootstrap-seed", type=int, help="bootstrap RNG seed (default: eval.bootstrap_seed, 0)")
     ev.add_argument("--config")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_eval)

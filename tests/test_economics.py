@@ -9,6 +9,7 @@ from rlvr_assets.core.economics import (
     ArmScore,
     ArmsFileError,
     ArmShape,
+    arm_scores_from_items,
     bootstrap_trade_rates,
     cost_rows,
     read_arms_csv,
@@ -126,3 +127,59 @@ def test_augmented_arm_left_without_variants_is_not_a_human_arm() -> None:
     estimates = trade_rates(arms)
     assert {e.arm for e in estimates} == {"aug"}
     assert all(e.rho is None and "no augmented tasks" in e.reason for e in estimates)
+
+
+def _two_benchmarks():
+    """A 90-item and a 10-item benchmark; rewards are constant within each benchmark."""
+    big = [f"big{k}" for k in range(90)]
+    small = [f"small{k}" for k in range(10)]
+    benchmark_of = {**dict.fromkeys(big, "big"), **dict.fromkeys(small, "small")}
+
+    def arm(big_reward: float, small_reward: float) -> dict[int, dict[str, float]]:
+        return {0: {**dict.fromkeys(big, big_reward), **dict.fromkeys(small, small_reward)}}
+
+    arms = {"h4": ArmShape(4, 0, False), "h8": ArmShape(8, 0, False), "a": ArmShape(4, 4, True)}
+    # macro (mean of benchmark means): h4 50, h8 100, a 50; pooled over items: h4 10, h8 100, a 90
+    rewards = {"h4": arm(0.0, 1.0), "h8": arm(1.0, 1.0), "a": arm(1.0, 0.0)}
+    return arms, rewards, benchmark_of
+
+
+def test_arm_score_is_the_macro_mean_over_benchmarks_not_the_pooled_mean() -> None:
+    arms, rewards, benchmark_of = _two_benchmarks()
+    scores = {s.arm: s.score for s in arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of)}
+    assert scores == {"h4": 50.0, "h8": 100.0, "a": 50.0}  # pooling would give 10, 100, 90
+    interp = _row(
+        trade_rates(arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of)), "a", "log_interpolation"
+    )
+    assert interp.rho == 0.0  # a matches h4 exactly; pooling would interpolate to rho ~ 0.85
+    # stratified bootstrap: every draw keeps 90 big + 10 small items, so constant rewards give a point interval
+    intervals = {
+        (iv.arm, iv.estimator): iv for iv in bootstrap_trade_rates(arms, rewards, 200, 7, benchmark_of=benchmark_of)
+    }
+    iv = intervals[("a", "log_interpolation")]
+    assert iv.defined_fraction == 1.0 and iv.rho_low == iv.rho_high == 0.0
+
+
+def test_arm_score_table_ci_is_stratified_by_benchmark() -> None:
+    from rlvr_assets.defs.assets.economics import arm_score_table
+
+    arms, rewards, benchmark_of = _two_benchmarks()
+    table = {a.arm: a for a in arm_score_table(arms, rewards, 200, 3, benchmark_of)}
+    assert (table["a"].score, table["a"].ci_low, table["a"].ci_high) == (50.0, 50.0, 50.0)
+
+
+def test_single_benchmark_scores_equal_the_pooled_mean_exactly() -> None:
+    arms = {"h4": ArmShape(4, 0, False), "h8": ArmShape(8, 0, False), "a": ArmShape(4, 4, True)}
+    items = [f"i{k}" for k in range(37)]
+    rewards = {
+        name: {s: {i: float((k * (s + 3) + j) % (j + 2) == 0) for k, i in enumerate(items)} for s in (0, 1)}
+        for j, name in enumerate(arms)
+    }
+    one = dict.fromkeys(items, "only")
+    assert arm_scores_from_items(arms, rewards, benchmark_of=one) == arm_scores_from_items(arms, rewards)
+    for s in arm_scores_from_items(arms, rewards):
+        flat = [r for per_seed in rewards[s.arm].values() for r in per_seed.values()]
+        assert s.score == 100.0 * sum(flat) / len(flat)
+    assert bootstrap_trade_rates(arms, rewards, 100, 5, benchmark_of=one) == bootstrap_trade_rates(
+        arms, rewards, 100, 5
+    )

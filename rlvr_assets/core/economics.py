@@ -260,23 +260,53 @@ class TradeInterval:
     defined_fraction: float
 
 
+def _macro_score(
+    per_seed: dict[int, dict[str, float]],
+    seeds: Sequence[int],
+    items: Sequence[str],
+    benchmark_of: dict[str, str] | None,
+) -> float:
+    """100 x the mean over benchmarks of each benchmark's mean reward over `seeds` x its `items` (repeats
+    count); with one benchmark exactly the pooled 100 * sum / count."""
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for s in seeds:
+        rewards = per_seed[s]
+        for i in items:
+            b = benchmark_of[i] if benchmark_of else ""
+            sums[b] = sums.get(b, 0.0) + rewards[i]
+            counts[b] = counts.get(b, 0) + 1
+    return sum(100.0 * sums[b] / counts[b] for b in sums) / len(sums)
+
+
 def arm_scores_from_items(
     arms: dict[str, ArmShape],
     item_rewards: dict[str, dict[int, dict[str, float]]],
     items: Sequence[str] | None = None,
     seeds: dict[str, Sequence[int]] | None = None,
+    benchmark_of: dict[str, str] | None = None,
 ) -> list[ArmScore]:
-    """Score = 100 * mean pass@1 over `items` (with repeats) and training `seeds` (with repeats) per arm."""
+    """Score = 100 * the macro mean over benchmarks of pass@1 (each benchmark's mean over its `items` and the
+    arm's training `seeds`, repeats counted), the study's grand mean: a large benchmark does not outweigh a
+    small one. Without `benchmark_of` every item is one benchmark (the pooled mean)."""
     out = []
     for arm, (n_human, n_aug, augmented) in arms.items():
         per_seed = item_rewards[arm]
         use_seeds = list(seeds[arm]) if seeds else sorted(per_seed)
         use_items = list(items) if items is not None else sorted(next(iter(per_seed.values())))
-        total = sum(per_seed[s][i] for s in use_seeds for i in use_items)
-        out.append(
-            ArmScore(arm, n_human, n_aug, 100.0 * total / (len(use_seeds) * len(use_items)), augmented=augmented)
-        )
+        score = _macro_score(per_seed, use_seeds, use_items, benchmark_of)
+        out.append(ArmScore(arm, n_human, n_aug, score, augmented=augmented))
     return out
+
+
+def items_by_benchmark(items: Sequence[str], benchmark_of: dict[str, str] | None) -> list[list[str]]:
+    """`items` split by benchmark (sorted benchmark names, item order kept); one group without a mapping."""
+    if not benchmark_of:
+        return [list(items)]
+    groups: dict[str, list[str]] = {}
+    for i in items:
+        groups.setdefault(benchmark_of[i], []).append(i)
+    return [groups[b] for b in sorted(groups)]
 
 
 def bootstrap_trade_rates(
@@ -285,17 +315,19 @@ def bootstrap_trade_rates(
     samples: int,
     seed: int,
     alpha: float = 0.05,
+    benchmark_of: dict[str, str] | None = None,
 ) -> list[TradeInterval]:
-    """Percentile CIs for rho, resampling benchmark items (paired across arms) and each arm's training seeds."""
+    """Percentile CIs for rho, resampling benchmark items within each benchmark (stratified, paired across
+    arms) and each arm's training seeds; arm scores are the macro mean over benchmarks."""
     import random
 
     rng = random.Random(seed)
-    items = sorted(next(iter(next(iter(item_rewards.values())).values())))
+    groups = items_by_benchmark(sorted(next(iter(next(iter(item_rewards.values())).values()))), benchmark_of)
     draws: dict[tuple[str, str], list[float | None]] = {}
     for _ in range(samples):
-        picked = [items[rng.randrange(len(items))] for _ in items]
+        picked = [g[rng.randrange(len(g))] for g in groups for _ in g]
         seeds = {a: [ss[rng.randrange(len(ss))] for ss in [sorted(item_rewards[a])] for _ in ss] for a in arms}
-        for est in trade_rates(arm_scores_from_items(arms, item_rewards, picked, seeds)):
+        for est in trade_rates(arm_scores_from_items(arms, item_rewards, picked, seeds, benchmark_of)):
             draws.setdefault((est.arm, est.estimator), []).append(est.rho)
     out = []
     for (arm, estimator), values in sorted(draws.items()):

@@ -48,3 +48,24 @@ def bootstrap_mean_ci(values: Sequence[float], samples: int, seed: int, alpha: f
     n = len(values)
     means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(samples))
     return means[int(alpha / 2 * samples)], means[min(samples - 1, int((1 - alpha / 2) * samples))]
+
+
+def stratified_bootstrap_mean_ci(
+    groups: Sequence[Sequence[float]], samples: int, seed: int, alpha: float = 0.05
+) -> tuple[float, float]:
+    """Percentile CI for the mean of group means (the grand mean over benchmarks): each draw resamples items
+    with replacement within every group and averages the group means, so a large group never outweighs a
+    small one. One group gives exactly `bootstrap_mean_ci` with the same seed."""
+    groups = [g for g in groups if len(g)]
+    if not groups or samples <= 0:
+        return (float("nan"), float("nan"))
+    rng = random.Random(seed)
+    means = []
+    for _ in range(samples):
+        total = 0.0
+        for g in groups:
+            n = len(g)
+            total += sum(g[rng.randrange(n)] for _ in range(n)) / n
+        means.append(total / len(groups))
+    means.sort()
+    return means[int(alpha / 2 * samples)], means[min(samples - 1, int((1 - alpha / 2) * samples))]

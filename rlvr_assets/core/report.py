@@ -148,7 +148,7 @@ def write_report(
     lines = [
         "# rlvr_assets economics report",
         "",
-        "## Arms (held-out smoke pass@1, %, 95% bootstrap CI over items and seeds)",
+        "## Arms (held-out pass@1, %, mean over benchmarks; 95% bootstrap CI over items within each benchmark)",
         markdown_table(arm_frame),
         "",
         "## Trade rate rho = (N_equiv - n_base) / n_aug",

@@ -1,5 +1,6 @@
 """Evaluate any model on a benchmark suite: per-item results, pass@1 / pass@k per benchmark with bootstrap
-CIs over items, and the grand mean over benchmarks (the study's headline number)."""
+CIs over items, and the grand mean over benchmarks (the study's headline number) with a bootstrap CI
+stratified by benchmark."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import polars as pl
 
 from rlvr_assets.core.benchmarks import Benchmark
 from rlvr_assets.core.config import SamplingConfig
-from rlvr_assets.core.evaluation import bootstrap_mean_ci
+from rlvr_assets.core.evaluation import bootstrap_mean_ci, stratified_bootstrap_mean_ci
 from rlvr_assets.core.gate import pass_at_k
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
@@ -48,16 +49,22 @@ def evaluate_suite(
     limit: int | None,
     k: int,
     sampling: SamplingConfig,
+    samples: int | None = None,
     bootstrap_samples: int = 1000,
+    bootstrap_seed: int = 0,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> tuple[pl.DataFrame, list[BenchmarkScore]]:
-    """Greedy pass@1 when k == 1; otherwise k samples at the sampling temperature give pass@1 and pass@k."""
+    """`samples` (n, default k) completions per item: greedy pass@1 when n == 1; otherwise n samples at the
+    sampling temperature give pass@1 = mean c/n and, for k > 1, the unbiased pass@k from n and c."""
+    n = k if samples is None else samples
+    if k < 1 or n < k:
+        raise ValueError(f"pass@{k} needs k >= 1 and at least k samples per item (n >= k); got n = {n}")
     rows: list[dict[str, object]] = []
     scores: list[BenchmarkScore] = []
     for bench in benchmarks:
         items = bench.items(limit)
         start = time.monotonic()
-        rollouts = sample_rollouts(policy, items, k, sampling, temperature=0.0 if k == 1 else None)
+        rollouts = sample_rollouts(policy, items, n, sampling, temperature=0.0 if n == 1 else None)
         seconds = time.monotonic() - start
         per_item: dict[int, list[float]] = {}
         reasons: dict[int, str] = {}
@@ -85,7 +92,7 @@ def evaluate_suite(
                     "reason": reasons.get(i, ""),
                 }
             )
-        low, high = bootstrap_mean_ci(p1, bootstrap_samples, 0)
+        low, high = bootstrap_mean_ci(p1, bootstrap_samples, bootstrap_seed)
         scores.append(
             BenchmarkScore(
                 bench.name,
@@ -104,3 +111,13 @@ def evaluate_suite(
 
 def grand_mean(scores: Sequence[BenchmarkScore]) -> float:
     return sum(s.pass_at_1 for s in scores) / len(scores) if scores else float("nan")
+
+
+def grand_mean_ci(items: pl.DataFrame, samples: int, seed: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Bootstrap CI (in points, like `grand_mean`) for the unweighted mean over benchmarks of per-item pass@1:
+    items are resampled within each benchmark, in the order the benchmarks were evaluated."""
+    if items.height == 0:
+        return (float("nan"), float("nan"))
+    groups = [group["pass_at_1"].to_list() for _, group in items.group_by("benchmark", maintain_order=True)]
+    low, high = stratified_bootstrap_mean_ci(groups, samples, seed, alpha)
+    return 100 * low, 100 * high

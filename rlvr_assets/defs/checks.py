@@ -6,7 +6,8 @@ import polars as pl
 from rlvr_assets.core.benchmarks import heldout_items
 from rlvr_assets.core.frames import frame_to_tasks
 from rlvr_assets.core.gate import FACTORS, check_verify
-from rlvr_assets.core.quality import gated_pool_frame, overlapping_pairs, validate_gated_pool
+from rlvr_assets.core.quality import gated_pool_audit, overlapping_pairs, pair_records, validate_gated_pool
+from rlvr_assets.core.tasks import Task
 from rlvr_assets.defs.resources import PipelineConfigResource
 
 
@@ -32,16 +33,23 @@ def gated_tasks_passed_every_factor(gated_tasks: pl.DataFrame, gate_results: pl.
     )
 
 
-@dg.asset_check(asset="smoke_suite", blocking=True, additional_ins={"seed_tasks": dg.AssetIn("seed_tasks")})
-def smoke_suite_is_held_out(
-    pipeline: PipelineConfigResource, smoke_suite: pl.DataFrame, seed_tasks: pl.DataFrame
+def _heldout(pipeline: PipelineConfigResource, smoke_suite: pl.DataFrame) -> list[Task]:
+    """Every held-out item: the smoke suite asset plus every wired suite's items (paper10 included)."""
+    return [*frame_to_tasks(smoke_suite), *heldout_items(pipeline.config.paths.smoke_suite)]
+
+
+@dg.asset_check(asset="seed_tasks", blocking=True, additional_ins={"smoke_suite": dg.AssetIn("smoke_suite")})
+def seeds_do_not_overlap_heldout(
+    pipeline: PipelineConfigResource, seed_tasks: pl.DataFrame, smoke_suite: pl.DataFrame
 ) -> dg.AssetCheckResult:
-    """No held-out problem statement shares an 8-word span with a seed (names the pairs); variants are
-    checked against the held-out items by the gated pool's expectation suite."""
-    heldout = [*frame_to_tasks(smoke_suite), *heldout_items(pipeline.config.paths.smoke_suite)]
-    pairs = overlapping_pairs(frame_to_tasks(seed_tasks), heldout)
-    named = [f"{held} ~ {task}" for task, held in pairs]
-    return dg.AssetCheckResult(passed=not named, metadata={"overlapping_pairs": dg.MetadataValue.json(named[:50])})
+    """No seed's problem statement shares an 8-word span with a held-out item; blocking, so nothing trains
+    on or augments a leaked seed. Names the (seed, held-out item) pairs. Variants are checked against the
+    held-out items by the gated pool's expectation suite."""
+    pairs = overlapping_pairs(frame_to_tasks(seed_tasks), _heldout(pipeline, smoke_suite))
+    return dg.AssetCheckResult(
+        passed=not pairs,
+        metadata={"overlaps": len(pairs), "overlapping_pairs": dg.MetadataValue.json(pair_records(pairs, "seed"))},
+    )
 
 
 @dg.asset_check(
@@ -53,15 +61,16 @@ def gated_pool_expectations(
     pipeline: PipelineConfigResource, gated_tasks: pl.DataFrame, gate_results: pl.DataFrame, smoke_suite: pl.DataFrame
 ) -> dg.AssetCheckResult:
     """great-expectations suite: schema, no nulls, unique ids, pass@k inside the band, no held-out overlap."""
-    heldout = [*frame_to_tasks(smoke_suite), *heldout_items(pipeline.config.paths.smoke_suite)]
-    frame = gated_pool_frame(gated_tasks, gate_results, heldout)
-    result = validate_gated_pool(frame, pipeline.config.gate.solve_band)
+    frame, overlaps = gated_pool_audit(gated_tasks, gate_results, _heldout(pipeline, smoke_suite))
+    result = validate_gated_pool(frame, pipeline.config.gate.solve_band, overlaps)
     return dg.AssetCheckResult(
         passed=result.success,
         metadata={
             "expectations": result.evaluated,
             "failures": dg.MetadataValue.json(result.failures),
             "rows": frame.height,
+            "heldout_overlaps": len(overlaps),
+            "overlapping_pairs": dg.MetadataValue.json(pair_records(overlaps, "variant")),
         },
     )
 
@@ -82,6 +91,6 @@ CHECKS = [
     seeds_pass_their_verifiers,
     gated_tasks_passed_every_factor,
     gated_pool_expectations,
-    smoke_suite_is_held_out,
+    seeds_do_not_overlap_heldout,
     every_item_scored,
 ]

@@ -14,7 +14,7 @@ from rlvr_assets.core.economics import (
     cost_rows,
     trade_rates,
 )
-from rlvr_assets.core.evaluation import bootstrap_mean_ci
+from rlvr_assets.core.evaluation import stratified_bootstrap_mean_ci
 from rlvr_assets.core.funnel import funnel_frame
 from rlvr_assets.core.report import markdown_table, write_report
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
@@ -43,8 +43,8 @@ RHO_COST_SCHEMA = {
 
 def _arm_inputs(
     corpus: pl.DataFrame, scores: pl.DataFrame
-) -> tuple[dict[str, ArmShape], dict[str, dict[int, dict[str, float]]]]:
-    """(arm -> shape) from the corpora, (arm -> seed -> item -> reward) from the scores."""
+) -> tuple[dict[str, ArmShape], dict[str, dict[int, dict[str, float]]], dict[str, str] | None]:
+    """(arm -> shape) from the corpora, (arm -> seed -> item -> reward) and (item -> benchmark) from the scores."""
     arms = {
         row["arm"]: ArmShape(int(row["n_human"]), int(row["n_aug"]), bool(row["augmented"]))
         for row in corpus.group_by("arm")
@@ -61,16 +61,30 @@ def _arm_inputs(
     rewards: dict[str, dict[int, dict[str, float]]] = {}
     for row in scores.iter_rows(named=True):
         rewards.setdefault(row["arm"], {}).setdefault(int(row["training_seed"]), {})[row["item_id"]] = row["reward"]
-    return arms, rewards
+    benchmark_of = (
+        dict(zip(scores["item_id"].to_list(), scores["benchmark"].to_list(), strict=True))
+        if "benchmark" in scores.columns
+        else None
+    )
+    return arms, rewards, benchmark_of
 
 
 def arm_score_table(
-    arms: dict[str, ArmShape], rewards: dict[str, dict[int, dict[str, float]]], samples: int, seed: int
+    arms: dict[str, ArmShape],
+    rewards: dict[str, dict[int, dict[str, float]]],
+    samples: int,
+    seed: int,
+    benchmark_of: dict[str, str] | None = None,
 ) -> list[ArmScore]:
+    """Each arm's macro-mean score over benchmarks, with a bootstrap CI that resamples (seed, item) scores
+    within each benchmark and averages the benchmark means."""
     out = []
-    for score in arm_scores_from_items(arms, rewards):
-        flat = [r for per_seed in rewards[score.arm].values() for r in per_seed.values()]
-        low, high = bootstrap_mean_ci(flat, samples, seed)
+    for score in arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of):
+        groups: dict[str, list[float]] = {}
+        for per_seed in rewards[score.arm].values():
+            for item, r in per_seed.items():
+                groups.setdefault(benchmark_of[item] if benchmark_of else "", []).append(r)
+        low, high = stratified_bootstrap_mean_ci([groups[b] for b in sorted(groups)], samples, seed)
         out.append(ArmScore(score.arm, score.n_human, score.n_aug, score.score, 100 * low, 100 * high, score.augmented))
     return out
 
@@ -87,11 +101,13 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
     ) -> dg.Output[pl.DataFrame]:
         """rho per augmented arm, by the dominance bound and by log interpolation, with bootstrap CIs."""
         ev = pipeline.config.eval
-        arms, rewards = _arm_inputs(training_corpus, benchmark_scores)
-        estimates: list[TradeEstimate] = trade_rates(arm_scores_from_items(arms, rewards))
+        arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
+        estimates: list[TradeEstimate] = trade_rates(arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of))
         intervals = {
             (i.arm, i.estimator): i
-            for i in bootstrap_trade_rates(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed)
+            for i in bootstrap_trade_rates(
+                arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed, benchmark_of=benchmark_of
+            )
         }
         rows = []
         for e in estimates:
@@ -112,7 +128,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 }
             )
         frame = pl.DataFrame(rows, schema=TRADE_SCHEMA)
-        curve = arm_score_table(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed)
+        curve = arm_score_table(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed, benchmark_of)
         context.log.info("trade rates:\n" + markdown_table(frame.drop("reason")))
         return dg.Output(
             frame,
@@ -180,8 +196,8 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
     ) -> dg.MaterializeResult:
         """The curves, the gate funnel and rho_cost vs r with CI bands, as files and as UI metadata."""
         cfg = pipeline.config
-        arms, rewards = _arm_inputs(training_corpus, benchmark_scores)
-        curve = arm_score_table(arms, rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
+        arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
+        curve = arm_score_table(arms, rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed, benchmark_of)
         cost = rho_cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
         funnel = funnel_frame(augmented_tasks, gate_results)
         costs = augmentation_costs.row(0, named=True) if augmentation_costs.height else {}

@@ -8,7 +8,7 @@ import polars as pl
 from rlvr_assets.core.arms import arm_specs, corpus_hash, select_corpus
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.evaluation import bootstrap_mean_ci, evaluate_items
+from rlvr_assets.core.evaluation import evaluate_items, stratified_bootstrap_mean_ci
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.training import train_grpo
@@ -78,7 +78,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             def log(metrics: dict[str, float], seed: int = seed) -> None:
                 if "reward" in metrics:
                     context.log.info(
-                        f"seed {seed} step {int(metrics.get('step', 0))}/{cfg.training.max_steps}: "
+                        f"seed {seed} step {int(metrics.get('step', 0))}/{cfg.training.steps_for(len(tasks))}: "
                         f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
                     )
 
@@ -101,7 +101,8 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             frame,
             metadata={
                 "corpus_hash": digest,
-                "steps_per_seed": cfg.training.max_steps,
+                "steps_per_seed": cfg.training.steps_for(len(tasks)),
+                "compute_matched": cfg.training.compute_matched,
                 "seeds": len(rows),
                 "rollouts_per_seed": rows[0]["rollouts"],
                 "train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
@@ -117,7 +118,9 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         policy_checkpoint: pl.DataFrame,
         smoke_suite: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """Greedy pass@1 of each checkpoint on the held-out suites, one row per item and training seed."""
+        """Greedy pass@1 of each checkpoint on the held-out suites, one row per item and training seed. The arm's
+        score is the macro mean over benchmarks (the study's grand mean), its CI a bootstrap stratified by
+        benchmark."""
         cfg = pipeline.config
         items = frame_to_tasks(smoke_suite) if "smoke" in cfg.eval.suites else []
         benchmark_of = dict.fromkeys((t.id for t in items), "smoke")
@@ -150,17 +153,25 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 for r in results
             )
         frame = pl.DataFrame(rows)
-        rewards = frame["reward"].to_list()
-        low, high = bootstrap_mean_ci(rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
+        by_bench: dict[str, list[float]] = {}
+        for row in rows:
+            by_bench.setdefault(row["benchmark"], []).append(row["reward"])
+        names = sorted(by_bench)
+        per_bench = {b: 100 * sum(by_bench[b]) / len(by_bench[b]) for b in names}
+        low, high = stratified_bootstrap_mean_ci(
+            [by_bench[b] for b in names], cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed
+        )
         seconds = time.monotonic() - started
         return dg.Output(
             frame,
             metadata={
-                "pass@1": round(100 * sum(rewards) / len(rewards), 2),
+                "pass@1": round(sum(per_bench.values()) / len(per_bench), 2),
                 "ci_low": round(100 * low, 2),
                 "ci_high": round(100 * high, 2),
+                "benchmarks": len(per_bench),
+                "pass@1_per_benchmark": dg.MetadataValue.json({b: round(v, 2) for b, v in per_bench.items()}),
                 "items": len(items),
-                "items_per_minute": round(len(rewards) / max(seconds, 1e-9) * 60, 1),
+                "items_per_minute": round(len(rows) / max(seconds, 1e-9) * 60, 1),
             },
         )
 
