@@ -1,4 +1,4 @@
-"""`rlvr-assets`: run the sweep, or compute the economics on arm scores measured elsewhere."""
+"""`rlvr-assets`: run the sweep (the default command), or gate, verify, evaluate and price tasks and arms."""
 
 import argparse
 import json
@@ -137,7 +137,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except (OSError, ValueError, SeedFileError) as exc:
         print(f"error: cannot read task {args.task}: {exc}", file=sys.stderr)
         return 2
-    text = Path(args.completion).read_text()
+    try:
+        text = Path(args.completion).read_text()
+    except OSError as exc:
+        print(f"error: cannot read completion {args.completion}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     completion: str | list[str] = text
     if task.domain == "function_calling":
         try:
@@ -346,7 +350,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlvr-assets", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the whole sweep (seeds -> gate -> arms -> rho_cost -> report)")
     run.add_argument("--config", help="pipeline YAML (default: $RLVR_ASSETS_CONFIG or rlvr_assets.yaml)")
     run.add_argument(
@@ -414,7 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # the main command: the whole sweep on the configured (default) setup
+        args = parser.parse_args(["run"])
     return int(args.func(args))
 
 

@@ -79,3 +79,11 @@ def test_verify_multi_turn_task_takes_a_json_list_of_turns(tmp_path: Path, capsy
     turns.write_text(json.dumps(fc.reference_solution))
     assert main(["verify", str(task), str(turns), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["reward"] == 1.0
+
+
+def test_verify_reports_a_missing_completion_file(tmp_path: Path, capsys) -> None:
+    task = next(p for p in sorted((ROOT / "seeds").glob("*.jsonl")))
+    record = next(json.loads(line) for line in task.read_text().splitlines() if line.startswith("{"))
+    (tmp_path / "task.json").write_text(json.dumps(record))
+    assert main(["verify", str(tmp_path / "task.json"), str(tmp_path / "nope.txt")]) == 2
+    assert "cannot read completion" in capsys.readouterr().err

@@ -113,6 +113,10 @@ def test_arms_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
     missing.write_text("arm,n_human,score\nh10,10,50\n")
     with pytest.raises(ArmsFileError, match="missing column"):
         read_arms_csv(missing)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("arm,n_human,n_aug,score\nh10,10,0,50\nh10b,10,0,52\n")
+    with pytest.raises(ArmsFileError, match=r"twice.csv:3: arm 'h10b': column 'n_human': .* already on line 2"):
+        read_arms_csv(twice)
 
 
 def test_cli_reports_bad_csv_with_exit_code(tmp_path: Path, capsys) -> None:

@@ -221,6 +221,7 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
         if missing:
             raise ArmsFileError(f"{path}: missing column(s) {sorted(missing)}; need arm,n_human,n_aug,score")
         arms = []
+        human_lines: dict[int, int] = {}
         for line, row in enumerate(reader, start=2):
 
             def num(col: str, cast: type, row: dict[str, str] = row, line: int = line) -> float | int | None:
@@ -245,6 +246,13 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
             )  # type: ignore[arg-type]
             if arm.n_human <= 0 or arm.n_aug < 0:
                 raise ArmsFileError(f"{path}:{line}: arm {arm.arm!r}: n_human must be > 0 and n_aug >= 0")
+            if arm.is_human_only and arm.n_human in human_lines:
+                raise ArmsFileError(
+                    f"{path}:{line}: arm {arm.arm!r}: column 'n_human': a human-only arm with n_human = {arm.n_human} "
+                    f"is already on line {human_lines[arm.n_human]} (average the two, or keep one)"
+                )
+            if arm.is_human_only:
+                human_lines[arm.n_human] = line
             arms.append(arm)
     if len([a for a in arms if a.is_human_only]) < 1:
         raise ArmsFileError(f"{path}: no human-only rows (n_aug = 0) to form the human curve")
