@@ -57,3 +57,52 @@ def test_expression_answers_compare_symbolically() -> None:
     assert check_expression_answer("\\boxed{(x + 3)(x - 1)}", "x**2 + 2*x - 3").reward == 1.0
     assert check_expression_answer("Answer: x^2 - 3", "x**2 + 2*x - 3").reward == 0.0
     assert check_expression_answer("Answer: import os", "x + 1").reward == 0.0
+
+
+def test_huge_powers_are_rejected_quickly_not_evaluated() -> None:
+    import time
+
+    from rlvr_assets.core.answers import check_expression_answer
+
+    for answer in ("9**9**9", "9^9^9", "9**(9**9)", "2^(64*64*64*64*64)", "((((10^60)^64)^64)^64)^64", "sqrt(9^9^9)"):
+        start = time.monotonic()
+        verdict = check_expression_answer(f"Answer: {answer}", "x + 1")
+        assert verdict.reward == 0.0 and time.monotonic() - start < 2, answer
+    assert check_expression_answer("Answer: 1234567890123456789012345678901234567890", "1").reward == 0.0
+    # ordinary powers, roots and big-but-bounded numbers still compare
+    assert check_expression_answer("Answer: 9^9", "387420489").reward == 1.0
+    assert check_expression_answer("Answer: x^(1/2) + 2^-3", "sqrt(x) + 1/8").reward == 1.0
+    assert check_expression_answer("Answer: (x+1)^3", "x**3 + 3*x**2 + 3*x + 1").reward == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("\\frac{3}{4}", Fraction(3, 4)),
+        ("\\dfrac{3}{4}", Fraction(3, 4)),
+        ("\\tfrac34", Fraction(3, 4)),
+        ("-\\frac{3}{4}", Fraction(-3, 4)),
+        ("3/4", Fraction(3, 4)),
+        ("3 / 4", Fraction(3, 4)),
+        ("1 1/2", Fraction(3, 2)),
+        ("-1 1/2", Fraction(-3, 2)),
+        ("2\\frac{1}{2}", Fraction(5, 2)),
+    ],
+)
+def test_fraction_forms_parse_to_their_value(text: str, value: Fraction) -> None:
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("completion", "expected"),
+    [
+        ("so the answer is \\boxed{\\frac{3}{4}}", "3/4"),
+        ("Answer: \\dfrac{3}{4}", "3/4"),
+        ("Answer: 3/4", "0.75"),
+        ("It takes 1 1/2 hours.\nAnswer: 1 1/2", "3/2"),
+        ("Answer: -1 1/2", "-3/2"),
+    ],
+)
+def test_fraction_answers_are_graded_by_value(completion: str, expected: str) -> None:
+    assert check_numeric_answer(completion, expected).reward == 1.0
+    assert check_numeric_answer(completion, "11/2").reward == 0.0  # '1 1/2' is not 11/2

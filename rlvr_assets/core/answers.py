@@ -5,11 +5,22 @@ The verifier fails closed: no parsable answer is reward 0 with a reason, never a
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
-_NUMBER = r"[-−]?\$?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?"
+_BRACED = r"\{\s*[-−]?\d[\d,]*(?:\.\d+)?\s*\}"
+_LATEX_FRACTION = r"\\[dt]?frac\s*(?:" + _BRACED + r"|\d)\s*(?:" + _BRACED + r"|\d)"
+_NUMBER = (
+    r"[-−]?\$?(?:"
+    r"(?:\d+[ \t]*)?"
+    + _LATEX_FRACTION  # \frac{3}{4}, \dfrac34, 1\frac{1}{2}
+    + r"|\d[\d,]*[ \t]+\d+[ \t]*/[ \t]*\d+"  # a mixed number: 1 1/2
+    + r"|\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?"  # 12, 1,234.5, 3/4
+    + r")"
+)
 _ANSWER_MARKERS = (
     re.compile(r"\\boxed\{\s*(" + _NUMBER + r")\s*\}", re.IGNORECASE),
     re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(" + _NUMBER + r")", re.IGNORECASE),
@@ -53,13 +64,34 @@ class Verdict:
     parsed: str | None = None
 
 
+_LATEX_PARTS = re.compile(r"(-?)(\d+)?\\[dt]?frac(?:\{(-?[\d.]+)\}|(\d))(?:\{(-?[\d.]+)\}|(\d))")
+_MIXED_PARTS = re.compile(r"(-?)(\d+)[ \t]+(\d+)[ \t]*/[ \t]*(\d+)")
+_BIG_EXPONENT = re.compile(r"[eE][-+]?\d{4,}")
+
+
 def parse_number(text: str) -> Fraction | None:
-    """Parse '1,234', '-3.5', '$12', '3/4' or a small number word into an exact Fraction."""
-    cleaned = text.strip().replace("−", "-").replace("$", "").replace(",", "").replace(" ", "")
+    """Parse '1,234', '-3.5', '$12', '3/4', '1 1/2', '\\frac{3}{4}' or a small number word into an exact Fraction."""
+    cleaned = text.strip().replace("−", "-").replace("$", "").replace(",", "")
     if cleaned.lower() in _WORDS:
         return Fraction(_WORDS[cleaned.lower()])
+    compact = re.sub(r"\s+", "", cleaned)
+    if _BIG_EXPONENT.search(compact):  # Fraction('1e999999999') would build a gigantic integer
+        return None
     try:
-        return Fraction(cleaned)
+        if mixed := _MIXED_PARTS.fullmatch(cleaned):
+            sign, whole, num, den = mixed.groups()
+            value = int(whole) + Fraction(int(num), int(den))
+            return -value if sign else value
+        if latex := _LATEX_PARTS.fullmatch(compact):
+            sign, whole, num, num_digit, den, den_digit = latex.groups()
+            value = Fraction(num or num_digit) / Fraction(den or den_digit)
+            if whole:
+                value = int(whole) + value
+            return -value if sign else value
+        if compact.count("/") == 1:
+            num, den = compact.split("/")
+            return Fraction(num) / Fraction(den)
+        return Fraction(compact)
     except (ValueError, ZeroDivisionError):
         return None
 
@@ -129,6 +161,58 @@ def check_choice_answer(completion: str, expected: str) -> Verdict:
 
 _SAFE_EXPRESSION = re.compile(r"[0-9A-Za-z+\-*/().\s]*")
 _ALLOWED_NAMES = {"x", "y", "z", "a", "b", "c", "n", "k", "t", "sqrt", "sin", "cos", "tan", "log", "exp", "pi", "E"}
+_MAX_LITERAL_DIGITS = 30
+_MAX_EXPONENT = 64
+_MAX_EXPANSION = 5_000  # bound on the digits (numbers) or degree (polynomials) an answer may expand to
+_MAX_TERMS = 1_000  # bound on the terms an answer may expand to: (x+y+1)**64 has 2145
+
+
+def _exponent_value(expr: Any) -> Fraction:
+    """The value of a symbol-free exponent built only from numeric literals with + - * / (else ValueError)."""
+    if expr.is_Rational:
+        return Fraction(int(expr.p), int(expr.q))
+    if expr.is_Float:
+        return Fraction(str(expr))
+    if expr.is_Add:
+        return sum((_exponent_value(a) for a in expr.args), Fraction(0))
+    if expr.is_Mul:
+        value = Fraction(1)
+        for a in expr.args:
+            value *= _exponent_value(a)
+        return value
+    if expr.is_Pow and _exponent_value(expr.exp) == -1:  # a division
+        return 1 / _exponent_value(expr.base)
+    raise ValueError("an exponent without variables must be a plain number")
+
+
+def _expansion_cost(expr: Any) -> tuple[int, int]:
+    """Upper bounds (digits or degree, terms) of what evaluating and simplifying the unevaluated `expr` can build.
+
+    Raises ValueError for what could hang the verifier: integer literals over 30 digits and powers whose
+    exponent has no variables but is not a plain number of magnitude <= 64 (9**9**9, 2**(9**9), 2**E).
+    """
+    if expr.is_Rational:
+        digits = len(str(abs(expr.p))), len(str(expr.q))
+        if max(digits) > _MAX_LITERAL_DIGITS:
+            raise ValueError("number literal too long")
+        return sum(digits), 1
+    if expr.is_Pow:
+        size, terms = _expansion_cost(expr.base)
+        if expr.exp.free_symbols:  # x**n, 2**x: kept symbolic, never expanded
+            exp_size, exp_terms = _expansion_cost(expr.exp)
+            return size + exp_size, terms + exp_terms
+        exponent = _exponent_value(expr.exp)
+        if abs(exponent) > _MAX_EXPONENT:
+            raise ValueError(f"exponent {exponent} is too large")
+        power = max(math.ceil(abs(exponent)), 1)
+        terms = min(terms, _MAX_TERMS + 1)
+        return max(size, 1) * power, math.comb(terms + power - 1, terms - 1)  # terms of a multinomial expansion
+    costs = [_expansion_cost(a) for a in expr.args]
+    if not costs:
+        return 1, 1
+    if expr.is_Mul:
+        return sum(c[0] for c in costs), math.prod(min(c[1], _MAX_TERMS + 1) for c in costs)
+    return sum(c[0] for c in costs), sum(c[1] for c in costs)
 
 
 def check_expression_answer(completion: str, expected: str) -> Verdict:
@@ -156,6 +240,10 @@ def check_expression_answer(completion: str, expected: str) -> Verdict:
         names = set(re.findall(r"[A-Za-z_]+", cleaned))
         if not names <= _ALLOWED_NAMES:  # parse_expr evaluates Python: never let model text name anything else
             raise ValueError(f"names {sorted(names - _ALLOWED_NAMES)} are not allowed")
+        unevaluated = parse_expr(cleaned, transformations=transformations, evaluate=False)
+        size, terms = _expansion_cost(unevaluated)  # checked before anything is evaluated or simplified
+        if size > _MAX_EXPANSION or terms > _MAX_TERMS:
+            raise ValueError("expression too large to evaluate")
         return parse_expr(cleaned, transformations=transformations, evaluate=True)
 
     try:
