@@ -211,6 +211,8 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
     for suite, benches in registry(cfg.paths.smoke_suite).items():
         for b in benches:
             version = b.version()
+            package = b.package or "(project)"
+            row = {"suite": suite, "name": b.name, "area": b.area, "package": package, "version": version}
             try:
                 items, dropped = b.load_counted()
             except (ImportError, FileNotFoundError) as exc:  # ModuleNotFoundError is an ImportError
@@ -221,31 +223,17 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                 else:
                     missing = None
                 status = f"missing: {missing} not installed" if missing else f"missing: {exc}"
-                rows.append(
-                    {
-                        "suite": suite,
-                        "name": b.name,
-                        "area": b.area,
-                        "package": b.package or "(project)",
-                        "version": version,
-                        "items": 0,
-                        "dropped": None,
-                        "dropped_reason": "",
-                        "status": status,
-                    }
-                )
+                rows.append({**row, "items": 0, "dropped": None, "dropped_reason": "", "status": status})
                 continue
+            why = getattr(items, "why", "") if dropped else ""
+            status = "ready" if items else "empty"
             rows.append(
                 {
-                    "suite": suite,
-                    "name": b.name,
-                    "area": b.area,
-                    "package": b.package or "(project)",
-                    "version": version,
+                    **row,
                     "items": len(items),
                     "dropped": dropped,
-                    "dropped_reason": getattr(items, "why", "") if dropped else "",
-                    "status": "ready" if items else "empty",
+                    "dropped_reason": why,
+                    "status": status,
                 }
             )
     if args.json:

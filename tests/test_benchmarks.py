@@ -73,20 +73,7 @@ def test_benchmarks_list_json(capsys) -> None:
 
 @pytest.mark.parametrize("k", [1, 2])
 def test_eval_any_model_writes_per_item_results(tmp_path: Path, capsys, k: int) -> None:
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "model": {"source": "tiny"},
-                "sampling": {"max_new_tokens": 6},
-                "paths": {
-                    "seeds_dir": str(ROOT / "seeds"),
-                    "smoke_suite": str(SMOKE),
-                    "var_dir": str(tmp_path / "var"),
-                },
-            }
-        )
-    )
+    config = _eval_config(tmp_path)
     assert (
         main(
             [
