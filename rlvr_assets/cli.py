@@ -65,7 +65,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
         timings = run_sweep(
-            defs, cfg, instance, missing_only=args.missing_only, arms=args.arms.split(",") if args.arms else None
+            defs,
+            cfg,
+            instance,
+            missing_only=args.missing_only,
+            force=args.force,
+            arms=args.arms.split(",") if args.arms else None,
         )
     total = time.monotonic() - started
     print("\nStage timings (wall seconds, peak RSS of this process during the stage):")
@@ -344,8 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--missing-only",
         action="store_true",
-        help="skip partitions already materialized (a new cost ratio then trains nothing)",
+        help="skip every partition already materialized, even one whose inputs changed",
     )
+    run.add_argument("--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)")
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
     run.add_argument("--timings-json", help="also write the per-stage timings to this file")
     run.set_defaults(func=cmd_run)

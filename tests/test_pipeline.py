@@ -108,6 +108,25 @@ def test_new_cost_ratio_runs_no_training(tiny_sweep) -> None:
     assert 12.5 in cost["cost_ratio"].to_list()
 
 
+def test_rerun_trains_only_arms_whose_inputs_changed(tiny_sweep) -> None:
+    """A plain rerun retrains nothing; a changed training setting retrains the arms it touches."""
+    instance: dg.DagsterInstance = tiny_sweep["instance"]
+    directory = tiny_sweep["dir"]
+    cfg = load_config(write_config(directory))
+    timings = run_sweep(build_definitions(cfg), cfg, instance, echo=lambda _m: None)
+    arms = {t.partition: t.skipped for t in timings if t.stage == "train_arm_job"}
+    assert arms and all(arms.values()), arms
+    changed = load_config(write_config(directory, {"training": {**TINY["training"], "learning_rate": 1e-5}}, base=TINY))
+    timings = run_sweep(build_definitions(changed), changed, instance, arms=["human-4"], echo=lambda _m: None)
+    ran = [(t.stage, t.partition) for t in timings if not t.skipped]
+    assert ("train_arm_job", "human-4") in ran
+    forced = run_sweep(
+        build_definitions(changed), changed, instance, arms=["human-4"], force=True, echo=lambda _m: None
+    )
+    assert ("train_arm_job", "human-4") in [(t.stage, t.partition) for t in forced if not t.skipped]
+    write_config(directory)  # leave the shared sweep's config as it was
+
+
 def test_malformed_seed_fails_seed_tasks_naming_file_task_and_field(tmp_path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()

@@ -69,3 +69,10 @@ def select_corpus(spec: ArmSpec, seeds: Sequence[Task], gated: Sequence[Task]) -
 
 def corpus_hash(tasks: Sequence[Task]) -> str:
     return hashlib.sha256("\n".join(sorted(t.id for t in tasks)).encode()).hexdigest()[:16]
+
+
+def arm_inputs_fingerprint(corpus: Sequence[Task], base_model_fingerprint: str, settings: Sequence[str]) -> str:
+    """Everything an arm's checkpoint and scores depend on: its corpus, the starting weights and the
+    training/evaluation settings. Equal fingerprints mean retraining the arm would reproduce it."""
+    payload = "\n".join([corpus_hash(corpus), base_model_fingerprint, *settings])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
