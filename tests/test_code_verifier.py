@@ -1,12 +1,17 @@
 """Reward hacks against the code verifier score 0; honest solutions score 1."""
 
+import contextlib
 import json
+import os
 import secrets
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from rlvr_assets.core.code_verifier import CodeSandbox, extract_code
+from rlvr_assets.core.code_worker import UID_FIRST, UID_LAST
 from rlvr_assets.core.sandbox import SandboxLimits
 from rlvr_assets.core.tasks import TestCase, UnitTests
 
@@ -220,6 +225,68 @@ def test_reading_the_answers_from_disk_scores_zero(box, tmp_path: Path) -> None:
 
 def test_guard_names_the_active_guards(box) -> None:
     parts = box.guard.split("+")
-    assert parts[0] in ("unshare-net", "chroot", "nobody", "none")
+    assert parts[0] in ("unshare-net", "unshare-pid", "chroot", "uid-per-job", "none")
     if "chroot" in parts:
-        assert "nobody" in parts
+        assert "uid-per-job" in parts
+
+
+# Forks a grandchild that leaves the job's process group and session (the group kill at the end of the job
+# misses it), waits for its job to end (its parent, the candidate, is killed then) and then, while later jobs
+# run, SIGKILLs every process it may signal, again and again.
+KILL_LATER_JOBS = """
+import os, signal, time
+
+def add(a, b):
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        os.write(w, b"x")
+        parent = os.getppid()
+        while os.getppid() == parent:
+            time.sleep(0.001)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+            time.sleep(0.001)
+        os._exit(0)
+    os.read(r, 1)
+    return a + b
+"""
+
+
+def _job_processes() -> dict[int, tuple[int, int]]:
+    """Live (not zombie) processes with a job's uid: pid -> (uid, session id)."""
+    found = {}
+    for proc in psutil.process_iter(["uids", "status"]):
+        uids = proc.info["uids"]
+        if uids is not None and UID_FIRST <= uids.real <= UID_LAST and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            with contextlib.suppress(OSError):
+                found[proc.pid] = (uids.real, os.getsid(proc.pid))
+    return found
+
+
+@pytest.mark.parametrize("spec", [CASES, ASSERTS], ids=["cases", "asserts"])
+def test_a_leftover_process_cannot_kill_later_jobs_and_dies_with_its_uid(box, spec) -> None:
+    with CodeSandbox(SandboxLimits(wall_seconds=2.0, cpu_seconds=2, memory_mb=512, max_processes=8)) as sandbox:
+        if "uid-per-job" not in sandbox.guard.split("+"):
+            pytest.skip("every job runs as the worker's own user here (the worker is not root)")
+        assert sandbox.check(KILL_LATER_JOBS, spec).reward == 1.0
+        # the attack is real: its grandchild outlived the job's process-group kill (only it leads a session) ...
+        attacker = {pid: uid for pid, (uid, sid) in _job_processes().items() if sid == pid}
+        assert attacker
+        time.sleep(0.2)  # ... and keeps killing all it may kill, here the next job's processes, forked meanwhile
+        rewards = [sandbox.check(GOOD, s).reward for s in (CASES, ASSERTS) * 4]
+        assert rewards == [1.0] * 8
+
+        def survivors() -> set[int]:
+            # the other sandbox of this test run (`box`) hands out uids from the same range
+            other = {p.pid for p in psutil.Process(box._proc.pid).children(recursive=True)} if box._proc else set()
+            mine = _job_processes()
+            return {pid for pid, (uid, sid) in mine.items() if uid in attacker.values() or sid in attacker} - other
+
+        # every process of its uid was killed when its job was discarded (while the next job ran)
+        assert not survivors()
+    assert not survivors()
