@@ -73,27 +73,7 @@ def test_benchmarks_list_json(capsys) -> None:
 
 @pytest.mark.parametrize("k", [1, 2])
 def test_eval_any_model_writes_per_item_results(tmp_path: Path, capsys, k: int) -> None:
-    config = _eval_config(tmp_path)
-    assert (
-        main(
-            [
-                "eval",
-                "--model",
-                "tiny",
-                "--suite",
-                "paper10",
-                "--limit",
-                "3",
-                "-k",
-                str(k),
-                "--config",
-                str(config),
-                "--json",
-            ]
-        )
-        == 0
-    )
-    summary = json.loads(capsys.readouterr().out)
+    summary = _eval_json(tmp_path, capsys, "--limit", "3", "-k", str(k))
     assert len(summary["benchmarks"]) == 10 and all(b["items"] == 3 for b in summary["benchmarks"])
     assert all((b["pass_at_k"] is None) == (k == 1) for b in summary["benchmarks"])
     with duckdb.connect(str(tmp_path / "var" / "rlvr.duckdb"), read_only=True) as con:
@@ -166,34 +146,28 @@ def _eval_config(tmp_path: Path) -> Path:
     return config
 
 
-def test_eval_samples_n_per_item_and_grand_mean_ci(tmp_path: Path, capsys) -> None:
+def _eval_json(tmp_path: Path, capsys, *args: str) -> dict:
+    """`rlvr-assets eval` of the tiny model on paper10 with `args`; its JSON summary."""
     config = _eval_config(tmp_path)
-    assert (
-        main(
-            [
-                "eval",
-                "--model",
-                "tiny",
-                "--suite",
-                "paper10",
-                "--benchmarks",
-                "rg_chain_sum,rg_basic_arithmetic",
-                "--limit",
-                "3",
-                "-k",
-                "2",
-                "--samples",
-                "4",
-                "--bootstrap-seed",
-                "9",
-                "--config",
-                str(config),
-                "--json",
-            ]
-        )
-        == 0
+    assert main(["eval", "--model", "tiny", "--suite", "paper10", *args, "--config", str(config), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_eval_samples_n_per_item_and_grand_mean_ci(tmp_path: Path, capsys) -> None:
+    summary = _eval_json(
+        tmp_path,
+        capsys,
+        "--benchmarks",
+        "rg_chain_sum,rg_basic_arithmetic",
+        "--limit",
+        "3",
+        "-k",
+        "2",
+        "--samples",
+        "4",
+        "--bootstrap-seed",
+        "9",
     )
-    summary = json.loads(capsys.readouterr().out)
     assert summary["k"] == 2 and summary["samples"] == 4 and summary["bootstrap_seed"] == 9
     assert summary["max_new_tokens"] == 5  # eval.max_new_tokens of the config, not a CLI constant
     assert summary["grand_mean_ci_low"] <= summary["grand_mean_pass_at_1"] <= summary["grand_mean_ci_high"]
