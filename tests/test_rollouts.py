@@ -115,3 +115,13 @@ def test_length_bucketed_batches_return_samples_in_conversation_order(tmp_path: 
     # each sample reports its own prompt's length, so the batch it ran in cannot leak into another prompt
     by_prompt = {s.prompt_index: s.prompt_tokens for s in samples}
     assert by_prompt[0] > by_prompt[2] > by_prompt[3] > by_prompt[1]
+
+
+def test_batches_respect_both_the_sequence_and_the_token_budget() -> None:
+    from rlvr_assets.core.sampling import token_budget_batches
+
+    jobs = [(i, "x") for i in range(7)]
+    sizes = [100, 100, 100, 400, 400, 900, 5000]  # ascending, as Policy.sample sorts them
+    batches = token_budget_batches(jobs, sizes, batch_size=3, max_batch_tokens=1000)
+    assert [[i for i, _ in b] for b in batches] == [[0, 1, 2], [3, 4], [5], [6]]  # 6 alone exceeds the budget
+    assert [[i for i, _ in b] for b in token_budget_batches(jobs, sizes, 4, None)] == [[0, 1, 2, 3], [4, 5, 6]]

@@ -42,6 +42,8 @@ class SamplingConfig(_Strict):
     temperature: float = 1.0
     top_p: float = 1.0
     batch_size: int = 32
+    # tokens per generate() batch (padded prompt + new tokens): bounds memory on long tool-use contexts
+    max_batch_tokens: int = 16_384
     seed: int = 0
 
 

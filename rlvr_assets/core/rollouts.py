@@ -57,6 +57,7 @@ def sample_rollouts(
             temperature=temp,
             top_p=cfg.top_p,
             batch_size=cfg.batch_size,
+            max_batch_tokens=cfg.max_batch_tokens,
             seed=cfg.seed,
             progress=progress,
         )
@@ -86,6 +87,7 @@ def _episodes(
             temperature=temperature,
             top_p=cfg.top_p,
             batch_size=cfg.batch_size,
+            max_batch_tokens=cfg.max_batch_tokens,
             seed=cfg.seed + turn,
         )
         for sample in samples:
@@ -148,6 +150,7 @@ def _bfcl_episodes(
             temperature=temperature,
             top_p=cfg.top_p,
             batch_size=cfg.batch_size,
+            max_batch_tokens=cfg.max_batch_tokens,
             seed=cfg.seed + round_,
         )
         round_ += 1

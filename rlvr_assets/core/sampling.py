@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from rlvr_assets.core.config import ModelConfig
 
+_Job = tuple[int, str]  # (conversation index, rendered prompt)
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -58,13 +60,16 @@ class Policy:
         temperature: float,
         top_p: float = 1.0,
         batch_size: int = 32,
+        max_batch_tokens: int | None = None,
         seed: int = 0,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Sample]:
         """`n` samples per conversation (greedy when temperature == 0), batched across conversations.
 
-        Batches are formed from prompts of similar length (less left padding to compute over); the samples
-        come back in conversation order, then sample order."""
+        Batches are formed from prompts of similar length (less left padding to compute over) and hold at
+        most `batch_size` sequences and `max_batch_tokens` tokens (prompt + new tokens, padded), so long
+        multi-turn contexts get smaller batches instead of exhausting memory. The samples come back in
+        conversation order, then sample order."""
         import torch
 
         rendered = [self.render(c) for c in conversations]
@@ -72,8 +77,10 @@ class Policy:
         jobs = sorted(((i, text) for i, text in enumerate(rendered) for _ in range(n)), key=lambda j: lengths[j[0]])
         samples: list[Sample] = []
         torch.manual_seed(seed)
-        for start in range(0, len(jobs), batch_size):
-            chunk = jobs[start : start + batch_size]
+        done = 0
+        for chunk in token_budget_batches(
+            jobs, [lengths[i] + max_new_tokens for i, _ in jobs], batch_size, max_batch_tokens
+        ):
             enc = self.tokenizer([t for _, t in chunk], return_tensors="pt", padding=True).to(self.device)
             gen_kwargs = {"max_new_tokens": max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
             if temperature > 0:
@@ -94,6 +101,25 @@ class Policy:
                         completion_tokens=int(mask.sum()),
                     )
                 )
+            done += len(chunk)
             if progress:
-                progress(min(start + batch_size, len(jobs)), len(jobs))
+                progress(done, len(jobs))
         return sorted(samples, key=lambda s: s.prompt_index)
+
+
+def token_budget_batches(
+    jobs: list[_Job], sizes: list[int], batch_size: int, max_batch_tokens: int | None
+) -> list[list[_Job]]:
+    """Consecutive batches of `jobs` (sorted by size, ascending): at most `batch_size` jobs, and at most
+    `max_batch_tokens` once padded to the batch's longest; a job bigger than the budget runs alone."""
+    batches: list[list[_Job]] = []
+    current: list[_Job] = []
+    for job, size in zip(jobs, sizes, strict=True):
+        over_budget = max_batch_tokens is not None and (len(current) + 1) * size > max_batch_tokens
+        if current and (len(current) == batch_size or over_budget):
+            batches.append(current)
+            current = []
+        current.append(job)
+    if current:
+        batches.append(current)
+    return batches
