@@ -89,8 +89,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
     cost = read_frame(cfg.paths.duckdb_path, "rho_cost").drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
-    print("\nrho_cost:")
-    _print_table(cost.to_dicts(), COST_COLUMNS)
+    print("\nrho_cost (null estimates say why):")
+    _print_table(cost.to_dicts(), [*COST_COLUMNS, "reason"])
     measured = cost["measured_cost_ratio"][0] if cost.height else None
     print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
     report = cfg.paths.artifacts_dir / "report" / "report.md"
