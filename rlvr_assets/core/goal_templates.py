@@ -49,15 +49,22 @@ def rendered_solution(task: Task, params: dict[str, Any]) -> tuple[list[str], li
     return fill(templates["reference"], params), calls, fill(templates["known_bad"], params)
 
 
-def replay_expected_state(reference: list[str], environment: Environment, keys: list[str]) -> dict[str, Any] | str:
-    """The final state (for `keys`) after replaying `reference` in `environment`, or why it failed."""
+def replay_expected_state(
+    reference: list[str], environment: Environment, keys: list[str], baseline: Environment | None = None
+) -> dict[str, Any] | str:
+    """The final state (for `keys`) after replaying `reference` in `environment`, or why it failed. With a
+    `baseline` environment, a tool error the same replay also gives there is tolerated (only new ones fail)."""
     from rlvr_assets.core.environments import Episode
 
     episode = Episode(environment)
+    before = Episode(baseline) if baseline is not None else None
+    where = " in the new environment" if baseline is not None else ""
     for turn in reference:
-        errors = [r for r in episode.step(turn) if '"error"' in r]
+        results = episode.step(turn)
+        old = before.step(turn) if before is not None else [None] * len(results)
+        errors = [r for o, r in zip(old, results, strict=True) if '"error"' in r and o != r]
         if errors:
-            return f"reference solution fails: {errors[0]}"
+            return f"reference solution fails{where}: {errors[0]}"
     return {key: episode.state.get(key) for key in keys}
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rlvr_assets.core.goal_templates import derive_goal_truth
+from rlvr_assets.core.goal_templates import derive_goal_truth, replay_expected_state
 from rlvr_assets.core.solutions import run_solution
 from rlvr_assets.core.tasks import (
     DOMAINS,
@@ -425,19 +425,13 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
 
 def _replayed_truth(parent: Task, environment: Environment) -> dict[str, Any] | str:
     """Re-derive a function-calling task's expected state by replaying its reference in the new environment."""
-    from rlvr_assets.core.environments import Episode
-
     spec = parent.verifier
     if not isinstance(spec, EnvironmentOutcome) or parent.environment is None:
         return "task has no environment outcome to re-derive"
     turns = [parent.reference_solution] if isinstance(parent.reference_solution, str) else parent.reference_solution
-    before, after = Episode(parent.environment), Episode(environment)
-    for turn in turns:
-        old_results, new_results = before.step(turn), after.step(turn)
-        new_errors = [r for o, r in zip(old_results, new_results, strict=True) if '"error"' in r and o != r]
-        if new_errors:
-            return f"reference solution fails in the new environment: {new_errors[0]}"
-    expected = {key: after.state.get(key) for key in spec.expected_state}
+    expected = replay_expected_state(turns, environment, list(spec.expected_state), baseline=parent.environment)
+    if isinstance(expected, str):
+        return expected
     return {
         "verifier": spec.model_copy(update={"expected_state": expected}),
         "reference_solution": parent.reference_solution,
