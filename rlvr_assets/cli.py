@@ -55,9 +55,8 @@ def cmd_economics(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from rlvr_assets.core.storage import read_frame
     from rlvr_assets.definitions import build_definitions
-    from rlvr_assets.defs.sweep import ensure_dagster_home, run_sweep
+    from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
     cfg = load_config(args.config)
     home = ensure_dagster_home(cfg)
@@ -72,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             force=args.force,
             arms=args.arms.split(",") if args.arms else None,
         )
+        cost = defs.load_asset_value("rho_cost", instance=instance)
     total = time.monotonic() - started
     print("\nStage timings (wall seconds, peak RSS of this process during the stage):")
     _print_table(
@@ -88,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ["stage", "partition", "seconds", "peak_rss_gib", "skipped"],
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
-    cost = read_frame(cfg.paths.duckdb_path, "rho_cost").drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
+    cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
     print("\nrho_cost (null estimates say why):")
     _print_table(cost.to_dicts(), [*COST_COLUMNS, "reason"])
     measured = cost["measured_cost_ratio"][0] if cost.height else None
