@@ -10,7 +10,7 @@ import pytest
 from rlvr_assets.core.arms import arm_fingerprints
 from rlvr_assets.core.code_versions import SourceIndex
 from rlvr_assets.core.config import load_config
-from rlvr_assets.core.tasks import load_seed_dir
+from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.defs.code_versions import with_code_versions
 from rlvr_assets.defs.partitions import arm_keys
