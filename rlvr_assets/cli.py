@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from rlvr_assets.core.config import load_config
+from rlvr_assets.core.config import ConfigError, load_config
 from rlvr_assets.core.economics import ArmsFileError, cost_rows, read_arms_csv, trade_rates
 
 
@@ -52,6 +52,29 @@ def cmd_economics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_libraries() -> None:
+    """The terminal gets progress lines and warnings that need action, not library chatter: Dagster's beta
+    notices, transformers' and datasets' info logs and progress bars (all still in the UI's event log)."""
+    import logging
+    import warnings
+
+    import dagster as dg
+
+    for category in (dg.BetaWarning, dg.PreviewWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category)
+    for name in ("transformers", "trl", "datasets", "accelerate", "httpx", "great_expectations"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        import datasets
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        datasets.disable_progress_bars()
+    except ImportError:  # pragma: no cover - both are dependencies
+        pass
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -59,9 +82,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
     cfg = load_config(args.config)
+    if not args.verbose:
+        _quiet_libraries()
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     started = time.monotonic()
+    print("one line per finished stage; Dagster's own logs are in the UI (`make ui`) or here with --verbose")
     with dg.DagsterInstance.get() as instance:
         timings = run_sweep(
             defs,
@@ -70,6 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             missing_only=args.missing_only,
             force=args.force,
             arms=args.arms.split(",") if args.arms else None,
+            log_level="DEBUG" if args.verbose else "WARNING",
         )
         cost = defs.load_asset_value("rho_cost", instance=instance)
     total = time.monotonic() - started
@@ -334,6 +361,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.failures import Rejected
+    from rlvr_assets.core.lineage import lineage_frame, load_arm_lineage, rejected_frame
+
+    cfg = load_config(args.config)
+    result = load_arm_lineage(cfg.paths.duckdb_path, args.arm, seed_filter=args.seed, with_rejected=args.rejected)
+    if isinstance(result, Rejected):
+        print(f"error: {result.reason}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    counts = result.counts
+    print(
+        f"arm {result.arm}: {counts['tasks']} training tasks ({counts['seeds']} seeds, {counts['variants']} variants)"
+    )
+    table = lineage_frame(result).drop("gate").to_dicts()
+    _print_table(table, ["seed", "origin", "task_id", "name", "operator", "rng_seed", "parent"])
+    variants = [r for r in result.tasks if r.origin == "variant"]
+    if variants:
+        print("\ngate verdicts of the variants (factor, pass/FAIL, value, reason):")
+    for r in variants:
+        why = f" ({r.decision_reason})" if r.decision_reason not in (None, "", "accepted") else ""
+        print(f"{r.task_id} {r.name}: {'accepted' if r.accepted else 'rejected'}{why}")
+        for f in r.factors:
+            value = "-" if f.value is None else f"{f.value:.3g}"
+            print(f"    {f.factor:<12} {'pass' if f.passed else 'FAIL':<5} {value:<6} {f.reason}")
+    if result.rejected is not None:
+        print(f"\nrejected variants of these parents: {len(result.rejected)}")
+        _print_table(
+            rejected_frame(result.rejected).to_dicts(),
+            ["parent", "stage", "task_id", "operator", "rng_seed", "failed_factors", "reason"],
+        )
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from rlvr_assets.core.tasks import task_json_schema
 
@@ -358,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)")
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
     run.add_argument("--timings-json", help="also write the per-stage timings to this file")
+    run.add_argument("--verbose", action="store_true", help="print Dagster's DEBUG event log and library logs too")
     run.set_defaults(func=cmd_run)
     eco = sub.add_parser("economics", help="trade rate and rho_cost from arm scores measured elsewhere")
     eco.add_argument("arms_csv", help="CSV with columns arm,n_human,n_aug,score[,ci_low,ci_high]")
@@ -409,6 +473,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--config")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_eval)
+    lin = sub.add_parser(
+        "lineage", help="every training task of an arm: origin, operator, parent, gate verdicts and reasons"
+    )
+    lin.add_argument("arm", help="arm key, e.g. aug-0.50 or human-8")
+    lin.add_argument("--seed", help="only this seed (name or content id) and its variants")
+    lin.add_argument("--rejected", action="store_true", help="also the parents' rejected variants with reasons")
+    lin.add_argument("--config", help="pipeline YAML (where the DuckDB file is)")
+    lin.add_argument("--json", action="store_true")
+    lin.set_defaults(func=cmd_lineage)
     schema = sub.add_parser("schema", help="print (or write) the task JSON Schema")
     schema.add_argument("--output", help="write to this file instead of stdout")
     schema.set_defaults(func=cmd_schema)
@@ -420,7 +493,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # the main command: the whole sweep on the configured (default) setup
         args = parser.parse_args(["run"])
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:  # one line naming the config file and field, before any model work
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
