@@ -315,16 +315,46 @@ class PipelineConfig(_Strict):
         default_factory=EconomicsConfig, description="Cost ratios (rho_cost partitions) and prices."
     )
     paths: PathsConfig = Field(default_factory=PathsConfig, description="Inputs and outputs on disk.")
+    owners: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "tasks": ["team:task-authors"],
+            "augmentation": ["team:task-authors"],
+            "training": ["team:post-training"],
+            "evaluation": ["team:post-training"],
+            "economics": ["team:research"],
+        },
+        description="Asset owners by asset group (emails or `team:name`), shown in the Dagster UI.",
+    )
+
+
+class ConfigError(ValueError):
+    """A pipeline config that cannot be used: missing, invalid, or naming an input folder or file that is not
+    there. The message is one line naming the config file and the field."""
+
+
+def _check_inputs(cfg: PipelineConfig, source: Path) -> None:
+    """Fail at load, before any model work, when an input the run reads is not on disk."""
+    rule = f"relative paths in {source} resolve against its folder {source.parent}"
+    seeds = cfg.paths.seeds_dir
+    if not seeds.is_dir():
+        raise ConfigError(f"pipeline config {source}: paths.seeds_dir {seeds} is not a folder ({rule})")
+    if not any(seeds.glob("*.jsonl")):
+        raise ConfigError(f"pipeline config {source}: paths.seeds_dir {seeds} has no *.jsonl seed files ({rule})")
+    if not cfg.paths.smoke_suite.is_file():
+        raise ConfigError(f"pipeline config {source}: paths.smoke_suite {cfg.paths.smoke_suite} is not a file ({rule})")
 
 
 def load_config(path: Path | str | None = None) -> PipelineConfig:
     """Load the pipeline config from `path`, $RLVR_ASSETS_CONFIG, or the project default, in that order.
 
-    Relative paths inside the file resolve against the file's own directory.
+    One rule for paths: a relative path inside the file resolves against the file's own folder (so a config
+    and its seeds move together); write an absolute path to point elsewhere. A missing seeds folder or smoke
+    suite fails here, in one line, before any model is converted or trained.
     """
     chosen = Path(path) if path else Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
     if not chosen.exists():
-        raise FileNotFoundError(f"pipeline config not found: {chosen}")
+        raise ConfigError(f"pipeline config not found: {chosen}")
+    chosen = chosen.resolve()
     raw = yaml.safe_load(chosen.read_text()) or {}
     paths = raw.get("paths") or {}
     for key, value in list(paths.items()):
@@ -333,6 +363,8 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
     if paths:
         raw["paths"] = paths
     try:
-        return PipelineConfig.model_validate(raw)
+        cfg = PipelineConfig.model_validate(raw)
     except Exception as exc:
-        raise ValueError(f"invalid pipeline config {chosen}: {exc}") from exc
+        raise ConfigError(f"invalid pipeline config {chosen}: {exc}") from exc
+    _check_inputs(cfg, chosen)
+    return cfg
