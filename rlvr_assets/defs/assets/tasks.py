@@ -138,8 +138,10 @@ def gate_results(
     parents = {t.id: t for t in frame_to_tasks(seed_tasks)}
     policy = Policy(base_model["path"][0], cfg.model)
     started = time.monotonic()
+    rollout_seconds: list[float] = []
 
     def sample_fn(tasks: Sequence[Task], n: int) -> list[tuple[int, str | list[str], int]]:
+        began = time.monotonic()
         rollouts = sample_rollouts(
             policy,
             tasks,
@@ -147,6 +149,7 @@ def gate_results(
             cfg.sampling,
             progress=lambda done, total: context.log.info(f"gate rollouts {done}/{total}"),
         )
+        rollout_seconds.append(time.monotonic() - began)
         return [(r.task_index, r.completion, r.tokens) for r in rollouts]
 
     # rollouts are the expensive part: reuse them for variants (content-hashed) already rolled out by the
@@ -162,22 +165,24 @@ def gate_results(
     frame = gate_to_frame(run, variants, cfg.economics.prices)
     accepted = sum(d.accepted for d in run.decisions)
     total_tokens = sum(run.rollout_tokens.values())
-    context.log.info(f"gate: {accepted}/{len(variants)} accepted in {seconds:.1f}s, {total_tokens} rollout tokens")
-    return dg.Output(
-        frame,
-        metadata={
-            "variants": len(variants),
-            "variants_rolled_out": len(run.sampled),
-            "variants_reusing_rollouts": len(variants) - len(run.sampled),
-            "accepted": accepted,
-            "gate_seconds": round(seconds, 2),
-            "rollout_tokens": total_tokens,
-            "rollout_tokens_per_second": round(total_tokens / max(seconds, 1e-9), 1),
-            "rejected_by_factor": dg.MetadataValue.json(
-                {f: int(frame.filter((pl.col("factor") == f) & ~pl.col("passed")).height) for f in FACTORS}
-            ),
-        },
-    )
+    new_tokens = sum(run.rollout_tokens[v] for v in run.sampled)
+    context.log.info(f"gate: {accepted}/{len(variants)} accepted in {seconds:.1f}s, {new_tokens} new rollout tokens")
+    metadata: dict[str, object] = {
+        "variants": len(variants),
+        "variants_rolled_out": len(run.sampled),
+        "variants_reusing_rollouts": len(variants) - len(run.sampled),
+        "accepted": accepted,
+        "gate_seconds": round(seconds, 2),
+        "rollout_tokens": total_tokens,
+        "rollout_tokens_new": new_tokens,
+        "rejected_by_factor": dg.MetadataValue.json(
+            {f: int(frame.filter((pl.col("factor") == f) & ~pl.col("passed")).height) for f in FACTORS}
+        ),
+    }
+    # a throughput only where something was generated: tokens this run rolled out over the time spent doing it
+    if new_tokens and sum(rollout_seconds) > 0:
+        metadata["rollout_tokens_per_second"] = round(new_tokens / sum(rollout_seconds), 1)
+    return dg.Output(frame, metadata=metadata)
 
 
 @dg.asset(group_name=AUGMENTATION, kinds={"duckdb"})
