@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlvr_assets.core.checkpoint_files import save_policy
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.sampling import resolve_device
 from rlvr_assets.core.tasks import Task
@@ -49,7 +50,7 @@ def train_grpo(
     on_log: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainingResult:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     if not tasks:
@@ -109,6 +110,7 @@ def train_grpo(
         peft_config=peft_config,
         callbacks=[_Forward()],
     )
+    trainer.remove_callback(PrinterCallback)  # its raw dicts; metrics reach the caller through on_log
     start = time.monotonic()
     trainer.train()
     seconds = time.monotonic() - start
@@ -117,8 +119,7 @@ def train_grpo(
     final_loss = next((h["loss"] for h in reversed(trainer.state.log_history) if "loss" in h), None)
     ckpt = out_dir / "model"
     trained = trainer.model.merge_and_unload() if cfg.use_lora else trainer.model
-    trained.save_pretrained(ckpt)
-    tokenizer.save_pretrained(ckpt)
+    save_policy(trained, tokenizer, ckpt)
     full_lineage = {
         **lineage,
         "seed": seed,
