@@ -24,9 +24,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check rlvr_assets tests
 	$(VENV)/bin/ruff format --check rlvr_assets tests
 
+# `exec`: dagster dev replaces the recipe's shell, so the SIGTERM make forwards to its child (and Ctrl-C's
+# SIGINT) reaches dagster dev itself, which then stops its webserver and daemon instead of being orphaned.
 ui: $(STAMP)
-	mkdir -p var/dagster_home && [ -f var/dagster_home/dagster.yaml ] || cp dagster.yaml var/dagster_home/
-	DAGSTER_HOME=$(CURDIR)/var/dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
+	mkdir -p var/dagster_home && { [ -f var/dagster_home/dagster.yaml ] || cp deploy/dagster.yaml var/dagster_home/; }
+	exec env DAGSTER_HOME=$(CURDIR)/var/dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
 
 # timing scripts (perf/), each printing side-by-side ratios; figures in docs/MEASUREMENTS.md
 perf: $(STAMP)
