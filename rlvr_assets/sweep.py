@@ -71,10 +71,10 @@ class _PeakRss:
 
 
 def ensure_dagster_home(cfg: PipelineConfig) -> Path:
-    """Use $DAGSTER_HOME, or var/dagster_home seeded with the project's dagster.yaml."""
+    """Use $DAGSTER_HOME, or var/dagster_home seeded with the project's template deploy/dagster.yaml."""
     home = Path(os.environ.get("DAGSTER_HOME") or cfg.paths.var_dir / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
-    template = PROJECT_ROOT / "dagster.yaml"
+    template = PROJECT_ROOT / "deploy" / "dagster.yaml"
     if template.exists() and not (home / "dagster.yaml").exists():
         shutil.copy(template, home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
@@ -103,6 +103,12 @@ def current_arm_fingerprints(defs: dg.Definitions, cfg: PipelineConfig, instance
     )
 
 
+def console_log_level(level: str) -> dict[str, object]:
+    """Run config that sets what a run prints to the terminal; the instance's event log (the UI) keeps every
+    event whatever the level."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
 def run_sweep(
     defs: dg.Definitions,
     cfg: PipelineConfig,
@@ -112,6 +118,7 @@ def run_sweep(
     force: bool = False,
     arms: list[str] | None = None,
     echo: Callable[[str], None] = print,
+    log_level: str = "WARNING",
 ) -> list[StageTiming]:
     """prepare tasks -> train+score each arm -> trade rate -> rho_cost per (ratio, arm) -> report.
 
@@ -143,11 +150,16 @@ def run_sweep(
             echo(f"== {label}: skipped ({skip})")
             timings.append(StageTiming(job, partition, 0.0, 0.0, skipped=True))
             return
-        echo(f"== {label}: running")
+        if log_level == "DEBUG":
+            echo(f"== {label}: running")
         start = time.monotonic()
         with _PeakRss() as rss:
             result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, partition_key=partition, raise_on_error=True, tags=tags
+                instance=instance,
+                partition_key=partition,
+                raise_on_error=True,
+                tags=tags,
+                run_config=console_log_level(log_level),
             )
         assert result.success
         timings.append(StageTiming(job, partition, time.monotonic() - start, rss.peak_gib()))

@@ -15,7 +15,8 @@ def markdown_table(frame: pl.DataFrame) -> str:
     def fmt(value: object) -> str:
         if isinstance(value, float):
             return f"{value:.4g}"
-        return "" if value is None else str(value)
+        # a reason may hold a pipe or a newline: escaped, it stays in its cell instead of breaking the table
+        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
 
     header = "| " + " | ".join(frame.columns) + " |"
     sep = "|" + "---|" * len(frame.columns)

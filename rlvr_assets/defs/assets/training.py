@@ -9,10 +9,13 @@ from rlvr_assets.core.arms import arm_corpus, corpus_hash
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items, stratified_bootstrap_mean_ci
+from rlvr_assets.core.failures import Rejected
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.lineage import arm_lineage, lineage_frame, rejected_frame
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.training import train_grpo
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
+from rlvr_assets.defs.metadata import frame_table
 from rlvr_assets.defs.partitions import arm_partitions
 
 
@@ -25,8 +28,12 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         cfg: dg.ResourceParam[PipelineConfig],
         seed_tasks: pl.DataFrame,
         gated_tasks: pl.DataFrame,
+        augmented_tasks: pl.DataFrame,
+        gate_results: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """The tasks one arm trains on: n human seeds, or the base plus gated variants at its fraction."""
+        """The tasks one arm trains on: n human seeds, or the base plus gated variants at its fraction. Its
+        metadata is the arm's lineage: every task's origin, operator, parent and gate verdicts with reasons
+        (the table `rlvr-assets lineage ARM` prints)."""
         spec, corpus = arm_corpus(
             cfg.arms, context.partition_key, frame_to_tasks(seed_tasks), frame_to_tasks(gated_tasks)
         )
@@ -38,10 +45,16 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             pl.lit("human" if spec.is_human_only else "augmented").alias("arm_kind"),
         )
         digest = corpus_hash(corpus)
+        lineage = arm_lineage(spec.key, frame, seed_tasks, augmented_tasks, gate_results, with_rejected=True)
+        audit: dict[str, dg.MetadataValue] = {}
+        if not isinstance(lineage, Rejected):
+            audit["lineage"] = frame_table(lineage_frame(lineage))
+            audit["rejected_variants_of_parents"] = frame_table(rejected_frame(lineage.rejected or ()))
         return dg.Output(
             frame,
             data_version=dg.DataVersion(digest),
             metadata={
+                **audit,
                 "n_human": len(corpus) - n_aug,
                 "n_aug": n_aug,
                 "n_aug_target": spec.n_aug_target,
