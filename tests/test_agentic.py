@@ -163,7 +163,88 @@ def test_grpo_step_trains_on_live_episodes(tiny_model: str, tmp_path: Path, monk
     assert logged["episodes"] == 4 and logged["tool_calls"] == 3 + 3 and logged["turns"] == (3 + 3 + 1 + 1) / 4
 
 
+def test_what_follows_a_model_turn_is_the_templates_own_rendering(tiny_model: str) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    chat = agentic.ChatTokens(tokenizer)
+    messages = [
+        {"role": "user", "content": "Pay the rent."},
+        {"role": "assistant", "content": _call("get_balance", account="checking")},
+        {"role": "tool", "content": '{"result": 50000}'},
+    ]
+    suffix = chat.continuation(messages, 2)
+    assert tokenizer.decode(suffix) == '\n<|im_start|>tool\n{"result": 50000}<|im_end|>\n<|im_start|>assistant\n'
+    # a template that drops earlier assistant turns (as some "thinking" templates do) cannot be trained on
+    tokenizer.chat_template = (
+        "{% for m in messages %}{% if m['role'] != 'assistant' or loop.last %}"
+        "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    with pytest.raises(agentic.ChatTemplateError):
+        chat.continuation(messages, 2)
+
+
 def test_single_turn_corpora_keep_trls_own_generation() -> None:
     tasks = load_task_file(ROOT / "seeds" / "reasoning.jsonl")
     assert agentic.EpisodeTraining.for_corpus(tasks) is None
     assert agentic.EpisodeTraining.for_corpus([*tasks, _task("function_calling.jsonl", "pay-rent")]) is not None
+
+
+def test_run_with_reasoning_and_function_calling_trains_every_arm_on_its_mixed_corpus(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """`rlvr-assets run` with `domains: [reasoning, function_calling]` on the tiny model: every arm trains on
+    its mixed corpus (tool-use tasks as live episodes) and is scored; each step logs episodes and tool calls."""
+    from trl import GRPOTrainer
+
+    from rlvr_assets.cli import main
+    from rlvr_assets.core.config import load_config
+    from rlvr_assets.core.storage import read_frame
+    from tests.conftest import write_config
+
+    heldout = tmp_path / "heldout.jsonl"  # two smoke items keep evaluation short
+    heldout.write_text("\n".join((ROOT / "heldout" / "smoke_reasoning.jsonl").read_text().splitlines()[1:3]) + "\n")
+    config = write_config(
+        tmp_path,
+        {
+            "domains": ["reasoning", "function_calling"],
+            "model": {"source": "tiny", "device": "cpu", "torch_threads": 2},
+            "sampling": {"max_new_tokens": 8, "batch_size": 64},
+            "gate": {
+                "samples": 2,
+                "pass_at": 1,
+                "group_size": 2,
+                "solve_band": [0.0, 1.0],
+                "min_informative_fraction": 0.0,
+            },
+            "operators": {"enabled": ["remove_hint"], "resample_draws": 1},
+            "arms": {"human_sizes": [2, 8], "aug_fractions": [0.5]},
+            "training": {"max_steps": 1, "prompts_per_step": 2, "num_generations": 2, "max_completion_length": 8},
+            "eval": {"max_new_tokens": 8, "bootstrap_samples": 20, "suites": ["smoke"]},
+            "economics": {"cost_ratios": [5]},
+            "paths": {"smoke_suite": str(heldout)},
+        },
+    )
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    logged: list[dict[str, float]] = []
+    real_log = GRPOTrainer.log
+
+    def log(self, logs, *args, **kwargs):  # type: ignore[no-untyped-def]
+        real_log(self, logs, *args, **kwargs)  # adds the step's averaged metrics to `logs`
+        logged.append(dict(logs))
+
+    monkeypatch.setattr(GRPOTrainer, "log", log)
+    assert main(["run", "--config", str(config)]) == 0
+    capsys.readouterr()
+
+    cfg = load_config(config)
+    corpus = read_frame(cfg.paths.duckdb_path, "training_corpus")
+    mixed = corpus.group_by("arm").agg(corpus["domain"].unique().sort().alias("domains"))
+    assert {tuple(d) for d in mixed["domains"].to_list()} >= {("function_calling", "reasoning")}
+    scores = read_frame(cfg.paths.duckdb_path, "benchmark_scores")
+    assert set(scores["arm"].unique()) == {"human-2", "human-8", "aug-0.50"}
+    steps = [entry for entry in logged if "reward" in entry]
+    assert len(steps) == 3  # one step per arm
+    live = [entry for entry in steps if "episodes" in entry]  # arms whose corpus has tool-use tasks
+    assert live and all(entry["episodes"] == 4 and entry["tool_calls"] >= 0 for entry in live)

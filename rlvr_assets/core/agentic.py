@@ -159,6 +159,8 @@ def trainer_generation(trainer: Any) -> GenerateTurns:
     """One new turn per token context, sampled by the GRPO trainer's own generation backend with its
     sampling settings (`max_completion_length` is the budget of each turn, as `max_new_tokens` is in the
     gate). This is the call TRL's own tool loop makes for each round (TRL 1.16)."""
+    if not callable(getattr(trainer, "_generate_single_turn", None)):
+        raise RuntimeError("this TRL's GRPOTrainer has no _generate_single_turn: live episodes need TRL 1.16")
 
     def generate(contexts: list[list[int]]) -> tuple[list[list[int]], list[list[float]] | None]:
         ids, logprobs = trainer._generate_single_turn(contexts, None, {}, 1)
