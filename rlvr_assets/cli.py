@@ -55,9 +55,8 @@ def cmd_economics(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from rlvr_assets.core.storage import read_frame
     from rlvr_assets.definitions import build_definitions
-    from rlvr_assets.defs.sweep import ensure_dagster_home, run_sweep
+    from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
     cfg = load_config(args.config)
     home = ensure_dagster_home(cfg)
@@ -72,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             force=args.force,
             arms=args.arms.split(",") if args.arms else None,
         )
+        cost = defs.load_asset_value("rho_cost", instance=instance)
     total = time.monotonic() - started
     print("\nStage timings (wall seconds, peak RSS of this process during the stage):")
     _print_table(
@@ -88,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ["stage", "partition", "seconds", "peak_rss_gib", "skipped"],
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
-    cost = read_frame(cfg.paths.duckdb_path, "rho_cost").drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
+    cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
     print("\nrho_cost (null estimates say why):")
     _print_table(cost.to_dicts(), [*COST_COLUMNS, "reason"])
     measured = cost["measured_cost_ratio"][0] if cost.height else None
@@ -125,7 +125,8 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
 
 
 def _load_task(path: Path):  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.tasks import Task, parse_seed_record
+    from rlvr_assets.core.seeds import parse_seed_record
+    from rlvr_assets.core.tasks import Task
 
     record = json.loads(path.read_text())
     if isinstance(record, dict) and "verifier" in record and "id" in record:
@@ -134,7 +135,8 @@ def _load_task(path: Path):  # type: ignore[no-untyped-def]
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.tasks import SeedFileError
+    from rlvr_assets.core.domains import domain_of
+    from rlvr_assets.core.seeds import SeedFileError
     from rlvr_assets.core.verifiers import verify
 
     try:
@@ -148,7 +150,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"error: cannot read completion {args.completion}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     completion: str | list[str] = text
-    if task.domain == "function_calling":
+    if domain_of(task).multi_turn:
         try:
             turns = json.loads(text)
             if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
@@ -171,7 +173,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.rollouts import sample_rollouts
     from rlvr_assets.core.sampling import Policy
-    from rlvr_assets.core.tasks import SeedFileError, Task, load_seed_dir
+    from rlvr_assets.core.seeds import SeedFileError, load_seed_dir
+    from rlvr_assets.core.tasks import Task
 
     cfg = load_config(args.config)
     try:
@@ -282,6 +285,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import polars as pl
 
     from rlvr_assets.core.benchmarks import registry
+    from rlvr_assets.core.evaluation import eval_sampling
     from rlvr_assets.core.storage import write_frame
     from rlvr_assets.core.suite_eval import evaluate_suite, grand_mean, grand_mean_ci
 
@@ -309,7 +313,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         k=args.k,
         samples=n,
-        sampling=cfg.sampling.model_copy(update={"max_new_tokens": max_new_tokens, "batch_size": cfg.eval.batch_size}),
+        sampling=eval_sampling(cfg.sampling, max_new_tokens, cfg.eval.batch_size),
         bootstrap_samples=boot_samples,
         bootstrap_seed=boot_seed,
         progress=echo,
