@@ -55,9 +55,8 @@ def cmd_economics(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from rlvr_assets.core.storage import read_frame
     from rlvr_assets.definitions import build_definitions
-    from rlvr_assets.defs.sweep import ensure_dagster_home, run_sweep
+    from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
     cfg = load_config(args.config)
     home = ensure_dagster_home(cfg)
@@ -72,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             force=args.force,
             arms=args.arms.split(",") if args.arms else None,
         )
+        cost = defs.load_asset_value("rho_cost", instance=instance)
     total = time.monotonic() - started
     print("\nStage timings (wall seconds, peak RSS of this process during the stage):")
     _print_table(
@@ -88,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ["stage", "partition", "seconds", "peak_rss_gib", "skipped"],
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
-    cost = read_frame(cfg.paths.duckdb_path, "rho_cost").drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
+    cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
     print("\nrho_cost (null estimates say why):")
     _print_table(cost.to_dicts(), [*COST_COLUMNS, "reason"])
     measured = cost["measured_cost_ratio"][0] if cost.height else None
@@ -231,9 +231,21 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                 else:
                     missing = None
                 status = f"missing: {missing} not installed" if missing else f"missing: {exc}"
-                rows.append({**row, "items": 0, "dropped": None, "dropped_reason": "", "status": status})
+                rows.append(
+                    {
+                        **row,
+                        "items": 0,
+                        "dropped": None,
+                        "dropped_reason": "",
+                        "unpassable": None,
+                        "unpassable_items": [],
+                        "unpassable_reason": "",
+                        "status": status,
+                    }
+                )
                 continue
             why = getattr(items, "why", "") if dropped else ""
+            unpassable = list(getattr(items, "unpassable", ()))
             status = "ready" if items else "empty"
             rows.append(
                 {
@@ -241,16 +253,23 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                     "items": len(items),
                     "dropped": dropped,
                     "dropped_reason": why,
+                    "unpassable": len(unpassable),  # kept and scored as failures, as the benchmark does
+                    "unpassable_items": unpassable,
+                    "unpassable_reason": getattr(items, "unpassable_why", "") if unpassable else "",
                     "status": status,
                 }
             )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(rows, ["suite", "name", "area", "package", "version", "items", "dropped", "status"])
+        columns = ["suite", "name", "area", "package", "version", "items", "dropped", "unpassable", "status"]
+        _print_table(rows, columns)
         reasons = {r["name"]: r["dropped_reason"] for r in rows if r["dropped"]}
         for name, why in reasons.items():
             print(f"dropped from {name}: {why}")
+        for r in rows:
+            if r["unpassable"]:
+                print(f"unpassable in {r['name']} ({', '.join(r['unpassable_items'])}): {r['unpassable_reason']}")
     return 0
 
 

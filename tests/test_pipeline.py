@@ -10,7 +10,7 @@ from rlvr_assets.core.config import load_config
 from rlvr_assets.core.storage import read_frame
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.defs.partitions import arm_keys
-from rlvr_assets.defs.sweep import run_sweep
+from rlvr_assets.sweep import run_sweep
 from tests.conftest import TINY, write_config
 
 
@@ -138,7 +138,7 @@ def test_malformed_seed_fails_seed_tasks_naming_file_task_and_field(tmp_path) ->
     result = dg.materialize(
         [build_definitions(cfg).get_assets_def("seed_tasks")],
         resources={
-            "pipeline": build_definitions(cfg).resources["pipeline"],
+            "cfg": build_definitions(cfg).resources["cfg"],
             "io_manager": build_definitions(cfg).resources["io_manager"],
         },
         raise_on_error=False,
