@@ -109,7 +109,7 @@ def test_grpo_step_trains_on_live_episodes(tiny_model: str, tmp_path: Path, monk
 
     monkeypatch.setattr(GRPOTrainer, "compute_loss", compute_loss)
     logs: list[dict[str, float]] = []
-    training = TrainingConfig(max_steps=1, prompts_per_step=2, num_generations=2, max_completion_length=64)
+    training = TrainingConfig(max_steps=1, prompts_per_step=2, num_generations=2, max_new_tokens=64)
     result = train_grpo(
         [rent, arithmetic], tiny_model, tmp_path, training, ModelConfig(source="tiny"), 0, {}, logs.append
     )
@@ -220,7 +220,7 @@ def test_run_with_reasoning_and_function_calling_trains_every_arm_on_its_mixed_c
             },
             "operators": {"enabled": ["remove_hint"], "resample_draws": 1},
             "arms": {"human_sizes": [2, 8], "aug_fractions": [0.5]},
-            "training": {"max_steps": 1, "prompts_per_step": 2, "num_generations": 2, "max_completion_length": 8},
+            "training": {"max_steps": 1, "prompts_per_step": 2, "num_generations": 2, "max_new_tokens": 8},
             "eval": {"max_new_tokens": 8, "bootstrap_samples": 20, "suites": ["smoke"]},
             "economics": {"cost_ratios": [5]},
             "paths": {"smoke_suite": str(heldout)},
