@@ -258,9 +258,21 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                 else:
                     missing = None
                 status = f"missing: {missing} not installed" if missing else f"missing: {exc}"
-                rows.append({**row, "items": 0, "dropped": None, "dropped_reason": "", "status": status})
+                rows.append(
+                    {
+                        **row,
+                        "items": 0,
+                        "dropped": None,
+                        "dropped_reason": "",
+                        "unpassable": None,
+                        "unpassable_items": [],
+                        "unpassable_reason": "",
+                        "status": status,
+                    }
+                )
                 continue
             why = getattr(items, "why", "") if dropped else ""
+            unpassable = list(getattr(items, "unpassable", ()))
             status = "ready" if items else "empty"
             rows.append(
                 {
@@ -268,16 +280,23 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                     "items": len(items),
                     "dropped": dropped,
                     "dropped_reason": why,
+                    "unpassable": len(unpassable),  # kept and scored as failures, as the benchmark does
+                    "unpassable_items": unpassable,
+                    "unpassable_reason": getattr(items, "unpassable_why", "") if unpassable else "",
                     "status": status,
                 }
             )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(rows, ["suite", "name", "area", "package", "version", "items", "dropped", "status"])
+        columns = ["suite", "name", "area", "package", "version", "items", "dropped", "unpassable", "status"]
+        _print_table(rows, columns)
         reasons = {r["name"]: r["dropped_reason"] for r in rows if r["dropped"]}
         for name, why in reasons.items():
             print(f"dropped from {name}: {why}")
+        for r in rows:
+            if r["unpassable"]:
+                print(f"unpassable in {r['name']} ({', '.join(r['unpassable_items'])}): {r['unpassable_reason']}")
     return 0
 
 
