@@ -397,7 +397,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
         f"arm {result.arm}: {counts['tasks']} training tasks ({counts['seeds']} seeds, {counts['variants']} variants)"
     )
     table = lineage_frame(result).drop("gate").to_dicts()
-    _print_table(table, ["seed", "origin", "task_id", "name", "operator", "rng_seed", "parent"])
+    _print_table(table, ["task_id", "origin", "seed", "operator", "rng_seed", "parent"])
     variants = [r for r in result.tasks if r.origin == "variant"]
     if variants:
         print("\ngate verdicts of the variants (factor, pass/FAIL, value, reason):")

@@ -229,12 +229,12 @@ def factor_summary(factors: Iterable[FactorVerdict]) -> str:
 
 
 def lineage_frame(lineage: ArmLineage) -> pl.DataFrame:
-    """One row per training task, the full reasons kept: the table the UI and `--json`-less CLI show."""
+    """One row per training task, the full reasons kept: the table the UI and `--json`-less CLI show (a variant's
+    name is its seed, operator and rng seed, so it is left out to keep the table narrow)."""
     schema = {
-        "seed": pl.String,
-        "origin": pl.String,
         "task_id": pl.String,
-        "name": pl.String,
+        "origin": pl.String,
+        "seed": pl.String,
         "operator": pl.String,
         "rng_seed": pl.Int64,
         "parent": pl.String,
@@ -242,10 +242,9 @@ def lineage_frame(lineage: ArmLineage) -> pl.DataFrame:
     }
     rows = [
         {
-            "seed": r.seed_name,
-            "origin": r.origin,
             "task_id": r.task_id,
-            "name": r.name,
+            "origin": r.origin,
+            "seed": r.seed_name,
             "operator": f"{r.operator}@{r.operator_version}" if r.operator else None,
             "rng_seed": r.rng_seed,
             "parent": r.parent_name or r.parent_id,

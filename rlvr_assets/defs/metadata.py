@@ -16,7 +16,7 @@ def frame_table(frame: pl.DataFrame) -> dg.MetadataValue:
     """A Polars frame as a Dagster table (every row, every column, full text), rendered inline in the UI."""
     schema = dg.TableSchema(columns=[dg.TableColumn(n, _TYPES.get(t, "string")) for n, t in frame.schema.items()])
     records = [
-        dg.TableRecord({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items() if v is not None})
+        dg.TableRecord({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
         for row in frame.iter_rows(named=True)
     ]
     return dg.MetadataValue.table(records=records, schema=schema)
