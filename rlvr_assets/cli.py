@@ -148,7 +148,8 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
 
 
 def _load_task(path: Path):  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.tasks import Task, parse_seed_record
+    from rlvr_assets.core.seeds import parse_seed_record
+    from rlvr_assets.core.tasks import Task
 
     record = json.loads(path.read_text())
     if isinstance(record, dict) and "verifier" in record and "id" in record:
@@ -157,7 +158,8 @@ def _load_task(path: Path):  # type: ignore[no-untyped-def]
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.tasks import SeedFileError
+    from rlvr_assets.core.domains import domain_of
+    from rlvr_assets.core.seeds import SeedFileError
     from rlvr_assets.core.verifiers import verify
 
     try:
@@ -171,7 +173,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"error: cannot read completion {args.completion}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     completion: str | list[str] = text
-    if task.domain == "function_calling":
+    if domain_of(task).multi_turn:
         try:
             turns = json.loads(text)
             if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
@@ -194,7 +196,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.rollouts import sample_rollouts
     from rlvr_assets.core.sampling import Policy
-    from rlvr_assets.core.tasks import SeedFileError, Task, load_seed_dir
+    from rlvr_assets.core.seeds import SeedFileError, load_seed_dir
+    from rlvr_assets.core.tasks import Task
 
     cfg = load_config(args.config)
     try:
@@ -286,6 +289,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import polars as pl
 
     from rlvr_assets.core.benchmarks import registry
+    from rlvr_assets.core.evaluation import eval_sampling
     from rlvr_assets.core.storage import write_frame
     from rlvr_assets.core.suite_eval import evaluate_suite, suite_score
 
@@ -313,7 +317,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         k=args.k,
         samples=n,
-        sampling=cfg.sampling.model_copy(update={"max_new_tokens": max_new_tokens, "batch_size": cfg.eval.batch_size}),
+        sampling=eval_sampling(cfg.sampling, max_new_tokens, cfg.eval.batch_size),
         bootstrap_samples=boot_samples,
         bootstrap_seed=boot_seed,
         progress=echo,

@@ -13,7 +13,7 @@ from rlvr_assets.core.benchmarks import heldout_items, registry
 from rlvr_assets.core.code_verifier import CodeSandbox
 from rlvr_assets.core.quality import overlapping_pairs
 from rlvr_assets.core.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
-from rlvr_assets.core.tasks import load_seed_dir
+from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.core.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,8 +3,9 @@ import json
 import pytest
 
 from rlvr_assets.core.constraints import check_constraints, known_constraint_ids
-from rlvr_assets.core.environments import Episode, check_episode, parse_tool_calls
-from rlvr_assets.core.tasks import Constraints, Environment, EnvironmentOutcome
+from rlvr_assets.core.domains.function_calling import EnvironmentOutcome
+from rlvr_assets.core.domains.instruction_following import Constraints
+from rlvr_assets.core.environments import Environment, Episode, check_episode, parse_tool_calls
 
 
 def test_constraints_all_must_hold_and_unknown_ids_fail_closed() -> None:

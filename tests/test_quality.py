@@ -10,7 +10,7 @@ from rlvr_assets.core.quality import (
     validate_gated_pool,
     word_ngrams,
 )
-from rlvr_assets.core.tasks import load_seed_dir, load_task_file
+from rlvr_assets.core.seeds import load_seed_dir, load_task_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

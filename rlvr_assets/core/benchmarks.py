@@ -15,19 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlvr_assets.core.tasks import (
-    BFCLCalls,
-    BFCLMultiTurn,
-    Constraint,
-    Constraints,
-    NumericAnswer,
-    PromptSpec,
-    Provenance,
-    Task,
-    UnitTests,
-    build_task,
-    load_task_file,
-)
+from rlvr_assets.core.domains.code import UnitTests
+from rlvr_assets.core.domains.function_calling import BFCLCalls, BFCLMultiTurn
+from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
+from rlvr_assets.core.domains.reasoning import NumericAnswer, Reasoning
+from rlvr_assets.core.seeds import load_task_file
+from rlvr_assets.core.tasks import PromptSpec, Provenance, Task, build_task
 
 HELD_OUT_SEED = 20_261_125
 REASONING_GYM_ITEMS = 200
@@ -108,7 +101,7 @@ def reasoning_gym_items(dataset: str, size: int = REASONING_GYM_ITEMS) -> Callab
         data = reasoning_gym.create_dataset(dataset, size=size, seed=HELD_OUT_SEED)
         tasks = []
         for i, entry in enumerate(data):
-            prompt = PromptSpec(template=entry["question"])
+            prompt = PromptSpec(template=entry["question"], instruction=Reasoning.default_instruction)
             answer = str(entry["answer"])
             tasks.append(
                 _heldout(f"{dataset}-{i}", "reasoning", prompt, NumericAnswer(answer=answer), f"Answer: {answer}")

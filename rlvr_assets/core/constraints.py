@@ -12,10 +12,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlvr_assets.core.answers import Verdict
-from rlvr_assets.core.tasks import Constraint, Constraints
+
+if TYPE_CHECKING:
+    from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
 
 _NEEDS_NLTK_DATA = {"length_constraints:number_sentences", "change_case:capital_word_frequency"}
 _RELATIONS = ("less than", "at least")

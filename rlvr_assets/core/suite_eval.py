@@ -12,6 +12,7 @@ import polars as pl
 
 from rlvr_assets.core.benchmarks import Benchmark
 from rlvr_assets.core.config import SamplingConfig
+from rlvr_assets.core.evaluation import greedy
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.scoring import MacroScore, bootstrap_mean_ci, macro_score_ci, pass_at_k
@@ -63,7 +64,7 @@ def evaluate_suite(
     for bench in benchmarks:
         items = bench.items(limit)
         start = time.monotonic()
-        rollouts = sample_rollouts(policy, items, n, sampling, temperature=0.0 if n == 1 else None)
+        rollouts = sample_rollouts(policy, items, n, greedy(sampling) if n == 1 else sampling)
         seconds = time.monotonic() - start
         per_item: dict[int, list[float]] = {}
         reasons: dict[int, str] = {}

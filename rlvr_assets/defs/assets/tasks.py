@@ -25,8 +25,9 @@ from rlvr_assets.core.operators import CATALOGUE_VERSION, apply_operators, opera
 from rlvr_assets.core.report import markdown_table
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy, resolve_device
+from rlvr_assets.core.seeds import load_seed_dir, load_task_file
 from rlvr_assets.core.storage import read_frame, write_frame
-from rlvr_assets.core.tasks import Task, load_seed_dir, load_task_file
+from rlvr_assets.core.tasks import Task
 from rlvr_assets.defs.resources import PipelineConfigResource
 
 ROLLOUT_CACHE_TABLE = "gate_rollout_cache"

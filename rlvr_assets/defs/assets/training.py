@@ -8,7 +8,7 @@ import polars as pl
 from rlvr_assets.core.arms import arm_specs, corpus_hash, select_corpus
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.evaluation import evaluate_items
+from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.scoring import arm_macro_score
@@ -137,8 +137,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             results = evaluate_items(
                 policy,
                 items,
-                max_new_tokens=cfg.eval.max_new_tokens,
-                batch_size=cfg.eval.batch_size,
+                eval_sampling(cfg.sampling, cfg.eval.max_new_tokens, cfg.eval.batch_size),
                 progress=lambda d, t, seed=ckpt["training_seed"]: context.log.info(f"eval seed {seed}: {d}/{t} items"),
             )
             rows.extend(
