@@ -6,7 +6,9 @@ import sys
 import time
 from pathlib import Path
 
-from rlvr_assets.core.config import PipelineConfig, load_config
+import polars as pl
+
+from rlvr_assets.core.config import load_config
 from rlvr_assets.core.economics import (
     TRADE_ROW_SCHEMA,
     ArmsFileError,
@@ -37,8 +39,6 @@ COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", 
 
 
 def cmd_economics(args: argparse.Namespace) -> int:
-    import polars as pl
-
     from rlvr_assets.core.report import identification_lines
 
     try:
@@ -64,17 +64,16 @@ def cmd_economics(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_economics_summary(cfg: PipelineConfig) -> None:
+def print_economics_summary(cost: pl.DataFrame, trade: pl.DataFrame) -> None:
     """The end of `run`: the rho_cost table, whether anything is identified (a plain NOT IDENTIFIED line
     otherwise) and each comparison's minimum detectable difference."""
     from rlvr_assets.core.report import identification_lines
-    from rlvr_assets.core.storage import read_frame
 
-    cost = read_frame(cfg.paths.duckdb_path, "rho_cost").drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
+    cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
     print("\nrho_cost (null estimates say why):")
     _print_table(cost.to_dicts(), [*COST_COLUMNS, "identified", "reason"])
     print()
-    for line in identification_lines(read_frame(cfg.paths.duckdb_path, "trade_rate")):
+    for line in identification_lines(trade):
         print(line)
     measured = cost["measured_cost_ratio"][0] if cost.height else None
     print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
@@ -84,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from rlvr_assets.definitions import build_definitions
-    from rlvr_assets.defs.sweep import ensure_dagster_home, run_sweep
+    from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
     cfg = load_config(args.config)
     home = ensure_dagster_home(cfg)
@@ -99,6 +98,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             force=args.force,
             arms=args.arms.split(",") if args.arms else None,
         )
+        cost = defs.load_asset_value("rho_cost", instance=instance)
+        trade = defs.load_asset_value("trade_rate", instance=instance)
     total = time.monotonic() - started
     print("\nStage timings (wall seconds, peak RSS of this process during the stage):")
     _print_table(
@@ -115,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ["stage", "partition", "seconds", "peak_rss_gib", "skipped"],
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
-    print_economics_summary(cfg)
+    print_economics_summary(cost, trade)
     report = cfg.paths.artifacts_dir / "report" / "report.md"
     print(f"report: {report}\nDuckDB: {cfg.paths.duckdb_path}\nDagster home: {home} (open with `make ui`)")
     if args.timings_json:
@@ -254,9 +255,21 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                 else:
                     missing = None
                 status = f"missing: {missing} not installed" if missing else f"missing: {exc}"
-                rows.append({**row, "items": 0, "dropped": None, "dropped_reason": "", "status": status})
+                rows.append(
+                    {
+                        **row,
+                        "items": 0,
+                        "dropped": None,
+                        "dropped_reason": "",
+                        "unpassable": None,
+                        "unpassable_items": [],
+                        "unpassable_reason": "",
+                        "status": status,
+                    }
+                )
                 continue
             why = getattr(items, "why", "") if dropped else ""
+            unpassable = list(getattr(items, "unpassable", ()))
             status = "ready" if items else "empty"
             rows.append(
                 {
@@ -264,16 +277,23 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                     "items": len(items),
                     "dropped": dropped,
                     "dropped_reason": why,
+                    "unpassable": len(unpassable),  # kept and scored as failures, as the benchmark does
+                    "unpassable_items": unpassable,
+                    "unpassable_reason": getattr(items, "unpassable_why", "") if unpassable else "",
                     "status": status,
                 }
             )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(rows, ["suite", "name", "area", "package", "version", "items", "dropped", "status"])
+        columns = ["suite", "name", "area", "package", "version", "items", "dropped", "unpassable", "status"]
+        _print_table(rows, columns)
         reasons = {r["name"]: r["dropped_reason"] for r in rows if r["dropped"]}
         for name, why in reasons.items():
             print(f"dropped from {name}: {why}")
+        for r in rows:
+            if r["unpassable"]:
+                print(f"unpassable in {r['name']} ({', '.join(r['unpassable_items'])}): {r['unpassable_reason']}")
     return 0
 
 

@@ -10,7 +10,7 @@ from rlvr_assets.core.config import load_config
 from rlvr_assets.core.storage import read_frame
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.defs.partitions import arm_keys
-from rlvr_assets.defs.sweep import run_sweep
+from rlvr_assets.sweep import run_sweep
 from tests.conftest import TINY, write_config
 
 
@@ -88,7 +88,9 @@ def test_report_files_are_written(tiny_sweep) -> None:
 def test_run_summary_says_not_identified_and_prints_the_mdd(tiny_sweep, capsys) -> None:
     from rlvr_assets.cli import print_economics_summary
 
-    print_economics_summary(tiny_sweep["cfg"])
+    defs, instance = build_definitions(tiny_sweep["cfg"]), tiny_sweep["instance"]  # loaded the way `run` does
+    cost = defs.load_asset_value("rho_cost", instance=instance)
+    print_economics_summary(cost, defs.load_asset_value("trade_rate", instance=instance))
     out = capsys.readouterr().out
     assert "NOT IDENTIFIED" in out
     items = _table(tiny_sweep, "benchmark_scores")["item_id"].n_unique()
@@ -156,7 +158,7 @@ def test_malformed_seed_fails_seed_tasks_naming_file_task_and_field(tmp_path) ->
     result = dg.materialize(
         [build_definitions(cfg).get_assets_def("seed_tasks")],
         resources={
-            "pipeline": build_definitions(cfg).resources["pipeline"],
+            "cfg": build_definitions(cfg).resources["cfg"],
             "io_manager": build_definitions(cfg).resources["io_manager"],
         },
         raise_on_error=False,

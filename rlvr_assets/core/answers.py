@@ -264,6 +264,11 @@ _JSON_MARKERS = (
     re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
 )
 _MAX_JSON_CHARS = 20_000
+# CodeI/O outputs: integers compare exactly; a float expected value accepts |got - expected| <=
+# max(1e-6 * max(|got|, |expected|), 1e-9) (math.isclose), since printed floats round-trip imprecisely.
+# reasoning-gym's own score_answer compares floats exactly; this tolerance is a documented difference.
+JSON_FLOAT_REL_TOL = 1e-6
+JSON_FLOAT_ABS_TOL = 1e-9
 
 
 def _literal(text: str) -> object:
@@ -282,8 +287,10 @@ def _literal(text: str) -> object:
 def _same_value(got: object, expected: object) -> bool:
     if isinstance(expected, bool) or isinstance(got, bool):
         return type(got) is type(expected) and got == expected
-    if isinstance(expected, int | float) and isinstance(got, int | float):
-        return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
+    if isinstance(expected, int) and isinstance(got, int | float):
+        return got == expected  # exact, also against a float (Python compares int and float exactly)
+    if isinstance(expected, float) and isinstance(got, int | float):
+        return math.isclose(got, expected, rel_tol=JSON_FLOAT_REL_TOL, abs_tol=JSON_FLOAT_ABS_TOL)
     if isinstance(expected, list) and isinstance(got, list | tuple):
         return len(got) == len(expected) and all(_same_value(g, e) for g, e in zip(got, expected, strict=True))
     if isinstance(expected, dict) and isinstance(got, dict):
@@ -299,7 +306,8 @@ def _int_or(key: str) -> object:
 
 def check_json_answer(completion: str, expected: str) -> Verdict:
     """A JSON value (a program's output): the last marked answer or fenced block must equal `expected`
-    structurally (numbers within tolerance, JSON's string keys matching Python's int keys)."""
+    structurally (integers exactly, floats within JSON_FLOAT_REL_TOL, JSON's string keys matching Python's
+    int keys)."""
     try:
         target = json.loads(expected)
     except json.JSONDecodeError:

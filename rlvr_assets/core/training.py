@@ -64,7 +64,7 @@ def train_grpo(
         per_device_train_batch_size=batch,
         gradient_accumulation_steps=1,
         num_generations=cfg.num_generations,
-        max_completion_length=cfg.max_completion_length,
+        max_completion_length=cfg.max_new_tokens,
         learning_rate=cfg.learning_rate,
         temperature=cfg.temperature,
         beta=cfg.beta,

@@ -21,8 +21,8 @@ from rlvr_assets.core.scoring import (
     bootstrap_arm_scores,
     bootstrap_differences,
 )
+from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
-from rlvr_assets.defs.resources import PipelineConfigResource
 
 TRADE_SCHEMA = {
     **TRADE_ROW_SCHEMA,
@@ -69,18 +69,16 @@ def _arm_inputs(
 
 
 def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        group_name="economics", code_version="2", kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager()
-    )
+    @dg.asset(group_name=ECONOMICS, kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager())
     def trade_rate(
         context: dg.AssetExecutionContext,
-        pipeline: PipelineConfigResource,
+        cfg: dg.ResourceParam[PipelineConfig],
         benchmark_scores: pl.DataFrame,
         training_corpus: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """rho per augmented arm, by the dominance bound and by log interpolation, with bootstrap CIs, and
         whether the paired bootstrap identifies it (human curve and augmented gain above noise)."""
-        ev = pipeline.config.eval
+        ev = cfg.eval
         arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
         point = arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of)
         draws = bootstrap_arm_scores(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed, benchmark_of)
@@ -113,9 +111,8 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         )
 
     @dg.asset(
-        group_name="economics",
+        group_name=ECONOMICS,
         partitions_def=economics_partitions(cfg),
-        code_version="2",
         kinds={"duckdb"},
         automation_condition=dg.AutomationCondition.eager(),
     )
@@ -146,15 +143,14 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         return dg.Output(frame, metadata={"rho_cost": dg.MetadataValue.md(markdown_table(frame))})
 
     @dg.asset(
-        group_name="economics",
-        code_version="2",
+        group_name=ECONOMICS,
         kinds={"duckdb"},
         automation_condition=dg.AutomationCondition.eager(),
         deps=[],
     )
     def economics_report(
         context: dg.AssetExecutionContext,
-        pipeline: PipelineConfigResource,
+        cfg: dg.ResourceParam[PipelineConfig],
         rho_cost: pl.DataFrame,
         trade_rate: pl.DataFrame,
         benchmark_scores: pl.DataFrame,
@@ -164,7 +160,6 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         augmentation_costs: pl.DataFrame,
     ) -> dg.MaterializeResult:
         """The curves, the gate funnel and rho_cost vs r with CI bands, as files and as UI metadata."""
-        cfg = pipeline.config
         arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
         curve = arm_score_table(arms, rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed, benchmark_of)
         cost = rho_cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
