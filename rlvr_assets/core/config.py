@@ -198,8 +198,8 @@ class TrainingConfig(_Strict):
     max_new_tokens: int = Field(
         48,
         validation_alias=AliasChoices("max_new_tokens", "max_completion_length"),
-        description="Tokens one training rollout may generate (TRL's max_completion_length; that name is still "
-        "accepted in config files).",
+        description="Tokens one training rollout, or one turn of a live tool-use episode, may generate (TRL's "
+        "max_completion_length; that name is still accepted in config files).",
     )
     compute_matched: bool = Field(
         True,
