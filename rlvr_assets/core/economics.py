@@ -1,6 +1,6 @@
 """Trade rate and cost-adjusted trade rate between augmented and human-authored tasks.
 
-For an augmented arm (n_base humans + n_aug variants) find N_equiv, the human task count that reaches the
+For an augmented arm (n_human humans, the study's n_base, + n_aug variants) find N_equiv, the human task count that reaches the
 same score on the human-only scaling curve; rho = (N_equiv - n_base) / n_aug; rho_cost(r) = rho * r with
 r = c_human / c_aug; break-even r* = 1 / rho. Two estimators, never silent extrapolation:
 
@@ -57,7 +57,7 @@ IDENTIFICATION_SCHEMA = {
 TRADE_ROW_SCHEMA = {
     "arm": pl.String,
     "estimator": pl.String,
-    "n_base": pl.Int64,
+    "n_human": pl.Int64,
     "n_aug": pl.Int64,
     "score": pl.Float64,
     "n_equiv": pl.Float64,
@@ -84,7 +84,7 @@ NO_UNCERTAINTY = "no uncertainty given: point scores only (add ci_low/ci_high, o
 class TradeEstimate:
     arm: str
     estimator: str
-    n_base: int
+    n_human: int  # the augmented arm's human tasks (its base; the study writes n_base)
     n_aug: int
     score: float
     n_equiv: float | None
@@ -268,9 +268,9 @@ def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: Differen
         return replace(est, identified=None, identified_reason=NO_UNCERTAINTY)
     no_estimate = est.rho is None or est.n_equiv is None
     prefix = [f"no estimate ({est.reason})"] if no_estimate else []
-    base = next((h for h in curve if h.n_human == est.n_base), None)
+    base = next((h for h in curve if h.n_human == est.n_human), None)
     if base is None:
-        why = f"no human-only arm with n_human = {est.n_base} to compare the augmented arm with"
+        why = f"no human-only arm with n_human = {est.n_human} to compare the augmented arm with"
         return replace(est, identified=False, identified_reason="; ".join([*prefix, why]))
     if no_estimate:
         upper: ArmScore | None = curve[-1] if curve else None
@@ -285,7 +285,7 @@ def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: Differen
         return replace(est, identified=None, identified_reason=f"no uncertainty given for {', '.join(lacking)} (no CI)")
     parts = list(prefix)
     if rise is None or upper is None:
-        parts.append(f"N_equiv <= n_base = {est.n_base}: the estimate uses no rise of the human curve")
+        parts.append(f"N_equiv <= n_base = {est.n_human}: the estimate uses no rise of the human curve")
     elif rise.significant:
         parts.append(f"human curve rises {rise.describe()} ({base.arm} -> {upper.arm})")
     else:
