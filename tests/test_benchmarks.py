@@ -11,8 +11,8 @@ import yaml
 from rlvr_assets.cli import main
 from rlvr_assets.core.benchmarks import heldout_items, registry
 from rlvr_assets.core.code_verifier import CodeSandbox
-from rlvr_assets.core.evaluation import bootstrap_mean_ci, stratified_bootstrap_mean_ci
 from rlvr_assets.core.quality import overlapping_pairs
+from rlvr_assets.core.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
 from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.core.verifiers import verify
 
@@ -182,7 +182,7 @@ def test_eval_rejects_fewer_samples_than_k(tmp_path: Path, capsys) -> None:
 
 
 def test_unbiased_pass_at_k_uses_all_n_samples() -> None:
-    from rlvr_assets.core.gate import pass_at_k
+    from rlvr_assets.core.scoring import pass_at_k
 
     # n = 4 samples, c = 1 correct: pass@2 = 1 - C(3,2)/C(4,2) = 0.5 (with n = k = 2 it could only be 0 or 1)
     assert pass_at_k(4, 1, 2) == 0.5

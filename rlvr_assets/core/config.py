@@ -6,6 +6,7 @@ ratio here adds exactly one partition and leaves every other partition fresh.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Literal
@@ -270,8 +271,8 @@ class EconomicsConfig(_Strict):
     @field_validator("cost_ratios")
     @classmethod
     def _ratios(cls, v: list[float]) -> list[float]:
-        if any(r <= 0 for r in v):
-            raise ValueError(f"economics.cost_ratios must be positive, got {v}")
+        if any(not math.isfinite(r) or r <= 0 for r in v):
+            raise ValueError(f"economics.cost_ratios must be finite and positive, got {v}")
         return sorted(set(v))
 
 
