@@ -165,6 +165,7 @@ def test_economics_report_figures_render(page) -> None:
         image.wait_for()
         width = image.evaluate("img => img.complete ? img.naturalWidth : 0")
         assert width > 100, f"{key}: the embedded PNG did not decode"
+        page.wait_for_timeout(600)  # let the dialog finish fading in before the screenshot
         page.screenshot(path=str(ARTIFACTS / f"{key}.png"))
         dialog.get_by_role("button", name="Close").click()
         dialog.wait_for(state="detached")

@@ -23,13 +23,13 @@ from rlvr_assets.core.gate import FACTORS, run_gate
 from rlvr_assets.core.llm_rewrite import apply_llm_rewrites, make_backend
 from rlvr_assets.core.models import base_model_dir, materialize_base_model
 from rlvr_assets.core.operators import apply_operators, operator_versions
-from rlvr_assets.core.report import markdown_table
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy, resolve_device
 from rlvr_assets.core.seeds import load_seed_dir, load_task_file
 from rlvr_assets.core.storage import read_frame, write_frame
 from rlvr_assets.core.tasks import Task
 from rlvr_assets.defs.groups import AUGMENTATION, TASKS
+from rlvr_assets.defs.metadata import frame_table
 
 ROLLOUT_CACHE_TABLE = "gate_rollout_cache"
 
@@ -201,7 +201,7 @@ def gated_tasks(
     return dg.Output(
         frame,
         data_version=dg.DataVersion(_digest(*sorted(frame["task_id"].to_list()))),
-        metadata={"accepted": frame.height, "funnel": dg.MetadataValue.md(markdown_table(funnel))},
+        metadata={"accepted": frame.height, "funnel": frame_table(funnel)},
     )
 
 

@@ -16,8 +16,8 @@ from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.training import train_grpo
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
-from rlvr_assets.defs.metadata import frame_table
-from rlvr_assets.defs.partitions import arm_partitions
+from rlvr_assets.defs.metadata import cross_arm_scores, frame_table
+from rlvr_assets.defs.partitions import arm_keys, arm_partitions
 
 
 def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
@@ -168,12 +168,13 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             per_seed.setdefault(row["training_seed"], {})[row["item_id"]] = row["reward"]
         arm = arm_macro_score(per_seed, benchmark_of, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
         seconds = time.monotonic() - started
+        score = {"pass@1": round(arm.score, 2), "ci_low": round(arm.ci_low, 2), "ci_high": round(arm.ci_high, 2)}
+        arms_table = cross_arm_scores(context.instance, arm_keys(cfg), context.partition_key, score)
         return dg.Output(
             frame,
             metadata={
-                "pass@1": round(arm.score, 2),
-                "ci_low": round(arm.ci_low, 2),
-                "ci_high": round(arm.ci_high, 2),
+                **score,
+                "scores_of_all_arms": frame_table(arms_table),
                 "benchmarks": len(arm.per_benchmark),
                 "pass@1_per_benchmark": dg.MetadataValue.json({b: round(v, 2) for b, v in arm.per_benchmark.items()}),
                 "items": len(items),
