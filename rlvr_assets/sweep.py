@@ -16,14 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 import psutil
 
-from rlvr_assets.core.arms import arm_fingerprints
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
-from rlvr_assets.core.frames import frame_to_tasks
 from rlvr_assets.defs.automation import (
-    ARM_SELECTION,
     prepare_tasks_job,
     report_job,
     rho_cost_job,
@@ -31,8 +27,7 @@ from rlvr_assets.defs.automation import (
     train_arm_job,
 )
 from rlvr_assets.defs.partitions import arm_keys, economics_partitions
-
-INPUTS_TAG = "rlvr/arm_inputs"
+from rlvr_assets.defs.staleness import CORPUS, arm_states
 
 
 @dataclass(frozen=True)
@@ -81,28 +76,6 @@ def ensure_dagster_home(cfg: PipelineConfig) -> Path:
     return home
 
 
-def arm_code_versions(defs: dg.Definitions) -> dict[str, str]:
-    """The code versions of the assets an arm's job materializes, as the definitions set them."""
-    keys = ARM_SELECTION.resolve(defs.resolve_asset_graph())
-    return {k.to_user_string(): str(defs.resolve_assets_def(k).code_versions_by_key[k]) for k in keys}
-
-
-def current_arm_fingerprints(defs: dg.Definitions, cfg: PipelineConfig, instance: dg.DagsterInstance) -> dict[str, str]:
-    """Each arm's inputs fingerprint now, from the prepared tasks read through the assets' own IO manager."""
-
-    def load(asset: str) -> pl.DataFrame:
-        return defs.load_asset_value(asset, instance=instance)
-
-    return arm_fingerprints(
-        cfg,
-        frame_to_tasks(load("seed_tasks")),
-        frame_to_tasks(load("gated_tasks")),
-        str(load("base_model")["fingerprint"][0]),
-        load("smoke_suite")["task_id"].to_list(),
-        arm_code_versions(defs),
-    )
-
-
 def console_log_level(level: str) -> dict[str, object]:
     """Run config that sets what a run prints to the terminal; the instance's event log (the UI) keeps every
     event whatever the level."""
@@ -120,11 +93,13 @@ def run_sweep(
     echo: Callable[[str], None] = print,
     log_level: str = "WARNING",
 ) -> list[StageTiming]:
-    """prepare tasks -> train+score each arm -> trade rate -> rho_cost per (ratio, arm) -> report.
+    """prepare tasks -> rebuild each arm's corpus -> train+score the arms Dagster reports missing or stale ->
+    trade rate -> rho_cost per (ratio, arm) -> report.
 
-    An arm is trained again only when it has no scores yet or its inputs fingerprint (corpus, base model,
-    training and evaluation settings, held-out items, code versions of its assets) differs from the one its last successful run was tagged with;
-    `force` retrains every arm, `missing_only` skips whatever is materialized, stale or not."""
+    Whether an arm needs training is Dagster's own staleness verdict (`defs/staleness.py`, the same one the UI's
+    "Materialize unsynced" and the weekly schedule use): its corpus got a new data version (the corpus hash), the
+    base model new weights, or its assets a new code version (their source or the settings they read). `force`
+    retrains every arm, `missing_only` skips whatever is materialized, stale or not."""
     timings: list[StageTiming] = []
 
     def materialized(asset: str) -> set[str]:
@@ -133,22 +108,12 @@ def run_sweep(
     def has_materialization(asset: str) -> bool:
         return instance.get_latest_materialization_event(dg.AssetKey(asset)) is not None
 
-    def trained_with(arm: str, fingerprint: str) -> bool:
-        runs = instance.get_runs(
-            filters=dg.RunsFilter(
-                job_name=train_arm_job.name,
-                statuses=[dg.DagsterRunStatus.SUCCESS],
-                tags={"dagster/partition": arm, INPUTS_TAG: fingerprint},
-            ),
-            limit=1,
-        )
-        return bool(runs)
-
-    def stage(job: str, partition: str | None, skip: str | None, tags: dict[str, str] | None = None) -> None:
-        label = f"{job}[{partition}]" if partition else job
+    def stage(job: str, partition: str | None, skip: str | None, assets: list[dg.AssetKey] | None = None) -> None:
+        name = assets[0].to_user_string() if assets and len(assets) == 1 else job
+        label = f"{name}[{partition}]" if partition else name
         if skip:
             echo(f"== {label}: skipped ({skip})")
-            timings.append(StageTiming(job, partition, 0.0, 0.0, skipped=True))
+            timings.append(StageTiming(name, partition, 0.0, 0.0, skipped=True))
             return
         if log_level == "DEBUG":
             echo(f"== {label}: running")
@@ -158,24 +123,33 @@ def run_sweep(
                 instance=instance,
                 partition_key=partition,
                 raise_on_error=True,
-                tags=tags,
+                asset_selection=assets,
                 run_config=console_log_level(log_level),
             )
         assert result.success
-        timings.append(StageTiming(job, partition, time.monotonic() - start, rss.peak_gib()))
+        timings.append(StageTiming(name, partition, time.monotonic() - start, rss.peak_gib()))
         echo(f"== {label}: done in {timings[-1].seconds:.1f}s, peak RSS {timings[-1].peak_rss_gib:.2f} GiB")
 
     prepared = missing_only and has_materialization("gated_tasks")
     stage(prepare_tasks_job.name, None, "already materialized, --missing-only" if prepared else None)
-    scored = materialized("benchmark_scores")
-    fingerprints = current_arm_fingerprints(defs, cfg, instance)
-    for arm in arms or arm_keys(cfg):
+    chosen = arms or arm_keys(cfg)
+    built = materialized(CORPUS.to_user_string())
+    for arm in chosen:  # cheap and content-hashed: an unchanged corpus keeps its data version
+        skip = "already materialized, --missing-only" if missing_only and arm in built else None
+        stage(train_arm_job.name, arm, skip, [CORPUS])
+    states = arm_states(instance, defs.resolve_asset_graph(), chosen)
+    for arm in chosen:
+        state = states[arm]
         skip = None
-        if missing_only and arm in scored:
+        if missing_only and state.status != "missing":
             skip = "already materialized, --missing-only"
-        elif not force and arm in scored and trained_with(arm, fingerprints[arm]):
-            skip = "up to date: same corpus, base model and settings as its last run"
-        stage(train_arm_job.name, arm, skip, {INPUTS_TAG: fingerprints[arm]})
+        elif not force and state.status == "fresh":
+            skip = (
+                "up to date: Dagster reports its checkpoint and scores fresh (same corpus, base model, code, settings)"
+            )
+        elif log_level == "DEBUG" and state.causes:
+            echo(f"== {train_arm_job.name}[{arm}]: {state.status}: {'; '.join(state.causes)}")
+        stage(train_arm_job.name, arm, skip)
     stage(trade_rate_job.name, None, None)
     done_costs = materialized("rho_cost") if missing_only else set()
     for key in economics_partitions(cfg).get_partition_keys():

@@ -23,7 +23,12 @@ from rlvr_assets.defs.partitions import arm_keys, arm_partitions
 def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
     arms = arm_partitions(cfg)
 
-    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"duckdb"})
+    @dg.asset(
+        group_name=TRAINING,
+        partitions_def=arms,
+        kinds={"duckdb"},
+        automation_condition=dg.AutomationCondition.eager(),  # cheap; rebuilt as soon as new tasks land
+    )
     def training_corpus(
         context: dg.AssetExecutionContext,
         cfg: dg.ResourceParam[PipelineConfig],
