@@ -4,7 +4,7 @@ A function-calling seed with `params` writes its reference turns, required calls
 templates over those params (`{folder}`). The templates are the task's solution program: rendering them
 for new params and replaying the reference in the environment re-derives the expected final state, the
 way a reasoning task's `solve(**params)` re-derives its answer. Replay runs the project's own simulated
-tools on authored data, so it needs no sandbox.
+tools in the tool sandbox, like every tool call.
 """
 
 from __future__ import annotations

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rlvr_assets.core.config import SamplingConfig
 from rlvr_assets.core.environments import Episode
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.tasks import BFCLMultiTurn, EnvironmentOutcome, Task
+
+if TYPE_CHECKING:
+    from rlvr_assets.core.bfcl import BFCLEpisode
 
 
 @dataclass
@@ -111,13 +115,11 @@ class _BFCLLive:
     task_index: int
     spec: BFCLMultiTurn
     messages: list[dict[str, str]]
+    episode: BFCLEpisode
     decoded: list[list[list[str]]] = field(default_factory=lambda: [[]])
     tokens: int = 0
     steps: int = 0
     done: bool = False
-
-    def history(self) -> list[list[str]]:
-        return [step for turn in self.decoded for step in turn]
 
     def next_turn(self) -> None:
         turn = len(self.decoded)
@@ -134,13 +136,29 @@ def _bfcl_episodes(
 ) -> list[Rollout]:
     """BFCL multi-turn: each user turn is answered by steps of calls, executed by BFCL's classes in the
     sandbox, until the model answers without a call; then the next user turn arrives."""
-    from rlvr_assets.core.bfcl import decode_turn, execute_calls
+    from rlvr_assets.core.bfcl import BFCLEpisode, decode_turn
 
     live = []
     for i in indices:
         spec = tasks[i].verifier
         assert isinstance(spec, BFCLMultiTurn)
-        live += [_BFCLLive(i, spec, list(tasks[i].messages)) for _ in range(n)]
+        # each episode's BFCL instances live in a sandboxed session, opened at its first call
+        live += [_BFCLLive(i, spec, list(tasks[i].messages), BFCLEpisode(spec.entry)) for _ in range(n)]
+    try:
+        _drive_bfcl(policy, live, decode_turn, cfg, temperature)
+    finally:
+        for r in live:
+            r.episode.close()
+    return [Rollout(r.task_index, json.dumps(r.decoded), r.tokens) for r in live]
+
+
+def _drive_bfcl(
+    policy: Policy,
+    live: list[_BFCLLive],
+    decode_turn: Callable[[str], list[str]],
+    cfg: SamplingConfig,
+    temperature: float,
+) -> None:
     round_ = 0
     while active := [r for r in live if not r.done]:
         samples = policy.sample(
@@ -160,10 +178,9 @@ def _bfcl_episodes(
             r.messages = [*r.messages, {"role": "assistant", "content": sample.text}]
             calls = decode_turn(sample.text)
             if calls:
-                results = execute_calls(r.spec.entry, r.history(), calls)
+                results = r.episode.execute(calls)
                 r.decoded[-1].append(calls)
                 r.messages += [{"role": "tool", "content": res} for res in results]
                 r.steps += 1
             if not calls or r.steps >= r.spec.max_steps_per_turn:
                 r.next_turn()
-    return [Rollout(r.task_index, json.dumps(r.decoded), r.tokens) for r in live]
