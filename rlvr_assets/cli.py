@@ -135,31 +135,33 @@ def _load_task(path: Path):  # type: ignore[no-untyped-def]
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from rlvr_assets.core.tasks import SeedFileError
-    from rlvr_assets.core.verifiers import verify
+    from rlvr_assets.core.verifiers import decode_completion, verify
 
     try:
         task = _load_task(Path(args.task))
-    except (OSError, ValueError, SeedFileError) as exc:
+    except (OSError, ValueError, RecursionError, SeedFileError) as exc:
         print(f"error: cannot read task {args.task}: {exc}", file=sys.stderr)
         return 2
     try:
-        text = Path(args.completion).read_text()
+        data = Path(args.completion).read_bytes()
     except OSError as exc:
         print(f"error: cannot read completion {args.completion}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    text, note = decode_completion(data)
     completion: str | list[str] = text
     if task.domain == "function_calling":
         try:
             turns = json.loads(text)
             if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
                 completion = turns
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             pass
     verdict = verify(task, completion)
+    reason = f"{note}; {verdict.reason}" if note else verdict.reason
     if args.json:
-        print(json.dumps({"reward": verdict.reward, "reason": verdict.reason, "task_id": task.id}))
+        print(json.dumps({"reward": verdict.reward, "reason": reason, "task_id": task.id}))
     else:
-        print(f"reward {verdict.reward} ({verdict.reason})")
+        print(f"reward {verdict.reward} ({reason})")
     return 0
 
 
