@@ -2,11 +2,12 @@
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from rlvr_assets.core.config import load_config
+from rlvr_assets.core.config import ConfigError, PipelineConfig, load_config
 from rlvr_assets.core.economics import ArmsFileError, cost_rows, read_arms_csv, trade_rates
 
 
@@ -52,14 +53,45 @@ def cmd_economics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_path(args: argparse.Namespace) -> str:
+    from rlvr_assets.core.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH
+
+    return str(args.config or os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
+
+
+def _check_model_source(cfg: PipelineConfig, where: str) -> None:
+    """Fail fast (ConfigError, exit 2) on a model source that cannot load, before any work starts."""
+    from rlvr_assets.core.models import model_source_problem
+
+    problem = model_source_problem(cfg.model.source)
+    if problem is not None:
+        raise ConfigError(f"{where}: field 'model.source': {problem}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.runlock import LockHolder, VarDirBusy, var_dir_lock
+
+    cfg = load_config(args.config)
+    _check_model_source(cfg, _config_path(args))
+
+    def waiting(holder: LockHolder) -> None:
+        print(f"waiting for the run holding {cfg.paths.var_dir} ({holder.describe()})", file=sys.stderr)
+
+    try:
+        with var_dir_lock(cfg.paths.var_dir, wait=args.wait, on_wait=waiting):
+            return _run_locked(args, cfg)
+    except VarDirBusy as exc:
+        print(f"error: {exc}; wait for it to finish or pass --wait", file=sys.stderr)
+        return 2
+
+
+def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
     import dagster as dg
 
     from rlvr_assets.core.storage import read_frame
     from rlvr_assets.definitions import build_definitions
     from rlvr_assets.defs.sweep import ensure_dagster_home, run_sweep
 
-    cfg = load_config(args.config)
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     started = time.monotonic()
@@ -104,7 +136,17 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.validation import validate_seed_dir
 
     seeds_dir = Path(args.seeds_dir) if args.seeds_dir else load_config(args.config).paths.seeds_dir
-    report = validate_seed_dir(seeds_dir)
+    if not seeds_dir.is_dir():
+        print(f"error: seeds directory {seeds_dir} does not exist", file=sys.stderr)
+        return 2
+    try:
+        report = validate_seed_dir(seeds_dir)
+    except FileNotFoundError as exc:  # no seed files at all
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not report.tasks and not report.problems:
+        print(f"error: no seed tasks in {seeds_dir} (its .jsonl files are empty)", file=sys.stderr)
+        return 2
     if args.json:
         print(
             json.dumps(
@@ -173,13 +215,20 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.rollouts import sample_rollouts
     from rlvr_assets.core.sampling import Policy
-    from rlvr_assets.core.tasks import SeedFileError, Task, load_seed_dir
+    from rlvr_assets.core.tasks import Task, load_seed_dir
 
     cfg = load_config(args.config)
+    _check_model_source(cfg, _config_path(args))
     try:
         candidates, parents = load_candidates(Path(args.candidates), load_seed_dir(cfg.paths.seeds_dir))
-    except (OSError, SeedFileError) as exc:
+    except UnicodeDecodeError as exc:
+        print(f"error: {args.candidates}: not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:  # SeedFileError is a ValueError naming file, line, task and field
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not candidates:
+        print(f"error: {args.candidates} has no candidate tasks", file=sys.stderr)
         return 2
     policy = Policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model)
 
@@ -284,6 +333,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"error: no benchmark(s) {sorted(unknown)} in suite {args.suite}", file=sys.stderr)
             return 2
         benches = [b for b in benches if b.name in wanted]
+    from rlvr_assets.core.models import model_source_problem
+
+    problem = model_source_problem(args.model)
+    if problem is not None:
+        print(f"error: --model: {problem}", file=sys.stderr)
+        return 2
     policy = _policy_for(args.model, cfg)
     echo = (lambda m: print(m, file=sys.stderr)) if args.json else print
     items, scores = evaluate_suite(
@@ -356,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)")
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
     run.add_argument("--timings-json", help="also write the per-stage timings to this file")
+    run.add_argument(
+        "--wait", action="store_true", help="if another run holds the var directory, wait for it instead of exiting"
+    )
     run.set_defaults(func=cmd_run)
     eco = sub.add_parser("economics", help="trade rate and rho_cost from arm scores measured elsewhere")
     eco.add_argument("arms_csv", help="CSV with columns arm,n_human,n_aug,score[,ci_low,ci_high]")
@@ -418,7 +476,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # the main command: the whole sweep on the configured (default) setup
         args = parser.parse_args(["run"])
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:  # one line naming the file and the field, never a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
