@@ -7,18 +7,18 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
+
 from rlvr_assets.core.config import ConfigError, PipelineConfig, load_config
-from rlvr_assets.core.economics import ArmsFileError, cost_rows, read_arms_csv, trade_rates
-
-
-def _parse_ratios(text: str) -> list[float]:
-    try:
-        ratios = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--cost-ratios must be comma-separated numbers, got {text!r}") from None
-    if not ratios or any(r <= 0 for r in ratios):
-        raise argparse.ArgumentTypeError("--cost-ratios needs at least one positive number")
-    return ratios
+from rlvr_assets.core.economics import (
+    TRADE_ROW_SCHEMA,
+    ArmsFileError,
+    cost_rows,
+    parse_cost_ratios,
+    read_arms_csv,
+    trade_rates,
+)
+from rlvr_assets.core.scoring import ci_differences
 
 
 def _fmt(value: object) -> str:
@@ -40,17 +40,44 @@ COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", 
 
 
 def cmd_economics(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.report import identification_lines
+
+    try:
+        ratios = parse_cost_ratios(args.cost_ratios)
+    except ValueError as exc:
+        print(f"error: --cost-ratios: {exc}", file=sys.stderr)
+        return 2
     try:
         arms = read_arms_csv(Path(args.arms_csv))
-    except (ArmsFileError, FileNotFoundError) as exc:
+    except ArmsFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rows = [r.as_dict() for r in cost_rows(trade_rates(arms), args.cost_ratios)]
+    has_ci = any(a.ci_low is not None for a in arms)
+    estimates = trade_rates(arms, ci_differences(arms) if has_ci else None)
+    rows = [r.as_dict() for r in cost_rows(estimates, ratios)]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(rows, [*COST_COLUMNS, "reason"])
+        _print_table(rows, [*COST_COLUMNS, "identified", "reason"])
+        print()
+        for line in identification_lines(pl.DataFrame([e.as_row() for e in estimates], schema=TRADE_ROW_SCHEMA)):
+            print(line)
     return 0
+
+
+def print_economics_summary(cost: pl.DataFrame, trade: pl.DataFrame) -> None:
+    """The end of `run`: the rho_cost table, whether anything is identified (a plain NOT IDENTIFIED line
+    otherwise) and each comparison's minimum detectable difference."""
+    from rlvr_assets.core.report import identification_lines
+
+    cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
+    print("\nrho_cost (null estimates say why):")
+    _print_table(cost.to_dicts(), [*COST_COLUMNS, "identified", "reason"])
+    print()
+    for line in identification_lines(trade):
+        print(line)
+    measured = cost["measured_cost_ratio"][0] if cost.height else None
+    print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
 
 
 def _config_path(args: argparse.Namespace) -> str:
@@ -88,9 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
     import dagster as dg
 
-    from rlvr_assets.core.storage import read_frame
     from rlvr_assets.definitions import build_definitions
-    from rlvr_assets.defs.sweep import ensure_dagster_home, run_sweep
+    from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
@@ -104,6 +130,8 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
             force=args.force,
             arms=args.arms.split(",") if args.arms else None,
         )
+        cost = defs.load_asset_value("rho_cost", instance=instance)
+        trade = defs.load_asset_value("trade_rate", instance=instance)
     total = time.monotonic() - started
     print("\nStage timings (wall seconds, peak RSS of this process during the stage):")
     _print_table(
@@ -120,11 +148,7 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
         ["stage", "partition", "seconds", "peak_rss_gib", "skipped"],
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
-    cost = read_frame(cfg.paths.duckdb_path, "rho_cost").drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
-    print("\nrho_cost (null estimates say why):")
-    _print_table(cost.to_dicts(), [*COST_COLUMNS, "reason"])
-    measured = cost["measured_cost_ratio"][0] if cost.height else None
-    print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
+    print_economics_summary(cost, trade)
     report = cfg.paths.artifacts_dir / "report" / "report.md"
     print(f"report: {report}\nDuckDB: {cfg.paths.duckdb_path}\nDagster home: {home} (open with `make ui`)")
     if args.timings_json:
@@ -167,7 +191,8 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
 
 
 def _load_task(path: Path):  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.tasks import Task, parse_seed_record
+    from rlvr_assets.core.seeds import parse_seed_record
+    from rlvr_assets.core.tasks import Task
 
     record = json.loads(path.read_text())
     if isinstance(record, dict) and "verifier" in record and "id" in record:
@@ -176,7 +201,8 @@ def _load_task(path: Path):  # type: ignore[no-untyped-def]
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.tasks import SeedFileError
+    from rlvr_assets.core.domains import domain_of
+    from rlvr_assets.core.seeds import SeedFileError
     from rlvr_assets.core.verifiers import decode_completion, verify
 
     try:
@@ -191,7 +217,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 2
     text, note = decode_completion(data)
     completion: str | list[str] = text
-    if task.domain == "function_calling":
+    if domain_of(task).multi_turn:
         try:
             turns = json.loads(text)
             if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
@@ -215,7 +241,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.rollouts import sample_rollouts
     from rlvr_assets.core.sampling import Policy
-    from rlvr_assets.core.tasks import Task, load_seed_dir
+    from rlvr_assets.core.seeds import load_seed_dir
+    from rlvr_assets.core.tasks import Task
 
     cfg = load_config(args.config)
     _check_model_source(cfg, _config_path(args))
@@ -279,9 +306,21 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                 else:
                     missing = None
                 status = f"missing: {missing} not installed" if missing else f"missing: {exc}"
-                rows.append({**row, "items": 0, "dropped": None, "dropped_reason": "", "status": status})
+                rows.append(
+                    {
+                        **row,
+                        "items": 0,
+                        "dropped": None,
+                        "dropped_reason": "",
+                        "unpassable": None,
+                        "unpassable_items": [],
+                        "unpassable_reason": "",
+                        "status": status,
+                    }
+                )
                 continue
             why = getattr(items, "why", "") if dropped else ""
+            unpassable = list(getattr(items, "unpassable", ()))
             status = "ready" if items else "empty"
             rows.append(
                 {
@@ -289,16 +328,23 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                     "items": len(items),
                     "dropped": dropped,
                     "dropped_reason": why,
+                    "unpassable": len(unpassable),  # kept and scored as failures, as the benchmark does
+                    "unpassable_items": unpassable,
+                    "unpassable_reason": getattr(items, "unpassable_why", "") if unpassable else "",
                     "status": status,
                 }
             )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(rows, ["suite", "name", "area", "package", "version", "items", "dropped", "status"])
+        columns = ["suite", "name", "area", "package", "version", "items", "dropped", "unpassable", "status"]
+        _print_table(rows, columns)
         reasons = {r["name"]: r["dropped_reason"] for r in rows if r["dropped"]}
         for name, why in reasons.items():
             print(f"dropped from {name}: {why}")
+        for r in rows:
+            if r["unpassable"]:
+                print(f"unpassable in {r['name']} ({', '.join(r['unpassable_items'])}): {r['unpassable_reason']}")
     return 0
 
 
@@ -314,8 +360,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import polars as pl
 
     from rlvr_assets.core.benchmarks import registry
+    from rlvr_assets.core.evaluation import eval_sampling
     from rlvr_assets.core.storage import write_frame
-    from rlvr_assets.core.suite_eval import evaluate_suite, grand_mean, grand_mean_ci
+    from rlvr_assets.core.suite_eval import evaluate_suite, suite_score
 
     cfg = load_config(args.config)
     n = args.samples if args.samples is not None else args.k
@@ -347,7 +394,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         k=args.k,
         samples=n,
-        sampling=cfg.sampling.model_copy(update={"max_new_tokens": max_new_tokens, "batch_size": cfg.eval.batch_size}),
+        sampling=eval_sampling(cfg.sampling, max_new_tokens, cfg.eval.batch_size),
         bootstrap_samples=boot_samples,
         bootstrap_seed=boot_seed,
         progress=echo,
@@ -359,14 +406,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}",
     )
     rows = [s.__dict__ for s in scores]
-    low, high = grand_mean_ci(items, boot_samples, boot_seed)
+    grand = suite_score(items, boot_samples, boot_seed)
+    low, high = grand.ci_low, grand.ci_high
     summary = {
         "model": args.model,
         "suite": args.suite,
         "k": args.k,
         "samples": n,
         "max_new_tokens": max_new_tokens,
-        "grand_mean_pass_at_1": grand_mean(scores),
+        "grand_mean_pass_at_1": grand.score,
         "grand_mean_ci_low": low,
         "grand_mean_ci_high": high,
         "bootstrap_samples": boot_samples,
@@ -419,9 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     eco.add_argument("arms_csv", help="CSV with columns arm,n_human,n_aug,score[,ci_low,ci_high]")
     eco.add_argument(
         "--cost-ratios",
-        type=_parse_ratios,
-        default=[5.0, 10.0, 40.0],
-        help="comma-separated c_human / c_aug ratios (default 5,10,40)",
+        default="5,10,40",
+        help="comma-separated c_human / c_aug ratios, finite and > 0 (default 5,10,40)",
     )
     eco.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     eco.set_defaults(func=cmd_economics)

@@ -11,7 +11,7 @@ from rlvr_assets.core.config import SamplingConfig
 from rlvr_assets.core.environments import Episode
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Sample
-from rlvr_assets.core.tasks import load_task_file
+from rlvr_assets.core.seeds import load_task_file
 from rlvr_assets.core.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ class _HostilePolicy:
     def __init__(self, host: Path) -> None:
         self.host = host
 
-    def sample(self, conversations, n, **_kwargs):
+    def sample(self, conversations, n, _cfg, **_kwargs):
         out = []
         for i, conversation in enumerate(conversations):
             calls = [
@@ -110,9 +110,9 @@ def test_a_live_bfcl_episode_sees_only_its_simulated_file_system(host: Path) -> 
     seen: list[list[dict[str, str]]] = []
     original = policy.sample
 
-    def recording(conversations, n, **kwargs):
+    def recording(conversations, n, cfg, **kwargs):
         seen.extend(conversations)
-        return original(conversations, n, **kwargs)
+        return original(conversations, n, cfg, **kwargs)
 
     policy.sample = recording  # type: ignore[method-assign]
     sample_rollouts(policy, [task], 1, SamplingConfig())

@@ -7,8 +7,8 @@ from pathlib import Path
 from rlvr_assets.core.candidates import load_candidates
 from rlvr_assets.core.config import GateConfig
 from rlvr_assets.core.gate import run_gate
+from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.core.solutions import run_solution
-from rlvr_assets.core.tasks import load_seed_dir
 from tests.test_cli_gate import CANDIDATES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def test_a_candidates_solution_cannot_read_or_write_host_files_during_the_gate(t
     candidates, parents = load_candidates(candidates_file, load_seed_dir(ROOT / "seeds"))
 
     def scripted(tasks, n):  # the policy's stand-in: a right and a wrong answer per variant
-        return [(i, f"Answer: {t.answer if k % 2 else 0}", 10) for i, t in enumerate(tasks) for k in range(n)]
+        return [(i, f"Answer: {t.verifier.answer if k % 2 else 0}", 10) for i, t in enumerate(tasks) for k in range(n)]
 
     cfg = GateConfig(samples=4, pass_at=2, solve_band=(0.0, 1.0), min_informative_fraction=0.0)
     run = run_gate(candidates, parents, scripted, cfg)

@@ -9,7 +9,7 @@ from rlvr_assets.core.answers import (
     check_numeric_answer,
 )
 from rlvr_assets.core.code_verifier import check_code
-from rlvr_assets.core.tasks import TestCase, UnitTests
+from rlvr_assets.core.domains.code import TestCase, UnitTests
 
 
 @pytest.mark.parametrize(

@@ -12,16 +12,12 @@ from rlvr_assets.cli import main
 from rlvr_assets.core.answers import check_expression_answer, check_json_answer
 from rlvr_assets.core.benchmarks import bfcl_items, bfcl_multi_turn_items, humaneval_items, ifbench_items
 from rlvr_assets.core.code_verifier import check_code
+from rlvr_assets.core.domains.code import TestCase, UnitTests
+from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
+from rlvr_assets.core.domains.reasoning import NumericAnswer
 from rlvr_assets.core.environments import parse_tool_calls
-from rlvr_assets.core.tasks import (
-    Constraint,
-    Constraints,
-    NumericAnswer,
-    Task,
-    TestCase,
-    UnitTests,
-    load_task_file,
-)
+from rlvr_assets.core.seeds import load_task_file
+from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -383,6 +383,11 @@ _JSON_MARKERS = (
     re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
 )
 _MAX_JSON_CHARS = 20_000
+# CodeI/O outputs: integers compare exactly; a float expected value accepts |got - expected| <=
+# max(1e-6 * max(|got|, |expected|), 1e-9) (math.isclose), since printed floats round-trip imprecisely.
+# reasoning-gym's own score_answer compares floats exactly; this tolerance is a documented difference.
+JSON_FLOAT_REL_TOL = 1e-6
+JSON_FLOAT_ABS_TOL = 1e-9
 
 
 def _literal(text: str) -> object:
@@ -401,11 +406,13 @@ def _literal(text: str) -> object:
 def _same_value(got: object, expected: object) -> bool:
     if isinstance(expected, bool) or isinstance(got, bool):
         return type(got) is type(expected) and got == expected
-    if isinstance(expected, int | float) and isinstance(got, int | float):
+    if isinstance(expected, int) and isinstance(got, int | float):
+        return got == expected  # exact, also against a float (Python compares int and float exactly)
+    if isinstance(expected, float) and isinstance(got, int | float):
         try:
-            return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
-        except OverflowError:  # an int beyond float range: only an exactly equal int matches
-            return type(got) is int and type(expected) is int and got == expected
+            return math.isclose(got, expected, rel_tol=JSON_FLOAT_REL_TOL, abs_tol=JSON_FLOAT_ABS_TOL)
+        except OverflowError:  # an int beyond float range is no float's neighbour
+            return False
     if isinstance(expected, list) and isinstance(got, list | tuple):
         return len(got) == len(expected) and all(_same_value(g, e) for g, e in zip(got, expected, strict=True))
     if isinstance(expected, dict) and isinstance(got, dict):
@@ -421,7 +428,8 @@ def _int_or(key: str) -> object:
 
 def check_json_answer(completion: str, expected: str) -> Verdict:
     """A JSON value (a program's output): the last marked answer or fenced block must equal `expected`
-    structurally (numbers within tolerance, JSON's string keys matching Python's int keys)."""
+    structurally (integers exactly, floats within JSON_FLOAT_REL_TOL, JSON's string keys matching Python's
+    int keys)."""
     try:
         target = json.loads(expected)
     except json.JSONDecodeError:

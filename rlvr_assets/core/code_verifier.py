@@ -48,11 +48,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlvr_assets.core.answers import Verdict
 from rlvr_assets.core.sandbox import SandboxLimits, _kill_group, _limit_child, network_guard
-from rlvr_assets.core.tasks import UnitTests
+
+if TYPE_CHECKING:
+    from rlvr_assets.core.domains.code import UnitTests
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 _WORKER = Path(__file__).with_name("code_worker.py")  # run as a script, never imported

@@ -15,13 +15,32 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from rlvr_assets.core.answers import Verdict
-from rlvr_assets.core.tasks import Environment, EnvironmentOutcome, ToolCall
 
 if TYPE_CHECKING:
+    from rlvr_assets.core.domains.function_calling import EnvironmentOutcome
     from rlvr_assets.core.tool_sandbox import ToolSandbox
+
+
+class Environment(BaseModel):
+    """A simulated, stateful tool environment (one of ENVIRONMENTS below) and its starting state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Literal["filesystem", "calendar", "bank"]
+    initial_state: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolCall(BaseModel):
+    """One parsed tool call: a tool name and its JSON arguments (data, never code)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
 
 TOOL_PROTOCOL = (
     'You can call tools. To call one, reply with <tool_call>{{"name": ..., "arguments": {{...}}}}</tool_call> '

@@ -50,7 +50,7 @@ def _children_cpu() -> float:
 def run_solution(program: str, param_sets: list[dict[str, Any]], limits: SandboxLimits | None = None) -> SolutionRun:
     """Evaluate `solve(**params)` for each param set in one job of the code sandbox."""
     from rlvr_assets.core.code_verifier import CodeSandbox
-    from rlvr_assets.core.tasks import TestCase, UnitTests
+    from rlvr_assets.core.domains.code import TestCase, UnitTests
 
     if not param_sets:
         return SolutionRun([], [], 0.0)
