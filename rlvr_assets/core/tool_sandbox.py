@@ -51,6 +51,7 @@ class ToolSandbox:
         self._ids = itertools.count()
         self._lock = threading.RLock()
         self._generation = 0  # bumped at every worker start: sessions of an older worker are gone
+        self._project: ToolSession | None = None  # the stateless session of the project's environments
 
     # --- the worker -----------------------------------------------------------------------------------
     def _start(self) -> subprocess.Popen[bytes]:
@@ -176,7 +177,7 @@ class ToolSandbox:
         with self._lock:
             for attempt in range(2):
                 try:
-                    if getattr(self, "_project", None) is None or self._project.generation != self._generation:
+                    if self._project is None or self._project.generation != self._generation:
                         self._project = self.open("project", {})
                     reply = self._project.request(body)
                     break
