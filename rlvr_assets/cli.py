@@ -2,13 +2,14 @@
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import polars as pl
 
-from rlvr_assets.core.config import ConfigError, load_config
+from rlvr_assets.core.config import ConfigError, PipelineConfig, load_config
 from rlvr_assets.core.economics import (
     TRADE_ROW_SCHEMA,
     ArmsFileError,
@@ -102,13 +103,44 @@ def print_economics_summary(cost: pl.DataFrame, trade: pl.DataFrame) -> None:
     print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
 
 
+def _config_path(args: argparse.Namespace) -> str:
+    from rlvr_assets.core.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH
+
+    return str(args.config or os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
+
+
+def _check_model_source(cfg: PipelineConfig, where: str) -> None:
+    """Fail fast (ConfigError, exit 2) on a model source that cannot load, before any work starts."""
+    from rlvr_assets.core.models import model_source_problem
+
+    problem = model_source_problem(cfg.model.source)
+    if problem is not None:
+        raise ConfigError(f"{where}: field 'model.source': {problem}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.runlock import LockHolder, VarDirBusy, var_dir_lock
+
+    cfg = load_config(args.config)
+    _check_model_source(cfg, _config_path(args))
+
+    def waiting(holder: LockHolder) -> None:
+        print(f"waiting for the run holding {cfg.paths.var_dir} ({holder.describe()})", file=sys.stderr)
+
+    try:
+        with var_dir_lock(cfg.paths.var_dir, wait=args.wait, on_wait=waiting):
+            return _run_locked(args, cfg)
+    except VarDirBusy as exc:
+        print(f"error: {exc}; wait for it to finish or pass --wait", file=sys.stderr)
+        return 2
+
+
+def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
     import dagster as dg
 
     from rlvr_assets.definitions import build_definitions
     from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
-    cfg = load_config(args.config)
     if not args.verbose:
         _quiet_libraries()
     home = ensure_dagster_home(cfg)
@@ -155,7 +187,17 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.validation import validate_seed_dir
 
     seeds_dir = Path(args.seeds_dir) if args.seeds_dir else load_config(args.config).paths.seeds_dir
-    report = validate_seed_dir(seeds_dir)
+    if not seeds_dir.is_dir():
+        print(f"error: seeds directory {seeds_dir} does not exist", file=sys.stderr)
+        return 2
+    try:
+        report = validate_seed_dir(seeds_dir)
+    except FileNotFoundError as exc:  # no seed files at all
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not report.tasks and not report.problems:
+        print(f"error: no seed tasks in {seeds_dir} (its .jsonl files are empty)", file=sys.stderr)
+        return 2
     if args.json:
         print(
             json.dumps(
@@ -188,31 +230,33 @@ def _load_task(path: Path):  # type: ignore[no-untyped-def]
 def cmd_verify(args: argparse.Namespace) -> int:
     from rlvr_assets.core.domains import domain_of
     from rlvr_assets.core.seeds import SeedFileError
-    from rlvr_assets.core.verifiers import verify
+    from rlvr_assets.core.verifiers import decode_completion, verify
 
     try:
         task = _load_task(Path(args.task))
-    except (OSError, ValueError, SeedFileError) as exc:
+    except (OSError, ValueError, RecursionError, SeedFileError) as exc:
         print(f"error: cannot read task {args.task}: {exc}", file=sys.stderr)
         return 2
     try:
-        text = Path(args.completion).read_text()
+        data = Path(args.completion).read_bytes()
     except OSError as exc:
         print(f"error: cannot read completion {args.completion}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    text, note = decode_completion(data)
     completion: str | list[str] = text
     if domain_of(task).multi_turn:
         try:
             turns = json.loads(text)
             if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
                 completion = turns
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             pass
     verdict = verify(task, completion)
+    reason = f"{note}; {verdict.reason}" if note else verdict.reason
     if args.json:
-        print(json.dumps({"reward": verdict.reward, "reason": verdict.reason, "task_id": task.id}))
+        print(json.dumps({"reward": verdict.reward, "reason": reason, "task_id": task.id}))
     else:
-        print(f"reward {verdict.reward} ({verdict.reason})")
+        print(f"reward {verdict.reward} ({reason})")
     return 0
 
 
@@ -224,14 +268,21 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.rollouts import sample_rollouts
     from rlvr_assets.core.sampling import Policy
-    from rlvr_assets.core.seeds import SeedFileError, load_seed_dir
+    from rlvr_assets.core.seeds import load_seed_dir
     from rlvr_assets.core.tasks import Task
 
     cfg = load_config(args.config)
+    _check_model_source(cfg, _config_path(args))
     try:
         candidates, parents = load_candidates(Path(args.candidates), load_seed_dir(cfg.paths.seeds_dir))
-    except (OSError, SeedFileError) as exc:
+    except UnicodeDecodeError as exc:
+        print(f"error: {args.candidates}: not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:  # SeedFileError is a ValueError naming file, line, task and field
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not candidates:
+        print(f"error: {args.candidates} has no candidate tasks", file=sys.stderr)
         return 2
     policy = Policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model)
 
@@ -356,6 +407,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"error: no benchmark(s) {sorted(unknown)} in suite {args.suite}", file=sys.stderr)
             return 2
         benches = [b for b in benches if b.name in wanted]
+    from rlvr_assets.core.models import model_source_problem
+
+    problem = model_source_problem(args.model)
+    if problem is not None:
+        print(f"error: --model: {problem}", file=sys.stderr)
+        return 2
     policy = _policy_for(args.model, cfg)
     echo = (lambda m: print(m, file=sys.stderr)) if args.json else print
     items, scores = evaluate_suite(
@@ -466,6 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
     run.add_argument("--timings-json", help="also write the per-stage timings to this file")
     run.add_argument("--verbose", action="store_true", help="print Dagster's DEBUG event log and library logs too")
+    run.add_argument(
+        "--wait", action="store_true", help="if another run holds the var directory, wait for it instead of exiting"
+    )
     run.set_defaults(func=cmd_run)
     eco = sub.add_parser("economics", help="trade rate and rho_cost from arm scores measured elsewhere")
     eco.add_argument("arms_csv", help="CSV with columns arm,n_human,n_aug,score[,ci_low,ci_high]")
@@ -538,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["run"])
     try:
         return int(args.func(args))
-    except ConfigError as exc:  # one line naming the config file and field, before any model work
+    except ConfigError as exc:  # one line naming the file and the field, never a traceback, before any model work
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -328,7 +328,11 @@ def bfcl_multi_turn_items() -> list[Task]:
         functions = [f for f in functions if f["name"] not in excluded]
         users = [" ".join(m["content"] for m in turn if m["role"] == "user") for turn in entry["question"]]
         spec = BFCLMultiTurn(
-            entry={k: entry[k] for k in ("id", "initial_config", "involved_classes")},
+            # excluded functions are not the task's: the tool sandbox refuses calls to them (BFCL ignores the key)
+            entry={
+                **{k: entry[k] for k in ("id", "initial_config", "involved_classes")},
+                "excluded_function": sorted(excluded),
+            },
             later_user_turns=users[1:],
             ground_truth=truth[entry["id"]],
         )

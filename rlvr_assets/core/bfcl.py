@@ -1,4 +1,5 @@
-"""BFCL v4 (from the installed `bfcl-eval` package): single-turn categories scored by BFCL's AST rules.
+"""BFCL v4 (from the installed `bfcl-eval` package): single-turn categories scored by BFCL's AST rules, and
+multi-turn episodes executed and checked by BFCL's own classes in the tool sandbox (`tool_sandbox.py`).
 
 `bfcl_eval`'s own AST checker module imports every model handler (openai, anthropic, ...), which the
 project does not install, so its rules are re-implemented here and held to it by a conformance test that
@@ -18,12 +19,15 @@ call fails here instead.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import weakref
 from typing import Any
 
 from rlvr_assets.core.answers import Verdict
 from rlvr_assets.core.environments import parse_tool_calls
+from rlvr_assets.core.tool_sandbox import ToolSandbox, ToolSandboxError, ToolSession, shared_tool_sandbox
 
 _STANDARDIZE = re.compile(r"[ \,\.\/\-\_\*\^]")
 # BFCL's Python type mapping ("any" is checked as a string there too); other declared types are not scored.
@@ -190,32 +194,44 @@ def check_bfcl_single(completion: str, functions: list[dict[str, Any]], ground_t
     return Verdict(1.0, "all calls match the ground truth")
 
 
-# --- multi-turn: BFCL's own executable API classes and state-based checker, run inside the sandbox -------
+# --- multi-turn: BFCL's own executable API classes and state-based checker, run inside the tool sandbox ---
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PROGRAM = """
-import json, sys
-from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_checker import multi_turn_checker
-from bfcl_eval.eval_checker.multi_turn_eval.multi_turn_utils import execute_multi_turn_func_call
-job = json.loads(sys.stdin.read())
-entry = job["entry"]
-if job["mode"] == "execute":
-    results = []
-    for step in job["history"] + [job["calls"]]:
-        results, _ = execute_multi_turn_func_call(step, entry["initial_config"], entry["involved_classes"],
-                                                  "rlvr", entry["id"])
-    out = [str(r) for r in results]
-else:
-    verdict = multi_turn_checker(job["decoded"], job["ground_truth"], entry, "multi_turn_base", "rlvr")
-    out = {"valid": bool(verdict["valid"]), "error": str(verdict.get("error_message", ""))[:300]}
-sys.stdout.write("\\n" + MARKER + json.dumps(out) + "\\n")
-"""
+DOC_FILES = {  # BFCL class -> its function documentation (multi_turn_func_doc/<name>.json)
+    "GorillaFileSystem": "gorilla_file_system",
+    "MathAPI": "math_api",
+    "MessageAPI": "message_api",
+    "TwitterAPI": "posting_api",
+    "TicketAPI": "ticket_api",
+    "TradingBot": "trading_bot",
+    "TravelAPI": "travel_booking",
+    "VehicleControlAPI": "vehicle_control",
+}
+
+
+@functools.cache
+def _class_functions(class_name: str) -> frozenset[str]:
+    from rlvr_assets.core.benchmarks import package_file
+
+    if class_name not in DOC_FILES:
+        return frozenset()
+    doc = package_file("bfcl-eval", f"multi_turn_func_doc/{DOC_FILES[class_name]}.json")
+    return frozenset(json.loads(line)["name"] for line in doc.read_text().splitlines() if line.strip())
+
+
+def declared_functions(entry: dict[str, Any]) -> frozenset[str]:
+    """The functions a BFCL multi-turn task offers: its classes' documented ones minus its excluded ones."""
+    names = frozenset().union(*(_class_functions(c) for c in entry.get("involved_classes", [])))
+    return names - frozenset(entry.get("excluded_function", []))
 
 
 def to_call_string(name: str, arguments: dict[str, Any]) -> str | None:
     """BFCL's call syntax, built only from an identifier and literal values (None: not a valid call)."""
     if not _IDENTIFIER.match(name) or not all(_IDENTIFIER.match(k) for k in arguments):
         return None
-    return f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
+    try:
+        return f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
+    except (ValueError, RecursionError):  # an int too long to print, a list nested too deep
+        return None
 
 
 def decode_turn(text: str) -> list[str]:
@@ -223,30 +239,60 @@ def decode_turn(text: str) -> list[str]:
     return [c for c in calls if c is not None]
 
 
-def _run_bfcl(job: dict[str, Any]) -> Any:
-    import secrets
-
-    from rlvr_assets.core.sandbox import SandboxLimits, run_python
-
-    marker = f"@@BFCL-{secrets.token_hex(8)}@@"
-    program = _PROGRAM.replace("MARKER", json.dumps(marker))
-    result = run_python(program, json.dumps(job), SandboxLimits(wall_seconds=30, cpu_seconds=30, memory_mb=2048))
-    lines = [line for line in result.stdout.splitlines() if line.startswith(marker)]
-    if not lines:
-        raise RuntimeError(f"BFCL sandbox failed: {result.stderr.strip()[-300:]}")
-    return json.loads(lines[-1][len(marker) :])
+def call_problem(call: str, declared: frozenset[str]) -> str | None:
+    """Why a call string may not run (None: it may): it must be name(literal, ..., k=literal) and name one of
+    the task's declared functions. Python builtins (open, exec, __import__, ...) never reach BFCL's eval."""
+    name = call_name(call)
+    if name is None:
+        return "a call that is not a plain call with literal arguments"
+    if name not in declared:
+        return f"a call to {name[:60]!r}, which is not one of the task's functions"
+    return None
 
 
-def execute_calls(entry: dict[str, Any], history: list[list[str]], calls: list[str]) -> list[str]:
-    """Results of `calls` after replaying `history`, from BFCL's API classes (in the sandbox)."""
-    return list(_run_bfcl({"mode": "execute", "entry": entry, "history": history, "calls": calls}))
+class BFCLTools:
+    """The tools of one BFCL multi-turn episode: BFCL's API instances live in a confined session of the tool
+    sandbox for the whole episode, and only calls of the task's declared functions with literal arguments
+    are sent there. The session closes with `close()`, or when this object is collected."""
+
+    def __init__(self, entry: dict[str, Any], sandbox: ToolSandbox | None = None) -> None:
+        self.entry = entry
+        self.declared = declared_functions(entry)
+        self.sandbox = sandbox or shared_tool_sandbox()
+        self._session: ToolSession | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    def execute(self, calls: list[str]) -> list[str]:
+        """The results of `calls`, in order; a refused call's result says why and it never runs."""
+        problems = [call_problem(c, self.declared) for c in calls]
+        allowed = [c for c, p in zip(calls, problems, strict=True) if p is None]
+        ran: list[str] = []
+        if allowed:
+            try:
+                if self._session is None:
+                    self._session = self.sandbox.open("bfcl", {"entry": self.entry})
+                    self._finalizer = weakref.finalize(self, self._session.close)
+                reply = self._session.request({"op": "execute", "calls": allowed})
+                ran = [str(r) for r in reply.get("results", [])]
+            except ToolSandboxError as exc:
+                ran = [f"Error during execution: {exc}"] * len(allowed)
+            ran += ["Error during execution: no result"] * (len(allowed) - len(ran))
+        results = iter(ran)
+        return [f"Error during execution: refused {p}" if p else next(results) for p in problems]
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()  # closes the session, once
+            self._finalizer = self._session = None
 
 
-def check_bfcl_multi_turn(entry: dict[str, Any], ground_truth: list[list[str]], completion: str) -> Verdict:
-    """BFCL's multi_turn_checker on the decoded calls (JSON: turns -> steps -> call strings)."""
+def check_bfcl_multi_turn(
+    entry: dict[str, Any], ground_truth: list[list[str]], completion: str, sandbox: ToolSandbox | None = None
+) -> Verdict:
+    """BFCL's multi_turn_checker on the decoded calls (JSON: turns -> steps -> call strings), in the sandbox."""
     try:
         decoded = json.loads(completion)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return Verdict(0.0, "completion is not a decoded multi-turn episode")
     if not (
         isinstance(decoded, list)
@@ -254,32 +300,37 @@ def check_bfcl_multi_turn(entry: dict[str, Any], ground_truth: list[list[str]], 
         and all(isinstance(t, list) and all(isinstance(s, list) for s in t) for t in decoded)
     ):
         return Verdict(0.0, f"episode has the wrong shape (expected {len(ground_truth)} turns of steps)")
-    if any(not isinstance(c, str) or not to_call_string_valid(c) for t in decoded for s in t for c in s):
-        return Verdict(0.0, "episode contains a call that is not a plain call with literal arguments")
+    declared = declared_functions(entry)
+    for call in (c for t in decoded for s in t for c in s):
+        problem = call_problem(call, declared) if isinstance(call, str) else "a call that is not a string"
+        if problem is not None:
+            return Verdict(0.0, f"episode contains {problem}")
     try:
-        out = _run_bfcl({"mode": "check", "entry": entry, "decoded": decoded, "ground_truth": ground_truth})
-    except RuntimeError as exc:
-        return Verdict(0.0, str(exc))
-    return Verdict(1.0, "state and responses match BFCL's ground truth") if out["valid"] else Verdict(0.0, out["error"])
+        with (sandbox or shared_tool_sandbox()).open("bfcl", {"entry": entry}) as session:
+            out = session.request({"op": "check", "decoded": decoded, "ground_truth": ground_truth})
+    except ToolSandboxError as exc:
+        return Verdict(0.0, f"BFCL check failed in the sandbox: {exc}")
+    if out.get("valid") is True:
+        return Verdict(1.0, "state and responses match BFCL's ground truth")
+    return Verdict(0.0, str(out.get("reason") or "no verdict"))
 
 
-def to_call_string_valid(call: str) -> bool:
-    """A call string is acceptable only as name(literal, ..., k=literal): nothing else reaches BFCL's eval."""
+def call_name(call: str) -> str | None:
+    """The function a call string names when it is name(literal, ..., k=literal), else None."""
     import ast
 
+    if len(call) > 100_000:
+        return None
     try:
         node = ast.parse(call, mode="eval").body
-    except SyntaxError:
-        return False
-    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
-        return False
-    try:
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+            return None
         for arg in node.args:
             ast.literal_eval(arg)
         for keyword in node.keywords:
             if keyword.arg is None:
-                return False
+                return None
             ast.literal_eval(keyword.value)
-    except ValueError:
-        return False
-    return True
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return None
+    return node.func.id

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV_VAR = "RLVR_ASSETS_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -328,36 +328,66 @@ class PipelineConfig(_Strict):
     )
 
 
-class ConfigError(ValueError):
-    """A pipeline config that cannot be used: missing, invalid, or naming an input folder or file that is not
-    there. The message is one line naming the config file and the field."""
-
-
 def _check_inputs(cfg: PipelineConfig, source: Path) -> None:
     """Fail at load, before any model work, when an input the run reads is not on disk."""
-    rule = f"relative paths in {source} resolve against its folder {source.parent}"
+    rule = f"relative paths in a config resolve against its folder, {source.parent}"
     seeds = cfg.paths.seeds_dir
     if not seeds.is_dir():
-        raise ConfigError(f"pipeline config {source}: paths.seeds_dir {seeds} is not a folder ({rule})")
+        raise ConfigError(f"{source}: field 'paths.seeds_dir': no folder {seeds} ({rule})")
     if not any(seeds.glob("*.jsonl")):
-        raise ConfigError(f"pipeline config {source}: paths.seeds_dir {seeds} has no *.jsonl seed files ({rule})")
+        raise ConfigError(f"{source}: field 'paths.seeds_dir': no *.jsonl seed files in {seeds} ({rule})")
     if not cfg.paths.smoke_suite.is_file():
-        raise ConfigError(f"pipeline config {source}: paths.smoke_suite {cfg.paths.smoke_suite} is not a file ({rule})")
+        raise ConfigError(f"{source}: field 'paths.smoke_suite': no file {cfg.paths.smoke_suite} ({rule})")
+
+
+class ConfigError(ValueError):
+    """A pipeline config that cannot be used; the message is one line naming the file and the field."""
+
+
+def _validation_line(path: Path, exc: ValidationError) -> str:
+    """The first problem pydantic found, as `file: field 'a.b': what is wrong (got ...)`."""
+    errors = exc.errors()
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or "<top level>"
+    if first["type"] == "extra_forbidden":
+        what = "unknown key"
+    else:
+        what = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] not in ("missing", "value_error") and "input" in first:
+            what += f" (got {str(first['input'])[:40]!r})"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{path}: field '{field}': {what}{more}"
 
 
 def load_config(path: Path | str | None = None) -> PipelineConfig:
     """Load the pipeline config from `path`, $RLVR_ASSETS_CONFIG, or the project default, in that order.
 
     One rule for paths: a relative path inside the file resolves against the file's own folder (so a config
-    and its seeds move together); write an absolute path to point elsewhere. A missing seeds folder or smoke
-    suite fails here, in one line, before any model is converted or trained.
+    and its seeds move together); write an absolute path to point elsewhere. Anything wrong with the file is a
+    ConfigError whose message is one line naming the file and the field; a missing seeds folder or smoke suite
+    fails here, before any model is converted or trained.
     """
     chosen = Path(path) if path else Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
     if not chosen.exists():
-        raise ConfigError(f"pipeline config not found: {chosen}")
-    chosen = chosen.resolve()
-    raw = yaml.safe_load(chosen.read_text()) or {}
+        raise ConfigError(f"{chosen}: pipeline config not found")
+    try:
+        raw = yaml.safe_load(chosen.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{chosen}: cannot read the config: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{chosen}{where}: not valid YAML: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{chosen}: expected a mapping of sections (model:, gate:, paths:, ...), got a {type(raw).__name__}"
+        )
     paths = raw.get("paths") or {}
+    if not isinstance(paths, dict):
+        raise ConfigError(f"{chosen}: field 'paths': expected a mapping, got a {type(paths).__name__}")
     for key, value in list(paths.items()):
         if isinstance(value, str) and not Path(value).is_absolute():
             paths[key] = str((chosen.parent / value).resolve())
@@ -365,7 +395,7 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
         raw["paths"] = paths
     try:
         cfg = PipelineConfig.model_validate(raw)
-    except Exception as exc:
-        raise ConfigError(f"invalid pipeline config {chosen}: {exc}") from exc
-    _check_inputs(cfg, chosen)
+    except ValidationError as exc:
+        raise ConfigError(_validation_line(chosen, exc)) from None
+    _check_inputs(cfg, chosen.resolve())
     return cfg
