@@ -45,21 +45,35 @@ def files_fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def build_seed_sensor(cfg: PipelineConfig) -> dg.SensorDefinition:
-    watched = [cfg.paths.seeds_dir, cfg.paths.smoke_suite]
+WATCHED_FILES_KEY = "watched_files_fingerprint"
 
+
+def watched_files_fingerprint(cfg: PipelineConfig) -> str:
+    """The seed files and the smoke suite as the seed sensor sees them."""
+    return files_fingerprint([cfg.paths.seeds_dir, cfg.paths.smoke_suite])
+
+
+def build_seed_sensor(cfg: PipelineConfig) -> dg.SensorDefinition:
     @dg.sensor(
         job=prepare_tasks_job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Re-prepares tasks when a seed or held-out file changes (on by default; it runs with the "
-        "daemon `dagster dev` starts). The eager corpora then rebuild, and only arms whose corpus changed show "
-        "as unsynced.",
+        description="Re-prepares tasks when a seed or held-out file differs from what seed_tasks last read (on "
+        "by default; it runs with the daemon `dagster dev` starts). The eager corpora then rebuild, and only "
+        "arms whose corpus changed show as unsynced.",
     )
     def seed_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        fingerprint = files_fingerprint(watched)
+        fingerprint = watched_files_fingerprint(cfg)
         if fingerprint == context.cursor:
             return dg.SkipReason("seed files unchanged")
+        latest = context.instance.get_latest_materialization_event(dg.AssetKey("seed_tasks"))
+        seen = (
+            latest.asset_materialization.metadata.get(WATCHED_FILES_KEY)
+            if latest and latest.asset_materialization
+            else None
+        )
+        if seen is not None and seen.value == fingerprint:
+            return dg.SensorResult(skip_reason="seed_tasks already read these files", cursor=fingerprint)
         return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"seeds-{fingerprint}")], cursor=fingerprint)
 
     return seed_files_sensor

@@ -28,6 +28,7 @@ from rlvr_assets.core.sampling import Policy, resolve_device
 from rlvr_assets.core.seeds import load_seed_dir, load_task_file
 from rlvr_assets.core.storage import read_frame, write_frame
 from rlvr_assets.core.tasks import Task
+from rlvr_assets.defs.automation import WATCHED_FILES_KEY, watched_files_fingerprint
 from rlvr_assets.defs.groups import AUGMENTATION, TASKS
 from rlvr_assets.defs.metadata import frame_table
 
@@ -69,6 +70,8 @@ def seed_tasks(context: dg.AssetExecutionContext, cfg: dg.ResourceParam[Pipeline
             "base": splits.get("base", 0),
             "pool": splits.get("pool", 0),
             "mean_authoring_cost_usd": float(frame["authoring_cost_usd"].mean() or 0.0),
+            # what the seed sensor compares the files on disk against
+            WATCHED_FILES_KEY: watched_files_fingerprint(cfg),
         },
     )
 
