@@ -214,6 +214,7 @@ def test_rerunning_the_gate_reuses_rollouts_of_unchanged_variants(tiny_sweep) ->
     metadata = event.asset_materialization.metadata
     assert metadata["variants_rolled_out"].value == 0
     assert metadata["variants_reusing_rollouts"].value == metadata["variants"].value > 0
+    assert "rollout_tokens_per_second" not in metadata, "no throughput figure when nothing was rolled out"
     after = _table(tiny_sweep, "gate_results").sort(["variant_id", "factor"])
     assert after.select("variant_id", "factor", "passed", "accepted").equals(
         before.select("variant_id", "factor", "passed", "accepted")

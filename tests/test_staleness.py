@@ -87,3 +87,22 @@ def test_editing_one_seed_makes_only_the_arms_whose_corpus_changed_stale(tiny_sw
         assert all(s.status == "fresh" for s in arm_states(instance, graph, arms).values())
     finally:
         write_config(directory)  # the shared sweep's config points at the repository's seeds again
+
+
+def test_seed_sensor_fires_only_when_the_files_differ_from_what_seed_tasks_read(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(ROOT / "seeds", seeds)
+    cfg = load_config(write_config(tmp_path, {"paths": {"seeds_dir": str(seeds)}}))
+    defs = build_definitions(cfg)
+    sensor = defs.resolve_sensor_def("seed_files_sensor")
+    (tmp_path / "home").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+        fresh = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        assert fresh.run_requests, "nothing read the seeds yet: prepare them"
+        assets = [defs.get_assets_def(name) for name in ("seed_tasks", "smoke_suite")]
+        assert dg.materialize(assets, resources=defs.resources, instance=instance).success
+        after_run = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        assert not after_run.run_requests, "seed_tasks already read these files (e.g. `make ui` after `make run`)"
+        _edit_seed(seeds, "apples-buy")
+        edited = sensor(dg.build_sensor_context(instance=instance, definitions=defs, cursor=after_run.cursor))
+        assert len(edited.run_requests) == 1
