@@ -157,7 +157,8 @@ def test_economics_report_figures_render(page) -> None:
     figures = page.locator("tr").filter(has=page.locator("td", has_text="_figure"))
     figures.first.wait_for()
     keys = [figures.nth(i).locator("td").first.inner_text().strip() for i in range(figures.count())]
-    assert {"scaling_curve_figure", "rho_cost_figure", "gate_funnel_figure", "rho_per_arm_figure"} <= set(keys)
+    expected = {"scaling_curve_figure", "rho_cost_figure", "gate_funnel_figure", "rho_per_arm_figure"}
+    assert expected | {"reward_curves_figure"} <= set(keys)
     for i, key in enumerate(keys):
         figures.nth(i).get_by_text("[Show Markdown]").click()
         dialog = page.get_by_role("dialog")

@@ -7,6 +7,7 @@ lists each comparison's minimum detectable difference so a reader learns what a 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import polars as pl
 
 from rlvr_assets.core.figures import (
     plot_funnel,
+    plot_reward_curves,
     plot_rho_cost,
     plot_rho_per_arm,
     plot_scaling_curve,
@@ -26,6 +28,7 @@ __all__ = [
     "MDD_NOTE",
     "arm_frame",
     "cost_view",
+    "history_frame",
     "identification_banner",
     "identification_lines",
     "markdown_table",
@@ -161,7 +164,29 @@ FIGURES = {
     "rho_cost_figure": ("rho_cost.png", "rho_cost against the cost ratio r"),
     "rho_per_arm_figure": ("rho_per_arm.png", "Trade rate per augmented arm, with CIs"),
     "gate_funnel_figure": ("funnel.png", "Gate funnel"),
+    "reward_curves_figure": ("reward_curves.png", "GRPO training reward per arm"),  # when a training log is given
 }
+
+HISTORY_SCHEMA = {
+    "arm": pl.String,
+    "seed": pl.Int64,
+    "step": pl.Int64,
+    "reward": pl.Float64,
+    "reward_std": pl.Float64,
+    "frac_reward_zero_std": pl.Float64,
+    "loss": pl.Float64,
+}
+
+
+def history_frame(checkpoints: pl.DataFrame) -> pl.DataFrame:
+    """Per-step training metrics of every arm and seed from the `policy_checkpoint` rows (their
+    `train_log_json`: TRL's log history as the trainer reported it)."""
+    rows = []
+    if "train_log_json" in checkpoints.columns:
+        for r in checkpoints.iter_rows(named=True):
+            for step in json.loads(r["train_log_json"] or "[]"):
+                rows.append({k: step.get(k) for k in HISTORY_SCHEMA} | {"arm": r["arm"], "seed": r["training_seed"]})
+    return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
 
 
 TRADE_VIEW = ["arm", "estimator", "n_human", "n_aug", "score", "n_equiv", "rho", "rho_low", "rho_high"]
@@ -270,8 +295,10 @@ def write_report(
     funnel: pl.DataFrame,
     costs: dict[str, object],
     ratios: Sequence[float],
+    training_log: pl.DataFrame | None = None,
 ) -> Path:
-    """Write report.md plus CSVs and PNGs into `out_dir`; returns the markdown path."""
+    """Write report.md plus CSVs and PNGs into `out_dir`; returns the markdown path. `training_log` (per-step
+    rows: arm, seed, step, reward, ...) adds the reward curves."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_arms_csv(out_dir / "arms.csv", arms)
     trade.write_csv(out_dir / "trade_rate.csv")
@@ -282,6 +309,10 @@ def write_report(
     plot_rho_cost(out_dir / "rho_cost.png", trade, ratios, measured if isinstance(measured, int | float) else None)
     plot_rho_per_arm(out_dir / "rho_per_arm.png", trade)
     plot_funnel(out_dir / "funnel.png", funnel)
+    curves = training_log is not None and training_log.height > 0
+    if curves and training_log is not None:
+        training_log.write_csv(out_dir / "training_log.csv")
+        plot_reward_curves(out_dir / "reward_curves.png", training_log)
     arms_table = arm_frame(arms)
     banner = identification_banner(trade)
     mdd = mdd_frame(trade)
@@ -313,14 +344,16 @@ def write_report(
         f"c_aug per accepted variant: {costs.get('c_aug_usd')} USD; c_human per seed: {costs.get('c_human_usd')} USD; "
         f"measured r = {measured}",
         "",
+        *(["## Training reward per arm", "![reward curves](reward_curves.png)", ""] if curves else []),
         "## Gate funnel (attempts -> accepted, per factor and operator)",
         "![gate funnel](funnel.png)",
         "",
         markdown_table(funnel),
         "",
         "Figures: scaling_curve.png, rho_cost.png (estimates that are not identified in grey, null ones listed "
-        "under it), rho_per_arm.png, funnel.png. "
-        "Tables: arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv.",
+        "under it), rho_per_arm.png, funnel.png"
+        + (", reward_curves.png. " if curves else ". ")
+        + "Tables: arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv.",
     ]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")

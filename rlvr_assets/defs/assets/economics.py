@@ -17,6 +17,7 @@ from rlvr_assets.core.report import (
     FIGURES,
     arm_frame,
     cost_view,
+    history_frame,
     identification_banner,
     markdown_table,
     run_summary,
@@ -168,6 +169,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         augmented_tasks: pl.DataFrame,
         gate_results: pl.DataFrame,
         augmentation_costs: pl.DataFrame,
+        policy_checkpoint: pl.DataFrame,
     ) -> dg.MaterializeResult:
         """What the run shows in one paragraph, the figures (scaling curve, rho_cost against r with the measured
         ratio, rho per arm with CIs, gate funnel) and the sorted tables, as files and as UI metadata."""
@@ -177,14 +179,21 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         funnel = funnel_frame(augmented_tasks, gate_results)
         costs = augmentation_costs.row(0, named=True) if augmentation_costs.height else {}
         out_dir = cfg.paths.artifacts_dir / "report"
-        path = write_report(out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios)
+        history = history_frame(policy_checkpoint)
+        path = write_report(
+            out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=history
+        )
         context.log.info(f"report written to {path}")
         banner = identification_banner(trade_rate)
         return dg.MaterializeResult(
             metadata={
                 "what_the_run_shows": dg.MetadataValue.text(run_summary(curve, trade_rate, costs, funnel)),
                 **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
-                **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
+                **{
+                    key: figure(out_dir / name, title)
+                    for key, (name, title) in FIGURES.items()
+                    if (out_dir / name).exists() and (name != "reward_curves.png" or history.height)
+                },
                 "arm_scores": frame_table(arm_frame(curve)),
                 "trade_rate": frame_table(trade_view(trade_rate)),
                 "rho_cost": frame_table(cost_view(cost)),

@@ -1,5 +1,6 @@
 """Arm-partitioned assets: the training corpus, the GRPO checkpoint and the held-out scores of each arm."""
 
+import json
 import time
 
 import dagster as dg
@@ -10,13 +11,15 @@ from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
 from rlvr_assets.core.failures import Rejected
+from rlvr_assets.core.figures import plot_reward_curves
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
 from rlvr_assets.core.lineage import arm_lineage, lineage_frame, rejected_frame
+from rlvr_assets.core.report import HISTORY_SCHEMA, history_frame
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.training import train_grpo
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
-from rlvr_assets.defs.metadata import cross_arm_scores, frame_table
+from rlvr_assets.defs.metadata import cross_arm_scores, figure, frame_table
 from rlvr_assets.defs.partitions import arm_keys, arm_partitions
 
 
@@ -77,11 +80,13 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         training_corpus: pl.DataFrame,
         base_model: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed."""
+        """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed.
+        Each seed's per-step metrics (TRL's log history) are kept with its row and drawn as the reward curve."""
         tasks = frame_to_tasks(training_corpus)
         digest = corpus_hash(tasks)
         rows = []
         for seed in cfg.training.seeds:
+            history: list[dict[str, float]] = []
             out_dir = cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / f"seed-{seed}"
             lineage = {
                 "arm": context.partition_key,
@@ -92,8 +97,9 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "task_ids": [t.id for t in tasks],
             }
 
-            def log(metrics: dict[str, float], seed: int = seed) -> None:
+            def log(metrics: dict[str, float], seed: int = seed, history: list = history) -> None:
                 if "reward" in metrics:
+                    history.append({k: metrics.get(k) for k in HISTORY_SCHEMA if k not in ("arm", "seed")})
                     context.log.info(
                         f"seed {seed} step {int(metrics.get('step', 0))}/{cfg.training.steps_for(len(tasks))}: "
                         f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
@@ -111,9 +117,13 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "train_seconds": result.seconds,
                     "mean_train_reward": result.mean_reward,
                     "final_loss": result.final_loss,
+                    "train_log_json": json.dumps(history),
                 }
             )
         frame = pl.DataFrame(rows)
+        curve = plot_reward_curves(
+            cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / "reward_curve.png", history_frame(frame)
+        )
         return dg.Output(
             frame,
             metadata={
@@ -125,6 +135,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
                 "mean_train_reward": round(sum(r["mean_train_reward"] for r in rows) / len(rows), 4),
                 "checkpoint": dg.MetadataValue.path(rows[0]["path"]),
+                "reward_curve_figure": figure(curve, f"GRPO training reward, {context.partition_key}"),
             },
         )
 
