@@ -267,6 +267,9 @@ def plot_reward_curves(path: Path, log: pl.DataFrame) -> Path:
     bottom.set_ylabel("groups with\nzero reward std")
     bottom.set_ylim(-0.05, 1.05)
     bottom.set_xlabel("optimizer step")
+    from matplotlib.ticker import MaxNLocator
+
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     return _save(fig, path)
 
 
