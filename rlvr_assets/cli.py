@@ -20,6 +20,16 @@ def _parse_ratios(text: str) -> list[float]:
     return ratios
 
 
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("--seeds needs at least one training seed")
+    return seeds
+
+
 def _fmt(value: object) -> str:
     if value is None:
         return "-"
@@ -60,6 +70,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rlvr_assets.defs.sweep import ensure_dagster_home, run_sweep
 
     cfg = load_config(args.config)
+    if args.seeds:  # a slice of the study: these training seeds only (e.g. one seed of a GPU profile)
+        cfg = cfg.model_copy(update={"training": cfg.training.model_copy(update={"seeds": args.seeds})})
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     started = time.monotonic()
@@ -353,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)")
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
+    run.add_argument(
+        "--seeds", type=_parse_seeds, help="comma-separated training seeds (default: training.seeds of the config)"
+    )
     run.add_argument("--timings-json", help="also write the per-stage timings to this file")
     run.set_defaults(func=cmd_run)
     eco = sub.add_parser("economics", help="trade rate and rho_cost from arm scores measured elsewhere")

@@ -130,14 +130,19 @@ class ArmsConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    """GRPO budget shared by every arm (compute matching: same steps, prompts and rollouts per step)."""
+    """GRPO budget shared by every arm (compute matching: same steps, prompts and rollouts per step).
+
+    Temperature and learning rate default to the values that learned in measurement (docs/MEASUREMENTS.md:
+    T = 0.7, lr = 3e-5 raised SmolLM2-135M's held-out smoke score; T = 1.0, lr = 1e-5 did not). Steps and
+    rollouts per step are budgets: small here for CPU, 40 x 32 in the GPU profile (configs/gpu.yaml).
+    """
 
     max_steps: int = 8
     prompts_per_step: int = 1
     num_generations: int = 4
     max_completion_length: int = 48
-    learning_rate: float = 5e-6
-    temperature: float = 1.0
+    learning_rate: float = 3e-5
+    temperature: float = 0.7
     beta: float = 0.0
     seeds: list[int] = Field(default_factory=lambda: [0])
     use_lora: bool = False
@@ -146,6 +151,28 @@ class TrainingConfig(_Strict):
     # True: every arm gets max_steps (the study's fair comparison). False: one epoch over the arm's own corpus,
     # so bigger corpora get more steps (the unmatched comparison, which the study found flatters augmentation).
     compute_matched: bool = True
+    # fp32: fp32 weights and compute. bf16: mixed precision, fp32 master weights and AdamW states with bf16
+    # autocast compute (never bf16 weights: AdamW steps below bf16's rounding step are lost). auto: bf16 on
+    # CUDA, fp32 on CPU (bf16 autocast is slower than fp32 on most CPUs).
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # cuDNN's SDPA backward returns NaN gradients on left-padded bf16 batches on Hopper GPUs (torch >= 2.11,
+    # pytorch/pytorch#196678); training excludes that backend unless this is set.
+    cudnn_attention: bool = False
+    # DAPO-style dynamic sampling: a prompt whose latest group (gate rollouts, then training rollouts) all
+    # scored the same carries no gradient and is re-drawn; it is retried after being skipped this many times,
+    # since the policy moves.
+    dynamic_sampling: bool = True
+    dynamic_sampling_recheck: int = Field(default=3, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainingConfig:
+        if self.num_generations < 2:
+            raise ValueError(
+                f"training.num_generations must be >= 2 (GRPO compares a group), got {self.num_generations}"
+            )
+        if self.max_steps < 1 or self.prompts_per_step < 1:
+            raise ValueError("training.max_steps and training.prompts_per_step must be >= 1")
+        return self
 
     def steps_for(self, corpus_size: int) -> int:
         """Optimizer steps for an arm whose corpus has `corpus_size` tasks."""
@@ -161,8 +188,23 @@ class EvalConfig(_Strict):
     max_new_tokens: int = 64
     batch_size: int = 32
     limit: int | None = None  # items per benchmark (all when unset)
+    # paper10 benchmarks to run (all ten when unset), e.g. the reasoning three on a GPU slice
+    benchmarks: list[str] | None = None
     bootstrap_samples: int = 1000
     bootstrap_seed: int = 0
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _benchmarks(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        from rlvr_assets.core.benchmarks import registry  # lazy: the registry module imports the task model
+
+        known = [b.name for b in registry(Path("."))["paper10"]]
+        unknown = [name for name in v if name not in known]
+        if unknown or not v:
+            raise ValueError(f"eval.benchmarks: unknown paper10 benchmark(s) {unknown or v}; known: {known}")
+        return v
 
 
 class PricesConfig(_Strict):

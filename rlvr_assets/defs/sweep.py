@@ -79,7 +79,8 @@ def arm_fingerprints(cfg: PipelineConfig) -> dict[str, str]:
     base = str(read_frame(db, "base_model")["fingerprint"][0])
     heldout = ",".join(sorted(read_frame(db, "smoke_suite")["task_id"].to_list()))
     settings = [ARM_CODE_VERSION, cfg.model.model_dump_json(), cfg.training.model_dump_json()]
-    settings += [cfg.eval.model_dump_json(), heldout]
+    # the gate's settings shape the pass rates dynamic sampling starts from
+    settings += [cfg.eval.model_dump_json(), heldout, cfg.gate.model_dump_json(), cfg.sampling.model_dump_json()]
     n_base = sum(1 for t in seeds if t.provenance.split == "base")
     return {
         spec.key: arm_inputs_fingerprint(select_corpus(spec, seeds, gated), base, settings)
@@ -87,7 +88,7 @@ def arm_fingerprints(cfg: PipelineConfig) -> dict[str, str]:
     }
 
 
-ARM_CODE_VERSION = "arm-assets-1"  # bump with the code versions of training_corpus / policy_checkpoint / scores
+ARM_CODE_VERSION = "arm-assets-2"  # bump with the code versions of training_corpus / policy_checkpoint / scores
 
 
 def run_sweep(
