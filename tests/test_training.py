@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.dynamic_sampling import PassRateTracker
+from rlvr_assets.core.frames import training_log_frame
 from rlvr_assets.core.models import materialize_base_model
 from rlvr_assets.core.tasks import parse_seed_record
 from rlvr_assets.core.training import (
@@ -22,7 +23,6 @@ from rlvr_assets.core.training import (
     observing_reward,
     resolve_precision,
     train_grpo,
-    training_log_frame,
 )
 
 TINY_MODEL = ModelConfig(source="tiny", device="cpu", torch_threads=2)

@@ -254,7 +254,9 @@ def write_report(
         "",
     ]
     if training_log is not None and training_log.height:
-        training_log.write_csv(out_dir / "training_log.csv")
+        nested = [c for c, t in training_log.schema.items() if isinstance(t, pl.List)]
+        flat = training_log.with_columns(pl.col(c).list.join(" ") for c in nested)  # CSV holds no lists
+        flat.write_csv(out_dir / "training_log.csv")
         plot_reward_curves(out_dir / "reward_curves.png", training_log)
         lines += [
             "## Training (GRPO reward per arm; zero-gradient steps: every group scored the same)",

@@ -24,8 +24,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import polars as pl
-
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.dynamic_sampling import InformativeSampler, PassRateTracker
 from rlvr_assets.core.sampling import resolve_device
@@ -88,35 +86,6 @@ class TrainingDiverged(RuntimeError):
             f"GRPO step {step}: non-finite gradients in {parameters} parameter tensor(s) "
             f"(precision {precision}, SDPA backends {', '.join(backends)}); stopped before the optimizer step"
         )
-
-
-TRAINING_LOG_SCHEMA = {
-    "arm": pl.String,
-    "seed": pl.Int64,
-    "step": pl.Int64,
-    "reward": pl.Float64,
-    "reward_std": pl.Float64,
-    "frac_reward_zero_std": pl.Float64,
-    "zero_gradient": pl.Boolean,
-    "loss": pl.Float64,
-    "kl": pl.Float64,
-    "entropy": pl.Float64,
-    "mean_completion_length": pl.Float64,
-    "grad_norm": pl.Float64,
-    "seconds": pl.Float64,
-    "prompts_redrawn": pl.Int64,
-    "prompts_forced": pl.Int64,
-    "prompt_ids": pl.List(pl.String),
-}
-
-
-def training_log_frame(arm: str, seed: int, log: Sequence[StepLog]) -> pl.DataFrame:
-    """The `training_log` rows of one arm and training seed (typed, so an all-null `kl` still stores)."""
-    rows = [
-        {"arm": arm, "seed": seed, **asdict(s), "prompt_ids": list(s.prompt_ids), "zero_gradient": s.zero_gradient}
-        for s in log
-    ]
-    return pl.DataFrame(rows, schema=TRAINING_LOG_SCHEMA)
 
 
 def resolve_precision(cfg: TrainingConfig, device: str) -> Precision:

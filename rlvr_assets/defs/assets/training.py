@@ -10,11 +10,11 @@ from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.dynamic_sampling import gate_pass_rates
 from rlvr_assets.core.evaluation import evaluate_items, stratified_bootstrap_mean_ci
-from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame, training_log_frame
 from rlvr_assets.core.report import reward_curve_markdown
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.storage import write_frame
-from rlvr_assets.core.training import train_grpo, training_log_frame
+from rlvr_assets.core.training import train_grpo
 from rlvr_assets.defs.partitions import arm_partitions
 from rlvr_assets.defs.resources import PipelineConfigResource
 
