@@ -12,8 +12,8 @@ import pytest
 
 from rlvr_assets.core.code_verifier import CodeSandbox, extract_code
 from rlvr_assets.core.code_worker import UID_FIRST, UID_LAST
+from rlvr_assets.core.domains.code import TestCase, UnitTests
 from rlvr_assets.core.sandbox import SandboxLimits
-from rlvr_assets.core.tasks import TestCase, UnitTests
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from rlvr_assets.core.config import GateConfig
+from rlvr_assets.core.domains.reasoning import NumericAnswer
 from rlvr_assets.core.gate import (
     check_distinct,
     check_faithful,
@@ -10,11 +11,11 @@ from rlvr_assets.core.gate import (
     check_solve,
     check_verify,
     decide,
-    pass_at_k,
     run_gate,
 )
 from rlvr_assets.core.operators import apply_operators
-from rlvr_assets.core.tasks import NumericAnswer, load_seed_dir
+from rlvr_assets.core.scoring import pass_at_k
+from rlvr_assets.core.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +52,7 @@ def test_solve_band_rejects_unsolvable_and_trivial_variants() -> None:
 def test_verify_fails_closed_when_a_known_bad_answer_would_pass(family) -> None:
     parent, _ = family
     assert check_verify(parent).passed
-    leaky = parent.model_copy(update={"known_bad": [f"Answer: {parent.answer}"]})
+    leaky = parent.model_copy(update={"known_bad": [f"Answer: {parent.truth_key}"]})
     result = check_verify(leaky)
     assert not result.passed and "accepted" in result.reason
     assert not check_verify(parent.model_copy(update={"known_bad": []})).passed
@@ -72,14 +73,16 @@ def test_distinct_rejects_near_duplicates_and_indistinguishable_siblings(family)
 
 def test_resampled_instance_with_a_new_answer_is_not_a_duplicate(family) -> None:
     parent, variants = family
-    resampled = next(v for v in variants if v.provenance.operator == "resample_params" and v.answer != parent.answer)
+    resampled = next(
+        v for v in variants if v.provenance.operator == "resample_params" and v.truth_key != parent.truth_key
+    )
     result = check_distinct(resampled, parent, [], [0.0] * 8, GateConfig())
     assert result.passed and result.value > 0.9  # textually close, yet a different task
 
 
 def test_faithful_catches_a_wrong_ground_truth(family) -> None:
     parent, variants = family
-    wrong_answer = str(int(variants[0].answer) + 3)
+    wrong_answer = str(int(variants[0].truth_key) + 3)
     wrong = variants[0].model_copy(update={"verifier": NumericAnswer(answer=wrong_answer)})
     results, cpu = check_faithful([variants[0], wrong], {parent.id: parent})
     assert results[0].passed
@@ -109,7 +112,7 @@ def test_run_gate_scores_samples_with_the_variant_verifier(family) -> None:
     def sample_fn(conversations, n):
         # a policy that answers correctly one time in four
         return [
-            (i, f"Answer: {variants[i].answer if k % 4 == 0 else -1}", 10)
+            (i, f"Answer: {variants[i].truth_key if k % 4 == 0 else -1}", 10)
             for i in range(len(conversations))
             for k in range(n)
         ]

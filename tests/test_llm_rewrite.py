@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rlvr_assets.core.llm_rewrite import OpenAICompatibleBackend, TransformersBackend, apply_llm_rewrites
-from rlvr_assets.core.tasks import load_seed_dir
+from rlvr_assets.core.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

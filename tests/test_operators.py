@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from rlvr_assets.core.operators import OPERATORS, apply_operators, operator_versions
-from rlvr_assets.core.tasks import load_seed_dir
+from rlvr_assets.core.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,10 +28,10 @@ def test_resampling_rederives_ground_truth_by_running_the_solution(base) -> None
     variants = [a.variant for a in attempts if a.variant]
     assert len(variants) == 3
     for v in variants:
-        assert v.answer == str(v.prompt.params["boxes"] * v.prompt.params["per"])
+        assert v.truth_key == str(v.prompt.params["boxes"] * v.prompt.params["per"])
         assert v.provenance.parent_id == marbles.id and v.provenance.operator == "resample_params"
-        if v.answer != marbles.answer:
-            assert f"Answer: {marbles.answer}" in v.known_bad  # the stale answer must now fail
+        if v.truth_key != marbles.truth_key:
+            assert f"Answer: {marbles.truth_key}" in v.known_bad  # the stale answer must now fail
 
 
 def test_rephrasing_operators_keep_the_answer_and_change_the_prompt(base) -> None:
@@ -40,7 +40,7 @@ def test_rephrasing_operators_keep_the_answer_and_change_the_prompt(base) -> Non
             if a.variant is None:
                 assert a.status == "not_applicable" and a.reason
                 continue
-            assert a.variant.answer == parent.answer
+            assert a.variant.truth_key == parent.truth_key
             assert a.variant.prompt_text != parent.prompt_text
 
 
@@ -127,16 +127,18 @@ def test_resampled_tool_use_goals_rederive_state_calls_and_known_bad() -> None:
 
 
 def test_easier_and_vaguer_operators_use_texts_of_the_task_domain() -> None:
-    from rlvr_assets.core.operators import GENERIC_FORMAT_EXAMPLES, GENERIC_HINTS, VAGUE_INSTRUCTIONS
+    from rlvr_assets.core.domains import get_domain
+
+    code = get_domain("code")
 
     seeds = load_seed_dir(ROOT / "seeds")
-    code = next(t for t in seeds if t.name == "merge-intervals")
+    task = next(t for t in seeds if t.name == "merge-intervals")
     by_op = {
-        a.operator: a for a in apply_operators(code, ["add_hint", "add_format_example", "vaguer_instruction"], 0, 1)
+        a.operator: a for a in apply_operators(task, ["add_hint", "add_format_example", "vaguer_instruction"], 0, 1)
     }
-    assert by_op["add_hint"].variant.prompt.hint == GENERIC_HINTS["code"]
-    assert by_op["add_format_example"].variant.prompt.format_example == GENERIC_FORMAT_EXAMPLES["code"]
-    assert by_op["vaguer_instruction"].variant.prompt.instruction == VAGUE_INSTRUCTIONS["code"]
+    assert by_op["add_hint"].variant.prompt.hint == code.hint
+    assert by_op["add_format_example"].variant.prompt.format_example == code.format_example
+    assert by_op["vaguer_instruction"].variant.prompt.instruction == code.vague_instruction
     note = next(t for t in seeds if t.name == "packing-list")
     (example,) = apply_operators(note, ["add_format_example"], 0, 1)
     assert example.status == "not_applicable"  # instruction following states its format as constraints

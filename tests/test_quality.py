@@ -10,7 +10,7 @@ from rlvr_assets.core.quality import (
     validate_gated_pool,
     word_ngrams,
 )
-from rlvr_assets.core.tasks import load_seed_dir, load_task_file
+from rlvr_assets.core.seeds import load_seed_dir, load_task_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,7 +100,7 @@ def _planted_seed_run(tmp_path: Path, planted: bool):
     defs = build_definitions(load_config(write_config(tmp_path)))
     result = dg.materialize(
         [planted_seed_tasks, smoke_suite, trains_on_seeds, seeds_do_not_overlap_heldout],
-        resources={"pipeline": defs.resources["pipeline"]},
+        resources={"cfg": defs.resources["cfg"]},
         raise_on_error=False,
     )
     evaluation = next(e for e in result.get_asset_check_evaluations())

@@ -6,7 +6,7 @@ from pathlib import Path
 from rlvr_assets.core.config import SamplingConfig
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Sample
-from rlvr_assets.core.tasks import load_task_file
+from rlvr_assets.core.seeds import load_task_file
 from rlvr_assets.core.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +19,7 @@ class ScriptedPolicy:
         self.script = script
         self.seen: list[list[dict[str, str]]] = []
 
-    def sample(self, conversations, n, **_kwargs):
+    def sample(self, conversations, n, _cfg, **_kwargs):
         out = []
         for i, conversation in enumerate(conversations):
             self.seen.append(conversation)
@@ -62,7 +62,7 @@ class TurnScriptedPolicy:
         self.per_turn = per_turn
         self.seen: list[list[dict[str, str]]] = []
 
-    def sample(self, conversations, n, **_kwargs):
+    def sample(self, conversations, n, _cfg, **_kwargs):
         out = []
         for i, conversation in enumerate(conversations):
             self.seen.append(conversation)
@@ -110,7 +110,7 @@ def test_length_bucketed_batches_return_samples_in_conversation_order(tmp_path: 
     cfg = ModelConfig(source="tiny", device="cpu", torch_threads=2)
     policy = Policy(materialize_base_model(cfg, tmp_path / "tiny").path, cfg)
     conversations = [[{"role": "user", "content": "word " * k}] for k in (40, 1, 20, 5)]
-    samples = policy.sample(conversations, 3, max_new_tokens=4, temperature=0.0, batch_size=4)
+    samples = policy.sample(conversations, 3, SamplingConfig(max_new_tokens=4, temperature=0.0, batch_size=4))
     assert [s.prompt_index for s in samples] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
     # each sample reports its own prompt's length, so the batch it ran in cannot leak into another prompt
     by_prompt = {s.prompt_index: s.prompt_tokens for s in samples}

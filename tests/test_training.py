@@ -15,7 +15,7 @@ from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.dynamic_sampling import PassRateTracker
 from rlvr_assets.core.frames import training_log_frame
 from rlvr_assets.core.models import materialize_base_model
-from rlvr_assets.core.tasks import parse_seed_record
+from rlvr_assets.core.seeds import parse_seed_record
 from rlvr_assets.core.training import (
     TrainingDiverged,
     attention_backends,
@@ -24,6 +24,7 @@ from rlvr_assets.core.training import (
     resolve_precision,
     train_grpo,
 )
+from rlvr_assets.core.verifiers import make_trl_reward
 
 TINY_MODEL = ModelConfig(source="tiny", device="cpu", torch_threads=2)
 
@@ -53,7 +54,7 @@ def bf16_run(tmp_path_factory: pytest.TempPathFactory):
     tasks = [_word_limit_task(n) for n in (4, 5, 6)]
     never = _word_limit_task(1)  # fewer than 1 word: fails whatever the model says
     cfg = TrainingConfig(
-        max_steps=2, prompts_per_step=3, num_generations=4, max_completion_length=8, precision="bf16", seeds=[0]
+        max_steps=2, prompts_per_step=3, num_generations=4, max_new_tokens=8, precision="bf16", seeds=[0]
     )
     result = train_grpo(
         [*tasks, never], base.path, directory / "out", cfg, TINY_MODEL, 0, {}, pass_rates={never.id: (0.0, 8)}
@@ -99,7 +100,7 @@ def test_reward_records_each_group_for_dynamic_sampling() -> None:
     task = _word_limit_task(3)
     tracker = PassRateTracker()
     calls: list[tuple[str, ...]] = []
-    reward = observing_reward(tracker, calls)
+    reward = observing_reward(make_trl_reward(), lambda kw: kw["task_id"], tracker, calls)
     completions = ["ok", "ok", "far too many words in this one", "fine"]
     scores = reward(
         prompts=[task.messages] * 4, completions=completions, task=[task.to_json()] * 4, task_id=[task.id] * 4

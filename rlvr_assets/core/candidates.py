@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rlvr_assets.core.tasks import Provenance, SeedFileError, Task, parse_seed_record
+from rlvr_assets.core.seeds import SeedFileError, parse_seed_record
+from rlvr_assets.core.tasks import Provenance, Task
 
 
 def load_candidates(path: Path, library: list[Task]) -> tuple[list[Task], dict[str, Task]]:

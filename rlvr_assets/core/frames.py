@@ -46,7 +46,7 @@ def tasks_to_frame(tasks: Sequence[Task]) -> pl.DataFrame:
             "rng_seed": t.provenance.rng_seed,
             "authoring_cost_usd": t.authoring_cost_usd,
             "prompt_text": t.prompt_text,
-            "answer": t.answer,
+            "answer": t.truth_key,
             "task_json": t.to_json(),
         }
         for t in tasks

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scipy.stats import ks_2samp
 
 from rlvr_assets.core.config import GateConfig
-from rlvr_assets.core.goal_templates import rendered_solution
-from rlvr_assets.core.solutions import run_solution
+from rlvr_assets.core.domains import domain_of
+from rlvr_assets.core.domains.base import GroundTruth, VariantChange
+from rlvr_assets.core.failures import Rejected
+from rlvr_assets.core.scoring import pass_at_k
 from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.verifiers import verify
 
@@ -42,15 +43,6 @@ class GateDecision:
     reason: str
     pass_rate: float
     pass_at_k: float
-
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k from n samples with c correct (Chen et al., 2021)."""
-    if k > n:
-        raise ValueError(f"pass@{k} needs at least {k} samples, got {n}")
-    if n - c < k:
-        return 1.0
-    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
 
 
 def check_verify(task: Task) -> FactorResult:
@@ -115,7 +107,7 @@ def check_distinct(
     distribution it cannot be told apart from (two-sample KS test, p >= ks_alpha).
     """
     sim_parent = text_similarity(variant.prompt_text, parent.prompt_text)
-    if sim_parent >= cfg.duplicate_similarity and variant.answer == parent.answer:
+    if sim_parent >= cfg.duplicate_similarity and variant.truth_key == parent.truth_key:
         return FactorResult(
             variant.id,
             "distinct",
@@ -127,7 +119,7 @@ def check_distinct(
     for sibling, sib_rewards in kept_siblings:
         sim = text_similarity(variant.prompt_text, sibling.prompt_text)
         worst = max(worst, sim)
-        if variant.answer != sibling.answer:
+        if variant.truth_key != sibling.truth_key:
             continue
         if sim >= cfg.duplicate_similarity:
             return FactorResult(
@@ -147,38 +139,13 @@ def check_distinct(
     return FactorResult(variant.id, "distinct", True, worst, f"max similarity {worst:.3f} to parent/kept siblings")
 
 
-def _numeric_params(task: Task) -> dict[str, object]:
-    return {k: v for k, v in task.prompt.params.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-
-
-def _numbers_in(text: str) -> set[str]:
-    return set(re.findall(r"\d+(?:\.\d+)?", text))
-
-
-def _rephrasing_faithful(variant: Task, parent: Task) -> FactorResult:
-    """A non-parametric variant is faithful when the parent's reference solution still passes its verifier;
-    a variant of a parametric tool-use goal, when the parent's templated solution for the variant's params
-    passes it and every param is stated in the prompt."""
-    solution = parent.reference_solution
-    if parent.domain == "function_calling" and parent.solution_program is not None:
-        unstated = [k for k, val in variant.prompt.params.items() if str(val) not in variant.prompt_text]
-        if unstated:
-            return FactorResult(variant.id, "faithful", False, 0.0, f"parameters {unstated} not shown in prompt")
-        solution = rendered_solution(parent, variant.prompt.params)[0]
-    verdict = verify(variant, solution)
-    if verdict.reward != 1.0:
-        return FactorResult(variant.id, "faithful", False, 0.0, f"parent solution no longer passes: {verdict.reason}")
-    same = variant.verifier == parent.verifier and variant.environment == parent.environment
-    detail = "verifier unchanged" if same else "on the variant's own verifier"
-    return FactorResult(variant.id, "faithful", True, 1.0, f"parent solution transfers ({detail})")
-
-
 def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[list[FactorResult], float]:
     """The mutation did what its spec says and the parent's solution logic transfers to the variant.
 
-    Checks: the parent's solution program, run on the variant's parameters, reproduces the variant's
-    answer; every numeric parameter appears in the rendered prompt; operators that only rephrase keep the
-    parent's answer. Returns the results and the sandbox CPU seconds spent.
+    The parent's domain re-derives the ground truth for each variant's params and environment, the same
+    derivation the operators used (for reasoning: the parent's solution program, run in the sandbox). A
+    variant is faithful when its prompt states every param the truth depends on and the re-derived
+    reference solution passes the variant's own verifier. Returns the results and the sandbox CPU seconds.
     """
     results: list[FactorResult] = []
     cpu = 0.0
@@ -190,38 +157,30 @@ def check_faithful(variants: Sequence[Task], parents: dict[str, Task]) -> tuple[
         if parent is None:
             results.extend(FactorResult(v.id, "faithful", False, 0.0, f"unknown parent {parent_id!r}") for v in group)
             continue
-        if parent.solution_program is None or parent.domain != "reasoning":
-            results.extend(_rephrasing_faithful(v, parent) for v in group)
-            continue
-        run = run_solution(parent.solution_program, [v.prompt.params for v in group])
-        cpu += run.cpu_seconds
-        for v, answer, error in zip(group, run.answers, run.errors, strict=True):
-            if answer is None:
-                results.append(FactorResult(v.id, "faithful", False, 0.0, f"parent solution fails on variant: {error}"))
-                continue
-            if answer != v.answer:
-                results.append(
-                    FactorResult(
-                        v.id, "faithful", False, 0.0, f"parent solution gives {answer}, variant claims {v.answer}"
-                    )
-                )
-                continue
-            shown = _numbers_in(v.prompt_text)
-            missing = [
-                k
-                for k, val in v.prompt.params.items()
-                if isinstance(val, int | float) and not isinstance(val, bool) and str(val) not in shown
-            ]
-            if missing:
-                results.append(FactorResult(v.id, "faithful", False, 0.0, f"parameters {missing} not shown in prompt"))
-                continue
-            if _numeric_params(v) == _numeric_params(parent) and v.answer != parent.answer:
-                results.append(
-                    FactorResult(v.id, "faithful", False, 0.0, "same numbers as the parent but a different answer")
-                )
-                continue
-            results.append(FactorResult(v.id, "faithful", True, 1.0, "parent solution transfers; spec holds"))
+        domain = domain_of(parent)
+        derived = domain.derive_truths(parent, [VariantChange(v.prompt.params, v.environment) for v in group])
+        cpu += derived.sandbox_cpu_seconds
+        for v, truth in zip(group, derived.truths, strict=True):
+            results.append(_faithful(v, parent, truth, domain.unstated_params(v)))
     return results, cpu
+
+
+def _faithful(variant: Task, parent: Task, truth: GroundTruth | Rejected, unstated: list[str]) -> FactorResult:
+    if isinstance(truth, Rejected):
+        return FactorResult(variant.id, "faithful", False, 0.0, f"parent solution fails on variant: {truth.reason}")
+    if unstated:
+        return FactorResult(variant.id, "faithful", False, 0.0, f"parameters {unstated} not shown in prompt")
+    verdict = verify(variant, truth.reference_solution)
+    if verdict.reward != 1.0:
+        reason = (
+            f"parent solution gives {truth.verifier.summary()}, variant claims {variant.truth_key}"
+            if truth.verifier != variant.verifier
+            else f"parent solution no longer passes: {verdict.reason}"
+        )
+        return FactorResult(variant.id, "faithful", False, 0.0, reason)
+    same = variant.verifier == parent.verifier and variant.environment == parent.environment
+    detail = "verifier unchanged" if same else "on the variant's own verifier"
+    return FactorResult(variant.id, "faithful", True, 1.0, f"parent solution transfers ({detail})")
 
 
 def decide(

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rlvr_assets.core.config import LLMRewriteConfig
+from rlvr_assets.core.config import LLMRewriteConfig, SamplingConfig
 from rlvr_assets.core.operators import Attempt
 from rlvr_assets.core.tasks import Provenance, Task, build_task
 
@@ -68,7 +68,9 @@ class TransformersBackend:
     def complete(self, prompts: Sequence[str], max_new_tokens: int) -> list[Generation]:
         start = time.monotonic()
         samples = self.policy.sample(
-            [[{"role": "user", "content": p}] for p in prompts], 1, max_new_tokens=max_new_tokens, temperature=0.0
+            [[{"role": "user", "content": p}] for p in prompts],
+            1,
+            SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.0),
         )
         each = (time.monotonic() - start) / max(1, len(samples))
         return [Generation(s.text, s.prompt_tokens, s.completion_tokens, each) for s in samples]

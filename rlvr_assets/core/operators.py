@@ -1,13 +1,14 @@
 """The versioned catalogue of pre-specified mutation operators.
 
 Each operator is deterministic given (seed task, operator, rng seed) and carries a code version, so
-changing one operator makes only its own variants stale. Every operator re-derives the ground truth by
-running the parent's reference solution program (in the sandbox) on the variant's parameters.
+changing one operator makes only its own variants stale. An operator only proposes a change (new prompt
+parts, params or initial state); the parent's domain says whether the operator applies, supplies the
+domain's texts, and re-derives the ground truth for the change (core/domains/), the same derivation the
+gate's V_faithful checks against.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import random
@@ -15,45 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rlvr_assets.core.goal_templates import derive_goal_truth, replay_expected_state
-from rlvr_assets.core.solutions import run_solution
-from rlvr_assets.core.tasks import (
-    DOMAINS,
-    Environment,
-    EnvironmentOutcome,
-    NumericAnswer,
-    Provenance,
-    ReasoningPrompt,
-    Task,
-    build_task,
-)
-
-# Per-domain texts of the operators that add or genericize prompt parts; a domain missing from a table
-# makes the operator not applicable there (instruction following states its format as constraints).
-GENERIC_HINTS = {
-    "reasoning": "Work through the problem step by step and check the arithmetic before answering.",
-    "code": "Think about edge cases such as empty inputs before you write the function.",
-    "instruction_following": "Check every requirement of the request one by one before you answer.",
-    "function_calling": "Look at the current state with the tools before you change anything.",
-}
-GENERIC_FORMAT_EXAMPLES = {
-    "reasoning": "For example, if the result were 1234, the last line would read: Answer: 1234",
-    "code": "For example, a reply has this shape:\n```python\ndef function_name(arguments):\n    ...\n```",
-    "function_calling": 'For example, one tool call is written as: <tool_call>{"name": "tool_name", "arguments": '
-    '{"argument": "value"}}</tool_call>',
-}
-VAGUE_INSTRUCTIONS = {
-    "reasoning": "End with the result.",
-    "code": "Reply with the function.",
-    "function_calling": "Take care of it.",
-}
+from rlvr_assets.core.domains import REGISTRY, domain_of
+from rlvr_assets.core.domains.base import Domain, VariantChange
+from rlvr_assets.core.environments import Environment
+from rlvr_assets.core.failures import Rejected
+from rlvr_assets.core.tasks import PromptSpec, Provenance, Task, build_task
 
 
 @dataclass(frozen=True)
 class Proposal:
     """What an operator wants to change; the ground truth is re-derived from the parent's reference."""
 
-    prompt: ReasoningPrompt
+    prompt: PromptSpec
     rng_seed: int
     environment: Environment | None = None
 
@@ -65,8 +39,7 @@ class Operator:
     family: str
     direction: str  # "harder", "easier" or "resample"
     description: str
-    propose: Callable[[Task, int, int], list[Proposal] | str] = field(repr=False)
-    domains: tuple[str, ...] = DOMAINS
+    propose: Callable[[Task, int, int], list[Proposal] | Rejected] = field(repr=False)
 
     @property
     def code_version(self) -> str:
@@ -101,10 +74,10 @@ def _draw(space: list[Any] | dict[str, int], rng: random.Random) -> Any:
     return rng.choice(space)
 
 
-def _resample_params(task: Task, rng_seed: int, draws: int) -> list[Proposal] | str:
+def _resample_params(task: Task, rng_seed: int, draws: int) -> list[Proposal] | Rejected:
     space = task.prompt.param_space
     if not space:
-        return "task declares no param_space to resample"
+        return Rejected("task declares no param_space to resample")
     proposals: list[Proposal] = []
     seen = {tuple(sorted(task.prompt.params.items()))}
     for draw in range(draws):
@@ -117,30 +90,32 @@ def _resample_params(task: Task, rng_seed: int, draws: int) -> list[Proposal] | 
                 seen.add(key)
                 proposals.append(Proposal(task.prompt.model_copy(update={"params": params}), rng_seed + draw))
                 break
-    return proposals or "param_space yields no new parameter combination"
+    return proposals or Rejected("param_space yields no new parameter combination")
 
 
 def _single(
-    update: Callable[[ReasoningPrompt], dict[str, Any] | str],
-) -> Callable[[Task, int, int], list[Proposal] | str]:
+    update: Callable[[PromptSpec], dict[str, Any] | Rejected],
+) -> Callable[[Task, int, int], list[Proposal] | Rejected]:
     return _single_for_domain(lambda prompt, _domain: update(prompt))
 
 
 def _single_for_domain(
-    update: Callable[[ReasoningPrompt, str], dict[str, Any] | str],
-) -> Callable[[Task, int, int], list[Proposal] | str]:
-    def propose(task: Task, rng_seed: int, _draws: int) -> list[Proposal] | str:
-        change = update(task.prompt, task.domain)
-        if isinstance(change, str):
+    update: Callable[[PromptSpec, Domain], dict[str, Any] | Rejected],
+) -> Callable[[Task, int, int], list[Proposal] | Rejected]:
+    """An operator that changes prompt parts only (one proposal, the rng seed unused)."""
+
+    def propose(task: Task, rng_seed: int, _draws: int) -> list[Proposal] | Rejected:
+        change = update(task.prompt, domain_of(task))
+        if isinstance(change, Rejected):
             return change
         return [Proposal(task.prompt.model_copy(update=change), rng_seed)]
 
     return propose
 
 
-def _generic_names(prompt: ReasoningPrompt) -> dict[str, Any] | str:
+def _generic_names(prompt: PromptSpec) -> dict[str, Any] | Rejected:
     if not prompt.name_params:
-        return "task has no name parameters to redact"
+        return Rejected("task has no name parameters to redact")
     params = dict(prompt.params)
     labels = (
         ["the person"]
@@ -161,34 +136,40 @@ _DISTRACTOR_TITLES = ["yoga", "book club", "call with Ana", "plumber", "piano le
 _DAYS = ["mon", "tue", "wed", "thu", "fri"]
 
 
-def _add_hint(prompt: ReasoningPrompt, domain: str) -> dict[str, Any] | str:
-    return {"hint": GENERIC_HINTS[domain]} if not prompt.hint else "task already has a hint"
+def _add_hint(prompt: PromptSpec, domain: Domain) -> dict[str, Any] | Rejected:
+    if domain.hint is None:
+        return Rejected(f"{domain.name} has no generic hint")
+    return {"hint": domain.hint} if not prompt.hint else Rejected("task already has a hint")
 
 
-def _add_format_example(prompt: ReasoningPrompt, domain: str) -> dict[str, Any] | str:
+def _add_format_example(prompt: PromptSpec, domain: Domain) -> dict[str, Any] | Rejected:
+    if domain.format_example is None:
+        return Rejected(f"{domain.name} has no generic format example")
     if prompt.format_example:
-        return "task already has a format example"
-    return {"format_example": GENERIC_FORMAT_EXAMPLES[domain]}
+        return Rejected("task already has a format example")
+    return {"format_example": domain.format_example}
 
 
-def _vaguer_instruction(prompt: ReasoningPrompt, domain: str) -> dict[str, Any] | str:
-    vague = VAGUE_INSTRUCTIONS[domain]
+def _vaguer_instruction(prompt: PromptSpec, domain: Domain) -> dict[str, Any] | Rejected:
+    vague = domain.vague_instruction
+    if vague is None:
+        return Rejected(f"{domain.name} has no vague instruction")
     if not prompt.instruction:
-        return "task has no separate instruction to make vaguer"
-    return {"instruction": vague} if prompt.instruction != vague else "instruction is already vague"
+        return Rejected("task has no separate instruction to make vaguer")
+    return {"instruction": vague} if prompt.instruction != vague else Rejected("instruction is already vague")
 
 
-def _obscure_goal(prompt: ReasoningPrompt) -> dict[str, Any] | str:
+def _obscure_goal(prompt: PromptSpec) -> dict[str, Any] | Rejected:
     if prompt.template.startswith("A colleague left you this note"):
-        return "goal is already obscured"
+        return Rejected("goal is already obscured")
     return {"template": OBSCURE_FRAME.format(question=prompt.template.replace('"', "'"))}
 
 
-def _distractors(task: Task, rng_seed: int, draws: int) -> list[Proposal] | str:
+def _distractors(task: Task, rng_seed: int, draws: int) -> list[Proposal] | Rejected:
     """New initial states: the parent's state plus entities the task must leave alone."""
     env = task.environment
     if env is None:
-        return "task has no environment"
+        return Rejected("task has no environment")
     proposals = []
     for draw in range(draws):
         rng = _rng(task, "add_distractors", rng_seed + draw)
@@ -229,7 +210,6 @@ OPERATORS: dict[str, Operator] = {
             "draw new parameters from param_space; reasoning: the answer is recomputed by the solution program; "
             "function calling: a new goal whose expected state is re-derived by replaying the templated reference",
             _resample_params,
-            ("reasoning", "function_calling"),
         ),
         Operator(
             "remove_hint",
@@ -237,7 +217,7 @@ OPERATORS: dict[str, Operator] = {
             "remove_hints",
             "harder",
             "drop the hint sentence",
-            _single(lambda p: {"hint": None} if p.hint else "task has no hint"),
+            _single(lambda p: {"hint": None} if p.hint else Rejected("task has no hint")),
         ),
         Operator(
             "remove_format_example",
@@ -245,7 +225,7 @@ OPERATORS: dict[str, Operator] = {
             "remove_format_examples",
             "harder",
             "drop the worked format example",
-            _single(lambda p: {"format_example": None} if p.format_example else "task has no format example"),
+            _single(lambda p: {"format_example": None} if p.format_example else Rejected("task has no format example")),
         ),
         Operator(
             "densify_formatting",
@@ -253,7 +233,7 @@ OPERATORS: dict[str, Operator] = {
             "densify_formatting",
             "harder",
             "collapse the prompt into one dense paragraph",
-            _single(lambda p: {"dense": True} if not p.dense else "task is already dense"),
+            _single(lambda p: {"dense": True} if not p.dense else Rejected("task is already dense")),
         ),
         Operator(
             "genericize_names",
@@ -270,7 +250,6 @@ OPERATORS: dict[str, Operator] = {
             "harder",
             "replace the explicit answer-format instruction with a vague one",
             _single_for_domain(_vaguer_instruction),
-            tuple(VAGUE_INSTRUCTIONS),
         ),
         Operator(
             "add_hint",
@@ -279,7 +258,6 @@ OPERATORS: dict[str, Operator] = {
             "easier",
             "add a generic hint suited to the domain",
             _single_for_domain(_add_hint),
-            tuple(GENERIC_HINTS),
         ),
         Operator(
             "obscure_goal",
@@ -288,7 +266,6 @@ OPERATORS: dict[str, Operator] = {
             "harder",
             "state the task indirectly, as a note to interpret",
             _single(_obscure_goal),
-            ("code", "instruction_following", "function_calling"),
         ),
         Operator(
             "add_distractors",
@@ -298,7 +275,6 @@ OPERATORS: dict[str, Operator] = {
             "new initial environment state with entities the task must leave alone; expected state re-derived "
             "by replaying the reference solution",
             _distractors,
-            ("function_calling",),
         ),
         Operator(
             "add_format_example",
@@ -307,7 +283,6 @@ OPERATORS: dict[str, Operator] = {
             "easier",
             "add a worked answer-format example",
             _single_for_domain(_add_format_example),
-            tuple(GENERIC_FORMAT_EXAMPLES),
         ),
     )
 }
@@ -320,85 +295,45 @@ def operator_versions(names: list[str]) -> dict[str, str]:
     return {n: OPERATORS[n].code_version for n in names}
 
 
-def _variant_known_bad(parent: Task, answer: str) -> list[str | list[str]]:
-    if answer == parent.answer:
-        return list(parent.known_bad)
-    bad = [f"Answer: {parent.answer}"]
-    with contextlib.suppress(ValueError):
-        bad.append(f"Answer: {int(answer) + 1}")
-    return bad
+def applicable_domains(operator: str) -> list[str]:
+    """The registered domains whose operator hooks include `operator`."""
+    return [name for name, domain in REGISTRY.items() if operator in domain.operators]
 
 
 def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draws: int) -> list[Attempt]:
-    """Apply each named operator to `parent`; all proposals share one sandboxed solution run."""
+    """Apply each named operator to `parent`; the domain derives every proposal's ground truth in one go
+    (for reasoning, one sandboxed solution run)."""
     operator_versions(names)
+    domain = domain_of(parent)
     attempts: list[Attempt] = []
     pending: list[tuple[Operator, Proposal]] = []
     for name in names:
         op = OPERATORS[name]
         proposed = (
             op.propose(parent, rng_seed, resample_draws)
-            if parent.domain in op.domains
-            else f"operator applies to {', '.join(op.domains)} tasks, not {parent.domain}"
+            if op.name in domain.operators
+            else Rejected(f"operator applies to {', '.join(applicable_domains(op.name))} tasks, not {domain.name}")
         )
-        if isinstance(proposed, str):
+        if isinstance(proposed, Rejected):
             attempts.append(
-                Attempt(parent.id, op.name, op.version, op.family, rng_seed, "not_applicable", proposed, None, 0.0)
+                Attempt(
+                    parent.id, op.name, op.version, op.family, rng_seed, "not_applicable", proposed.reason, None, 0.0
+                )
             )
         else:
             pending.extend((op, p) for p in proposed)
     if not pending:
         return attempts
-    if parent.domain == "reasoning" and parent.solution_program:
-        run = run_solution(parent.solution_program, [p.prompt.params for _, p in pending])
-        answers, errors, cpu = run.answers, run.errors, run.cpu_seconds
-    else:  # rephrasing of a non-parametric task: the verifier carries over unchanged
-        answers, errors, cpu = [None] * len(pending), [None] * len(pending), 0.0
-    cpu_each = cpu / len(pending)
-    for (op, proposal), answer, error in zip(pending, answers, errors, strict=True):
-        if parent.domain == "reasoning" and parent.solution_program and answer is None:
-            reason = f"reference solution failed on variant params: {error}"
+    derived = domain.derive_truths(parent, [VariantChange(p.prompt.params, p.environment) for _, p in pending])
+    cpu_each = derived.sandbox_cpu_seconds / len(pending)
+    for (op, proposal), truth in zip(pending, derived.truths, strict=True):
+        if isinstance(truth, Rejected):
             attempts.append(
-                Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "failed", reason, None, cpu_each)
+                Attempt(
+                    parent.id, op.name, op.version, op.family, proposal.rng_seed, "failed", truth.reason, None, cpu_each
+                )
             )
             continue
-        new_goal = parent.domain == "function_calling" and proposal.prompt.params != parent.prompt.params
-        if new_goal or proposal.environment is not None:
-            truth_or_reason = (
-                derive_goal_truth(parent, proposal.prompt.params, proposal.environment or parent.environment)
-                if new_goal and parent.environment is not None
-                else _replayed_truth(parent, proposal.environment or parent.environment)
-            )
-            if isinstance(truth_or_reason, str):
-                attempts.append(
-                    Attempt(
-                        parent.id,
-                        op.name,
-                        op.version,
-                        op.family,
-                        proposal.rng_seed,
-                        "failed",
-                        truth_or_reason,
-                        None,
-                        cpu_each,
-                    )
-                )
-                continue
-            truth = truth_or_reason
-        elif answer is not None:
-            truth = {
-                "verifier": parent.verifier.model_copy(update={"answer": answer})
-                if isinstance(parent.verifier, NumericAnswer)
-                else NumericAnswer(answer=answer),
-                "reference_solution": f"Answer: {answer}",
-                "known_bad": _variant_known_bad(parent, answer),
-            }
-        else:
-            truth = {
-                "verifier": parent.verifier,
-                "reference_solution": parent.reference_solution,
-                "known_bad": list(parent.known_bad),
-            }
         variant = build_task(
             name=f"{parent.name}~{op.name}~{proposal.rng_seed}",
             domain=parent.domain,
@@ -415,25 +350,11 @@ def apply_operators(parent: Task, names: list[str], rng_seed: int, resample_draw
                 operator_version=op.version,
                 rng_seed=proposal.rng_seed,
             ),
-            **truth,
+            verifier=truth.verifier,
+            reference_solution=truth.reference_solution,
+            known_bad=truth.known_bad,
         )
         attempts.append(
             Attempt(parent.id, op.name, op.version, op.family, proposal.rng_seed, "proposed", "ok", variant, cpu_each)
         )
     return attempts
-
-
-def _replayed_truth(parent: Task, environment: Environment) -> dict[str, Any] | str:
-    """Re-derive a function-calling task's expected state by replaying its reference in the new environment."""
-    spec = parent.verifier
-    if not isinstance(spec, EnvironmentOutcome) or parent.environment is None:
-        return "task has no environment outcome to re-derive"
-    turns = [parent.reference_solution] if isinstance(parent.reference_solution, str) else parent.reference_solution
-    expected = replay_expected_state(turns, environment, list(spec.expected_state), baseline=parent.environment)
-    if isinstance(expected, str):
-        return expected
-    return {
-        "verifier": spec.model_copy(update={"expected_state": expected}),
-        "reference_solution": parent.reference_solution,
-        "known_bad": list(parent.known_bad),
-    }

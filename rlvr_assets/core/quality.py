@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from rlvr_assets.core.domains import DOMAINS
 from rlvr_assets.core.frames import frame_to_tasks
-from rlvr_assets.core.tasks import DOMAINS, Task
+from rlvr_assets.core.tasks import Task
 
 REQUIRED_COLUMNS = ["task_id", "name", "domain", "parent_id", "operator", "prompt_text", "task_json", "pass_at_k"]
 

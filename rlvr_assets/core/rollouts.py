@@ -1,37 +1,60 @@
-"""Policy rollouts for any task: one completion for single-turn tasks, a live episode for tool use.
+"""Policy rollouts for any task, through one episode loop: the gate, evaluation, the CLI and GRPO training.
 
-In an episode each assistant turn's tool calls are executed against a fresh copy of the task's
-environment and the results are appended as tool turns before the model speaks again, until it makes no
-call or the turn limit is reached. Conversations are batched across tasks and samples at every turn.
+Every rollout is an Episode (core/episodes.py) created by the task's domain: a single-turn task ends
+after one completion; a tool-use task is a live episode whose tool results come back as the next turn.
+`run_episodes` is the loop: each round samples one assistant turn for every live episode in one batched
+call, so conversations are batched across tasks, samples and kinds of episode alike. What samples the
+turns is the caller's: `sample_rollouts` uses a `Policy` (gate, evaluation); training uses the GRPO
+trainer's own generation (core/agentic.py). The loop, the episodes and their parsers are the same.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rlvr_assets.core.config import SamplingConfig
-from rlvr_assets.core.environments import Episode
+from rlvr_assets.core.domains import domain_of
+from rlvr_assets.core.domains.base import Solution
+from rlvr_assets.core.episodes import Episode
 from rlvr_assets.core.sampling import Policy
-from rlvr_assets.core.tasks import BFCLMultiTurn, EnvironmentOutcome, Task
+from rlvr_assets.core.tasks import Task
 
 
 @dataclass
 class Rollout:
     task_index: int
-    completion: str | list[str]
+    completion: Solution
     tokens: int
 
 
-@dataclass
-class _Live:
-    task_index: int
-    messages: list[dict[str, str]]
-    episode: Episode
-    turns: list[str] = field(default_factory=list)
-    tokens: int = 0
-    done: bool = False
+@dataclass(frozen=True)
+class Turn:
+    """One sampled assistant turn and the tokens it cost (context + new tokens)."""
+
+    text: str
+    tokens: int
+
+
+# (indices of the live episodes, round number) -> one turn for each of them, in the same order
+TurnSampler = Callable[[list[int], int], Sequence[Turn]]
+
+
+def run_episodes(episodes: Sequence[Episode], sample_turns: TurnSampler) -> list[int]:
+    """Drive every episode to its end; returns the tokens each one cost.
+
+    Each round hands the indices of the still-live episodes to `sample_turns` (which reads their
+    `messages`), then gives each episode its turn through `advance`, which appends what the task answers
+    or ends the episode."""
+    tokens = [0] * len(episodes)
+    round_ = 0
+    while active := [j for j, ep in enumerate(episodes) if not ep.done]:
+        turns = sample_turns(active, round_)
+        for j, turn in zip(active, turns, strict=True):
+            tokens[j] += turn.tokens
+            episodes[j].advance(turn.text)
+        round_ += 1
+    return tokens
 
 
 def sample_rollouts(
@@ -40,130 +63,23 @@ def sample_rollouts(
     n: int,
     cfg: SamplingConfig,
     *,
-    temperature: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Rollout]:
-    """`n` rollouts per task (greedy when temperature is 0), in task order then sample order."""
-    temp = cfg.temperature if temperature is None else temperature
-    bfcl = [i for i, t in enumerate(tasks) if isinstance(t.verifier, BFCLMultiTurn)]
-    single = [i for i, t in enumerate(tasks) if t.environment is None and i not in bfcl]
-    multi = [i for i, t in enumerate(tasks) if t.environment is not None]
-    out: list[Rollout] = []
-    if single:
-        samples = policy.sample(
-            [tasks[i].messages for i in single],
-            n,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=temp,
-            top_p=cfg.top_p,
-            batch_size=cfg.batch_size,
-            max_batch_tokens=cfg.max_batch_tokens,
-            seed=cfg.seed,
-            progress=progress,
-        )
-        out += [Rollout(single[s.prompt_index], s.text, s.prompt_tokens + s.completion_tokens) for s in samples]
-    if multi:
-        out += _episodes(policy, tasks, multi, n, cfg, temp)
-    if bfcl:
-        out += _bfcl_episodes(policy, tasks, bfcl, n, cfg, temp)
-    return sorted(out, key=lambda r: r.task_index)
+    """`n` rollouts per task (greedy when `cfg.temperature` is 0), in task order then sample order.
 
+    `progress(done, total)` reports the first round, where every episode takes its first turn."""
+    owners = [i for i in range(len(tasks)) for _ in range(n)]
+    episodes = [domain_of(tasks[i]).start_episode(tasks[i]) for i in owners]
 
-def _episodes(
-    policy: Policy, tasks: Sequence[Task], indices: list[int], n: int, cfg: SamplingConfig, temperature: float
-) -> list[Rollout]:
-    live = [_Live(i, list(tasks[i].messages), Episode(tasks[i].environment)) for i in indices for _ in range(n)]
-    max_turns = max(
-        t.verifier.max_turns for t in (tasks[i] for i in indices) if isinstance(t.verifier, EnvironmentOutcome)
-    )
-    for turn in range(max_turns):
-        active = [r for r in live if not r.done]
-        if not active:
-            break
+    def sample_turns(active: list[int], round_: int) -> list[Turn]:
         samples = policy.sample(
-            [r.messages for r in active],
+            [episodes[j].messages for j in active],
             1,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=temperature,
-            top_p=cfg.top_p,
-            batch_size=cfg.batch_size,
-            max_batch_tokens=cfg.max_batch_tokens,
-            seed=cfg.seed + turn,
-        )
-        for sample in samples:
-            r = active[sample.prompt_index]
-            r.turns.append(sample.text)
-            r.tokens += sample.prompt_tokens + sample.completion_tokens
-            results = r.episode.step(sample.text)
-            r.messages = [
-                *r.messages,
-                {"role": "assistant", "content": sample.text},
-                *({"role": "tool", "content": res} for res in results),
-            ]
-            task = tasks[r.task_index]
-            limit = task.verifier.max_turns if isinstance(task.verifier, EnvironmentOutcome) else max_turns
-            r.done = not results or len(r.turns) >= limit
-    return [Rollout(r.task_index, r.turns, r.tokens) for r in live]
-
-
-@dataclass
-class _BFCLLive:
-    task_index: int
-    spec: BFCLMultiTurn
-    messages: list[dict[str, str]]
-    decoded: list[list[list[str]]] = field(default_factory=lambda: [[]])
-    tokens: int = 0
-    steps: int = 0
-    done: bool = False
-
-    def history(self) -> list[list[str]]:
-        return [step for turn in self.decoded for step in turn]
-
-    def next_turn(self) -> None:
-        turn = len(self.decoded)
-        if turn > len(self.spec.later_user_turns):
-            self.done = True
-            return
-        self.messages = [*self.messages, {"role": "user", "content": self.spec.later_user_turns[turn - 1]}]
-        self.decoded.append([])
-        self.steps = 0
-
-
-def _bfcl_episodes(
-    policy: Policy, tasks: Sequence[Task], indices: list[int], n: int, cfg: SamplingConfig, temperature: float
-) -> list[Rollout]:
-    """BFCL multi-turn: each user turn is answered by steps of calls, executed by BFCL's classes in the
-    sandbox, until the model answers without a call; then the next user turn arrives."""
-    from rlvr_assets.core.bfcl import decode_turn, execute_calls
-
-    live = []
-    for i in indices:
-        spec = tasks[i].verifier
-        assert isinstance(spec, BFCLMultiTurn)
-        live += [_BFCLLive(i, spec, list(tasks[i].messages)) for _ in range(n)]
-    round_ = 0
-    while active := [r for r in live if not r.done]:
-        samples = policy.sample(
-            [r.messages for r in active],
-            1,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=temperature,
-            top_p=cfg.top_p,
-            batch_size=cfg.batch_size,
-            max_batch_tokens=cfg.max_batch_tokens,
+            cfg,
             seed=cfg.seed + round_,
+            progress=progress if round_ == 0 else None,
         )
-        round_ += 1
-        for sample in samples:
-            r = active[sample.prompt_index]
-            r.tokens += sample.prompt_tokens + sample.completion_tokens
-            r.messages = [*r.messages, {"role": "assistant", "content": sample.text}]
-            calls = decode_turn(sample.text)
-            if calls:
-                results = execute_calls(r.spec.entry, r.history(), calls)
-                r.decoded[-1].append(calls)
-                r.messages += [{"role": "tool", "content": res} for res in results]
-                r.steps += 1
-            if not calls or r.steps >= r.spec.max_steps_per_turn:
-                r.next_turn()
-    return [Rollout(r.task_index, json.dumps(r.decoded), r.tokens) for r in live]
+        return [Turn(s.text, s.prompt_tokens + s.completion_tokens) for s in samples]
+
+    tokens = run_episodes(episodes, sample_turns)
+    return [Rollout(i, ep.completion(), t) for i, ep, t in zip(owners, episodes, tokens, strict=True)]

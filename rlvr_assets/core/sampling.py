@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rlvr_assets.core.config import ModelConfig
+from rlvr_assets.core.config import ModelConfig, SamplingConfig
 
 _Job = tuple[int, str]  # (conversation index, rendered prompt)
 
@@ -55,16 +55,13 @@ class Policy:
         self,
         conversations: list[list[dict[str, str]]],
         n: int,
+        cfg: SamplingConfig,
         *,
-        max_new_tokens: int,
-        temperature: float,
-        top_p: float = 1.0,
-        batch_size: int = 32,
-        max_batch_tokens: int | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Sample]:
-        """`n` samples per conversation (greedy when temperature == 0), batched across conversations.
+        """`n` samples per conversation (greedy when `cfg.temperature` == 0), batched across conversations;
+        `seed` overrides `cfg.seed` (a multi-turn loop seeds each round differently).
 
         Batches are formed from prompts of similar length (less left padding to compute over) and hold at
         most `batch_size` sequences and `max_batch_tokens` tokens (prompt + new tokens, padded), so long
@@ -76,15 +73,15 @@ class Policy:
         lengths = [len(self.tokenizer(text, add_special_tokens=False)["input_ids"]) for text in rendered]
         jobs = sorted(((i, text) for i, text in enumerate(rendered) for _ in range(n)), key=lambda j: lengths[j[0]])
         samples: list[Sample] = []
-        torch.manual_seed(seed)
+        torch.manual_seed(cfg.seed if seed is None else seed)
         done = 0
         for chunk in token_budget_batches(
-            jobs, [lengths[i] + max_new_tokens for i, _ in jobs], batch_size, max_batch_tokens
+            jobs, [lengths[i] + cfg.max_new_tokens for i, _ in jobs], cfg.batch_size, cfg.max_batch_tokens
         ):
             enc = self.tokenizer([t for _, t in chunk], return_tensors="pt", padding=True).to(self.device)
-            gen_kwargs = {"max_new_tokens": max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
-            if temperature > 0:
-                gen_kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
+            gen_kwargs = {"max_new_tokens": cfg.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+            if cfg.temperature > 0:
+                gen_kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
             else:
                 gen_kwargs.update(do_sample=False)
             with torch.no_grad():

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from rlvr_assets.core.agentic import EpisodeTraining
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.dynamic_sampling import InformativeSampler, PassRateTracker
 from rlvr_assets.core.sampling import resolve_device
@@ -120,18 +121,19 @@ def grpo_dataset(tasks: Sequence[Task]):  # type: ignore[no-untyped-def]
 
 
 def observing_reward(
-    tracker: PassRateTracker, calls: list[tuple[str, ...]] | None = None
+    base: Callable[..., list[float]],
+    task_ids_of: Callable[[dict[str, Any]], Sequence[str]],
+    tracker: PassRateTracker,
+    calls: list[tuple[str, ...]] | None = None,
 ) -> Callable[..., list[float]]:
-    """The verifier reward, recording each prompt's group of rewards for dynamic sampling (and, in `calls`,
-    the task ids each call scored: one call per optimizer step)."""
-    base = make_trl_reward()
+    """`base` (the verifier reward) that also records each prompt's group of rewards for dynamic sampling and,
+    in `calls`, the task ids each call scored (one call per optimizer step). `task_ids_of` reads the task id
+    of every completion from TRL's keyword arguments."""
 
-    def verifier_reward(
-        prompts: Sequence[Any], completions: Sequence[Any], task: Sequence[str], task_id: Sequence[str], **kw: Any
-    ) -> list[float]:
-        scores = base(prompts=prompts, completions=completions, task=task, **kw)
+    def verifier_reward(**kwargs: Any) -> list[float]:  # the name every arm logs its reward under
+        scores = base(**kwargs)
         groups: dict[str, list[float]] = {}
-        for tid, score in zip(task_id, scores, strict=True):
+        for tid, score in zip(task_ids_of(kwargs), scores, strict=True):
             groups.setdefault(tid, []).append(score)
         for tid, rewards in groups.items():
             tracker.record(tid, rewards)
@@ -187,7 +189,7 @@ def train_grpo(
         per_device_train_batch_size=batch,
         gradient_accumulation_steps=1,
         num_generations=cfg.num_generations,
-        max_completion_length=cfg.max_completion_length,
+        max_completion_length=cfg.max_new_tokens,
         learning_rate=cfg.learning_rate,
         temperature=cfg.temperature,
         beta=cfg.beta,
@@ -277,14 +279,22 @@ def train_grpo(
         def _get_train_sampler(self, dataset=None):  # type: ignore[no-untyped-def]
             return sampler
 
+    live = EpisodeTraining.for_corpus(tasks)  # tool-use tasks: live episodes through TRL's rollout_func
+    if live:
+        reward = observing_reward(
+            live.reward_func, lambda kw: [live.task_of(p).id for p in kw["prompts"]], tracker, scored
+        )
+    else:
+        reward = observing_reward(make_trl_reward(), lambda kw: list(kw["task_id"]), tracker, scored)
     trainer = _Trainer(
         model=model,
-        reward_funcs=[observing_reward(tracker, scored)],
+        reward_funcs=[reward],
         args=args,
-        train_dataset=grpo_dataset(tasks),
+        train_dataset=live.dataset() if live else grpo_dataset(tasks),
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=[_Record()],
+        rollout_func=live.rollout_func if live else None,
     )
     start = time.monotonic()
     with _sdpa_context(backends):

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rlvr_assets.core.gate import check_verify
-from rlvr_assets.core.tasks import SeedFileError, Task, parse_seed_record
+from rlvr_assets.core.seeds import SeedFileError, parse_seed_record
+from rlvr_assets.core.tasks import Task
 
 
 @dataclass(frozen=True)

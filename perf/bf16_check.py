@@ -10,7 +10,7 @@
 3. `model_backward`: the model's GRPO-shaped loss (advantage-weighted log-probs of completion tokens after
    left-padded chat prompts) under each precision and backend set: non-finite gradient tensors.
 
-    python benchmarks/bf16_check.py --model var/artifacts/base_model/smollm2-gguf --device cuda
+    python perf/bf16_check.py --model var/artifacts/base_model/smollm2-gguf --device cuda
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from rlvr_assets.core.tasks import load_task_file
+from rlvr_assets.core.seeds import load_task_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ Prints candidates gated per minute (all five factors, rollouts included) for the
 configured operators make from the base seeds, then completion tokens per second of the batched rollouts
 against a plain per-prompt `generate` loop (one call per prompt for its k samples) in the same run.
 
-    python benchmarks/gate_throughput.py [--config rlvr_assets.yaml] [--loop-prompts 6]
+    python perf/gate_throughput.py [--config rlvr_assets.yaml] [--loop-prompts 6]
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from rlvr_assets.core.models import ensure_base_model
 from rlvr_assets.core.operators import apply_operators
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
-from rlvr_assets.core.tasks import Task, load_seed_dir
+from rlvr_assets.core.seeds import load_seed_dir
+from rlvr_assets.core.tasks import Task
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
     ]
     variants = list({v.id: v for v in variants}.values())
     policy = Policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model)
-    policy.sample([variants[0].messages], 1, max_new_tokens=4, temperature=1.0)  # warm-up
+    policy.sample([variants[0].messages], 1, cfg.sampling.model_copy(update={"max_new_tokens": 4}))  # warm-up
 
     completion_tokens = 0
 
@@ -54,9 +55,7 @@ def main() -> None:
     batched = policy.sample(
         [v.messages for v in variants],
         cfg.gate.samples,
-        max_new_tokens=cfg.sampling.max_new_tokens,
-        temperature=cfg.sampling.temperature,
-        batch_size=cfg.sampling.batch_size,
+        cfg.sampling,
     )
     batched_s = time.monotonic() - start - gate_s
     batched_tps = sum(s.completion_tokens for s in batched) / batched_s
@@ -69,9 +68,7 @@ def main() -> None:
         for s in policy.sample(
             [v.messages],
             cfg.gate.samples,
-            max_new_tokens=cfg.sampling.max_new_tokens,
-            temperature=cfg.sampling.temperature,
-            batch_size=cfg.gate.samples,
+            cfg.sampling.model_copy(update={"batch_size": cfg.gate.samples}),
         )
     ]
     loop_tps = sum(s.completion_tokens for s in looped) / (time.monotonic() - start)

@@ -13,7 +13,7 @@ and the trained policy greedily on held-out items (the smoke suite and/or paper1
 and reports the pass rate and the fraction of GRPO groups (of --num-generations) whose rewards differ,
 the groups that carry gradient.
 
-    python benchmarks/learning_signal.py --model smollm2-gguf --device cuda --precision bf16 \\
+    python perf/learning_signal.py --model smollm2-gguf --device cuda --precision bf16 \\
         --steps 40 --prompts-per-step 4 --num-generations 8 --max-completion-length 96 \\
         --benchmarks smoke,rg_basic_arithmetic,rg_chain_sum,rg_gsm_symbolic --limit 100
 """
@@ -30,11 +30,13 @@ from pathlib import Path
 
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import ModelConfig, SamplingConfig, TrainingConfig
-from rlvr_assets.core.evaluation import ItemResult, bootstrap_mean_ci, evaluate_items, stratified_bootstrap_mean_ci
+from rlvr_assets.core.evaluation import ItemResult, evaluate_items
 from rlvr_assets.core.models import ensure_base_model
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
-from rlvr_assets.core.tasks import Task, load_task_file
+from rlvr_assets.core.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
+from rlvr_assets.core.seeds import load_task_file
+from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.training import train_grpo
 from rlvr_assets.core.verifiers import verify
 
@@ -54,7 +56,7 @@ def heldout(names: Sequence[str], limit: int | None) -> dict[str, list[Task]]:
 def evaluate(policy: Policy, items: dict[str, list[Task]], max_new_tokens: int, batch: int) -> dict[str, object]:
     flat = [t for ts in items.values() for t in ts]
     started = time.monotonic()
-    results = evaluate_items(policy, flat, max_new_tokens=max_new_tokens, batch_size=batch)
+    results = evaluate_items(policy, flat, SamplingConfig(max_new_tokens=max_new_tokens, batch_size=batch))
     seconds = time.monotonic() - started
     by_id: dict[str, ItemResult] = {r.item_id: r for r in results}
     tokens = sum(r.completion_tokens for r in results)
@@ -197,7 +199,7 @@ def main() -> None:
             max_steps=args.steps,
             prompts_per_step=args.prompts_per_step,
             num_generations=args.num_generations,
-            max_completion_length=args.max_completion_length,
+            max_new_tokens=args.max_completion_length,
             learning_rate=args.lr,
             temperature=args.temperature,
             precision=args.precision,

@@ -3,7 +3,7 @@
 Side by side in one run: rollouts batched across prompts (the gate's and eval's path) against a plain
 per-prompt `generate` loop (one call per prompt for its samples), and GRPO seconds per step.
 
-    python benchmarks/rollout_and_training.py --model var/artifacts/base_model/smollm2-gguf --device cpu
+    python perf/rollout_and_training.py --model var/artifacts/base_model/smollm2-gguf --device cpu
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from rlvr_assets.core.config import ModelConfig, TrainingConfig
+from rlvr_assets.core.config import ModelConfig, SamplingConfig, TrainingConfig
 from rlvr_assets.core.sampling import Policy
-from rlvr_assets.core.tasks import load_seed_dir
+from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.core.training import train_grpo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,12 +39,11 @@ def main() -> None:
     tasks = load_seed_dir(ROOT / "seeds")
     conversations = [tasks[i % len(tasks)].messages for i in range(args.prompts)]
     policy = Policy(args.model, model_cfg)
-    policy.sample(conversations[:2], 1, max_new_tokens=4, temperature=1.0)  # warm-up
+    sampling = SamplingConfig(max_new_tokens=args.max_new_tokens, temperature=1.0, batch_size=args.batch_size)
+    policy.sample(conversations[:2], 1, sampling.model_copy(update={"max_new_tokens": 4}))  # warm-up
 
     start = time.monotonic()
-    batched = policy.sample(
-        conversations, args.samples, max_new_tokens=args.max_new_tokens, temperature=1.0, batch_size=args.batch_size
-    )
+    batched = policy.sample(conversations, args.samples, sampling)
     batched_s = time.monotonic() - start
     batched_tokens = sum(s.completion_tokens for s in batched)
 
@@ -54,9 +53,7 @@ def main() -> None:
     looped = [
         s
         for c in loop_prompts
-        for s in policy.sample(
-            [c], args.samples, max_new_tokens=args.max_new_tokens, temperature=1.0, batch_size=args.samples
-        )
+        for s in policy.sample([c], args.samples, sampling.model_copy(update={"batch_size": args.samples}))
     ]
     loop_s = time.monotonic() - start
     loop_tokens = sum(s.completion_tokens for s in looped)
@@ -65,7 +62,7 @@ def main() -> None:
     training = TrainingConfig(
         max_steps=args.grpo_steps,
         num_generations=args.num_generations,
-        max_completion_length=args.max_new_tokens,
+        max_new_tokens=args.max_new_tokens,
         seeds=[0],
     )
     with tempfile.TemporaryDirectory() as out:
