@@ -8,7 +8,6 @@
 - Gate funnel: attempts -> proposed -> each factor -> accepted, overall and per operator.
 - rho per arm: each estimator's rho with its bootstrap CI, unidentified hollow and grey, null as a cross at 0
   with its reason.
-- Reward curves: each arm's training reward per step and the share of zero-gradient groups.
 """
 
 from __future__ import annotations
@@ -238,45 +237,9 @@ def plot_rho_per_arm(path: Path, trade: pl.DataFrame) -> Path:
     return _save(fig, path)
 
 
-def plot_reward_curves(path: Path, log: pl.DataFrame) -> Path:
-    """Training reward per optimizer step, one line per arm (mean over training seeds, band min..max), and
-    the fraction of rollout groups whose rewards were all equal (no gradient) below it."""
-    plt = _pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 4.8), sharex=True, height_ratios=[2, 1])
-    zero = "frac_reward_zero_std" if "frac_reward_zero_std" in log.columns else None
-    per_step = (
-        log.group_by("arm", "step")
-        .agg(
-            pl.col("reward").mean().alias("mean"),
-            pl.col("reward").min().alias("low"),
-            pl.col("reward").max().alias("high"),
-            (pl.col(zero).mean() if zero else pl.lit(None, pl.Float64)).alias("zero_std"),
-        )
-        .sort("arm", "step")
-    )
-    for (arm,), rows in per_step.group_by("arm", maintain_order=True):
-        steps = rows["step"].to_list()
-        line = top.plot(steps, rows["mean"].to_list(), marker=".", label=str(arm))[0]
-        if log.filter(pl.col("arm") == arm)["seed"].n_unique() > 1:
-            top.fill_between(steps, rows["low"].to_list(), rows["high"].to_list(), color=line.get_color(), alpha=0.15)
-        if zero:
-            bottom.plot(steps, rows["zero_std"].to_list(), color=line.get_color())
-    top.set_ylabel("training reward")
-    top.set_title("GRPO training reward per arm (mean over seeds)")
-    top.legend(fontsize=7)
-    bottom.set_ylabel("groups with\nzero reward std")
-    bottom.set_ylim(-0.05, 1.05)
-    bottom.set_xlabel("optimizer step")
-    from matplotlib.ticker import MaxNLocator
-
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return _save(fig, path)
-
-
 __all__ = [
     "plain_log_ticks",
     "plot_funnel",
-    "plot_reward_curves",
     "plot_rho_cost",
     "plot_rho_per_arm",
     "plot_scaling_curve",

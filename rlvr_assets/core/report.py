@@ -1,13 +1,14 @@
 """The economics report as files: a paragraph saying what the run shows, markdown tables, CSVs and the figures
-(core/figures.py) teams look at first.
+teams look at first (core/figures.py; each arm's training reward curve is drawn here from `training_log`).
 
 It opens with a banner whenever no trade rate is identified, so noise is never read as a result, and
 lists each comparison's minimum detectable difference so a reader learns what a real answer would need."""
 
 from __future__ import annotations
 
+import base64
 import csv
-import json
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,6 @@ import polars as pl
 
 from rlvr_assets.core.figures import (
     plot_funnel,
-    plot_reward_curves,
     plot_rho_cost,
     plot_rho_per_arm,
     plot_scaling_curve,
@@ -28,14 +28,16 @@ __all__ = [
     "MDD_NOTE",
     "arm_frame",
     "cost_view",
-    "history_frame",
     "identification_banner",
     "identification_lines",
     "markdown_table",
     "mdd_frame",
+    "plot_reward_curves",
+    "reward_curve_markdown",
     "rho_cost_style",  # the figure style, defined in core/figures.py
     "run_summary",
     "trade_view",
+    "training_summary",
     "write_arms_csv",
     "write_report",
 ]
@@ -167,28 +169,6 @@ FIGURES = {
     "reward_curves_figure": ("reward_curves.png", "GRPO training reward per arm"),  # when a training log is given
 }
 
-HISTORY_SCHEMA = {
-    "arm": pl.String,
-    "seed": pl.Int64,
-    "step": pl.Int64,
-    "reward": pl.Float64,
-    "reward_std": pl.Float64,
-    "frac_reward_zero_std": pl.Float64,
-    "loss": pl.Float64,
-}
-
-
-def history_frame(checkpoints: pl.DataFrame) -> pl.DataFrame:
-    """Per-step training metrics of every arm and seed from the `policy_checkpoint` rows (their
-    `train_log_json`: TRL's log history as the trainer reported it)."""
-    rows = []
-    if "train_log_json" in checkpoints.columns:
-        for r in checkpoints.iter_rows(named=True):
-            for step in json.loads(r["train_log_json"] or "[]"):
-                rows.append({k: step.get(k) for k in HISTORY_SCHEMA} | {"arm": r["arm"], "seed": r["training_seed"]})
-    return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
-
-
 TRADE_VIEW = ["arm", "estimator", "n_human", "n_aug", "score", "n_equiv", "rho", "rho_low", "rho_high"]
 TRADE_VIEW += ["identified", "reason", "identified_reason"]
 COST_VIEW = ["arm", "estimator", "cost_ratio", "rho", "rho_cost", "rho_cost_low", "rho_cost_high", "break_even"]
@@ -287,6 +267,90 @@ def run_summary(arms: Sequence[ArmScore], trade: pl.DataFrame, costs: dict[str, 
     return " ".join(parts)
 
 
+def _reward_curve_figure(log: pl.DataFrame):  # type: ignore[no-untyped-def]
+    """Training reward and the fraction of zero-gradient groups per step, one line per arm (mean over seeds,
+    band: min to max over seeds); hollow markers are steps whose every group scored the same."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5), sharex=True, height_ratios=[2, 1])
+    per_step = (
+        log.group_by("arm", "step")
+        .agg(
+            pl.col("reward").mean().alias("mean"),
+            pl.col("reward").min().alias("low"),
+            pl.col("reward").max().alias("high"),
+            pl.col("frac_reward_zero_std").mean().alias("zero_std"),
+            pl.col("zero_gradient").all().alias("zero_gradient"),
+        )
+        .sort("arm", "step")
+    )
+    for (arm,), rows in per_step.group_by("arm", maintain_order=True):
+        steps = rows["step"].to_list()
+        line = top.plot(steps, rows["mean"].to_list(), label=str(arm))[0]
+        color = line.get_color()
+        if log.filter(pl.col("arm") == arm)["seed"].n_unique() > 1:
+            top.fill_between(steps, rows["low"].to_list(), rows["high"].to_list(), color=color, alpha=0.15)
+        zero = rows.filter(pl.col("zero_gradient"))
+        top.scatter(zero["step"].to_list(), zero["mean"].to_list(), facecolors="none", edgecolors=color, s=18)
+        bottom.plot(steps, rows["zero_std"].to_list(), color=color)
+    top.set_ylabel("training reward")
+    top.set_title("GRPO training reward per arm (hollow: zero-gradient step)")
+    top.legend(fontsize=7)
+    bottom.set_ylabel("frac groups\nzero std")
+    bottom.set_ylim(-0.05, 1.05)
+    bottom.set_xlabel("optimizer step")
+    fig.tight_layout()
+    return fig
+
+
+def plot_reward_curves(path: Path, log: pl.DataFrame) -> None:
+    """Write the per-arm training reward curves (`training_log` rows) as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = _reward_curve_figure(log)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def training_summary(log: pl.DataFrame) -> pl.DataFrame:
+    """Per arm: steps, first and last training reward (mean over seeds) and zero-gradient steps per seed."""
+    per_step = log.group_by("arm", "step").agg(pl.col("reward").mean()).sort("arm", "step")
+    ends = per_step.group_by("arm").agg(
+        pl.col("step").max().alias("steps"),
+        pl.col("reward").first().alias("first_reward"),
+        pl.col("reward").last().alias("last_reward"),
+    )
+    zero = log.group_by("arm").agg(
+        (pl.col("zero_gradient").sum() / pl.col("seed").n_unique()).alias("zero_gradient_steps_per_seed"),
+        pl.col("seconds").mean().alias("seconds_per_step"),
+    )
+    return ends.join(zero, on="arm").sort("arm")
+
+
+def reward_curve_markdown(log: pl.DataFrame) -> str:
+    """Dagster UI metadata: the reward curve figure inline (PNG data URI) plus the numbers as a table."""
+    import matplotlib.pyplot as plt
+
+    fig = _reward_curve_figure(log)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    image = base64.b64encode(buffer.getvalue()).decode()
+    table = (
+        log.group_by("arm", "step")
+        .agg(
+            pl.col("reward").mean().alias("reward"),
+            pl.col("frac_reward_zero_std").mean().alias("frac_reward_zero_std"),
+            pl.col("seconds").mean().alias("seconds"),
+        )
+        .sort("arm", "step")
+    )
+    return f"![reward curve](data:image/png;base64,{image})\n\n{markdown_table(table)}"
+
+
 def write_report(
     out_dir: Path,
     arms: Sequence[ArmScore],
@@ -311,7 +375,9 @@ def write_report(
     plot_funnel(out_dir / "funnel.png", funnel)
     curves = training_log is not None and training_log.height > 0
     if curves and training_log is not None:
-        training_log.write_csv(out_dir / "training_log.csv")
+        nested = [c for c, t in training_log.schema.items() if isinstance(t, pl.List)]
+        flat = training_log.with_columns(pl.col(c).list.join(" ") for c in nested)  # CSV holds no lists
+        flat.write_csv(out_dir / "training_log.csv")
         plot_reward_curves(out_dir / "reward_curves.png", training_log)
     arms_table = arm_frame(arms)
     banner = identification_banner(trade)
@@ -344,7 +410,17 @@ def write_report(
         f"c_aug per accepted variant: {costs.get('c_aug_usd')} USD; c_human per seed: {costs.get('c_human_usd')} USD; "
         f"measured r = {measured}",
         "",
-        *(["## Training reward per arm", "![reward curves](reward_curves.png)", ""] if curves else []),
+        *(
+            [
+                "## Training (GRPO reward per arm; zero-gradient steps: every group scored the same)",
+                markdown_table(training_summary(training_log)),
+                "",
+                "![reward curves](reward_curves.png)",
+                "",
+            ]
+            if curves and training_log is not None
+            else []
+        ),
         "## Gate funnel (attempts -> accepted, per factor and operator)",
         "![gate funnel](funnel.png)",
         "",
@@ -353,7 +429,8 @@ def write_report(
         "Figures: scaling_curve.png, rho_cost.png (estimates that are not identified in grey, null ones listed "
         "under it), rho_per_arm.png, funnel.png"
         + (", reward_curves.png. " if curves else ". ")
-        + "Tables: arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv.",
+        + "Tables: arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv"
+        + (", training_log.csv." if curves else "."),
     ]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")

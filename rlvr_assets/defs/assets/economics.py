@@ -17,7 +17,6 @@ from rlvr_assets.core.report import (
     FIGURES,
     arm_frame,
     cost_view,
-    history_frame,
     identification_banner,
     markdown_table,
     run_summary,
@@ -31,6 +30,7 @@ from rlvr_assets.core.scoring import (
     bootstrap_arm_scores,
     bootstrap_differences,
 )
+from rlvr_assets.core.storage import read_frame
 from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.metadata import figure, frame_table
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
@@ -169,7 +169,6 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         augmented_tasks: pl.DataFrame,
         gate_results: pl.DataFrame,
         augmentation_costs: pl.DataFrame,
-        policy_checkpoint: pl.DataFrame,
     ) -> dg.MaterializeResult:
         """What the run shows in one paragraph, the figures (scaling curve, rho_cost against r with the measured
         ratio, rho per arm with CIs, gate funnel) and the sorted tables, as files and as UI metadata."""
@@ -179,12 +178,16 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         funnel = funnel_frame(augmented_tasks, gate_results)
         costs = augmentation_costs.row(0, named=True) if augmentation_costs.height else {}
         out_dir = cfg.paths.artifacts_dir / "report"
-        history = history_frame(policy_checkpoint)
+        try:  # written by policy_checkpoint, one partition per arm
+            log = read_frame(cfg.paths.duckdb_path, "training_log", sorted(arms)).drop("partition_key")
+        except LookupError:
+            log = None
         path = write_report(
-            out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=history
+            out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=log
         )
         context.log.info(f"report written to {path}")
         banner = identification_banner(trade_rate)
+        has_log = log is not None and log.height > 0
         return dg.MaterializeResult(
             metadata={
                 "what_the_run_shows": dg.MetadataValue.text(run_summary(curve, trade_rate, costs, funnel)),
@@ -192,7 +195,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 **{
                     key: figure(out_dir / name, title)
                     for key, (name, title) in FIGURES.items()
-                    if (out_dir / name).exists() and (name != "reward_curves.png" or history.height)
+                    if (out_dir / name).exists() and (name != "reward_curves.png" or has_log)
                 },
                 "arm_scores": frame_table(arm_frame(curve)),
                 "trade_rate": frame_table(trade_view(trade_rate)),

@@ -1,6 +1,5 @@
 """Arm-partitioned assets: the training corpus, the GRPO checkpoint and the held-out scores of each arm."""
 
-import json
 import time
 
 import dagster as dg
@@ -9,17 +8,18 @@ import polars as pl
 from rlvr_assets.core.arms import arm_corpus, corpus_hash
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.core.dynamic_sampling import gate_pass_rates
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
 from rlvr_assets.core.failures import Rejected
-from rlvr_assets.core.figures import plot_reward_curves
-from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame, training_log_frame
 from rlvr_assets.core.lineage import arm_lineage, lineage_frame, rejected_frame
-from rlvr_assets.core.report import HISTORY_SCHEMA, history_frame
+from rlvr_assets.core.report import reward_curve_markdown
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.scoring import arm_macro_score
+from rlvr_assets.core.storage import write_frame
 from rlvr_assets.core.training import train_grpo
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
-from rlvr_assets.defs.metadata import cross_arm_scores, figure, frame_table
+from rlvr_assets.defs.metadata import cross_arm_scores, frame_table
 from rlvr_assets.defs.partitions import arm_keys, arm_partitions
 
 
@@ -79,14 +79,16 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         cfg: dg.ResourceParam[PipelineConfig],
         training_corpus: pl.DataFrame,
         base_model: pl.DataFrame,
+        gate_results: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed.
-        Each seed's per-step metrics (TRL's log history) are kept with its row and drawn as the reward curve."""
+        The gate's pass rates seed dynamic sampling; every step's metrics go to the `training_log` table."""
         tasks = frame_to_tasks(training_corpus)
         digest = corpus_hash(tasks)
+        pass_rates = gate_pass_rates(gate_results.filter(pl.col("factor") == "verify").to_dicts(), cfg.gate.samples)
         rows = []
+        logs = []
         for seed in cfg.training.seeds:
-            history: list[dict[str, float]] = []
             out_dir = cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / f"seed-{seed}"
             lineage = {
                 "arm": context.partition_key,
@@ -97,15 +99,17 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "task_ids": [t.id for t in tasks],
             }
 
-            def log(metrics: dict[str, float], seed: int = seed, history: list = history) -> None:
+            def log(metrics: dict[str, float], seed: int = seed) -> None:
                 if "reward" in metrics:
-                    history.append({k: metrics.get(k) for k in HISTORY_SCHEMA if k not in ("arm", "seed")})
                     context.log.info(
                         f"seed {seed} step {int(metrics.get('step', 0))}/{cfg.training.steps_for(len(tasks))}: "
                         f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
                     )
 
-            result = train_grpo(tasks, base_model["path"][0], out_dir, cfg.training, cfg.model, seed, lineage, log)
+            result = train_grpo(
+                tasks, base_model["path"][0], out_dir, cfg.training, cfg.model, seed, lineage, log, pass_rates
+            )
+            logs.append(training_log_frame(context.partition_key, seed, result.log))
             rows.append(
                 {
                     "arm": context.partition_key,
@@ -117,13 +121,13 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "train_seconds": result.seconds,
                     "mean_train_reward": result.mean_reward,
                     "final_loss": result.final_loss,
-                    "train_log_json": json.dumps(history),
+                    "zero_gradient_steps": result.zero_gradient_steps,
+                    "precision": result.precision,
                 }
             )
         frame = pl.DataFrame(rows)
-        curve = plot_reward_curves(
-            cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / "reward_curve.png", history_frame(frame)
-        )
+        training_log = pl.concat(logs)
+        write_frame(cfg.paths.duckdb_path, "training_log", training_log, context.partition_key)
         return dg.Output(
             frame,
             metadata={
@@ -135,7 +139,9 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
                 "mean_train_reward": round(sum(r["mean_train_reward"] for r in rows) / len(rows), 4),
                 "checkpoint": dg.MetadataValue.path(rows[0]["path"]),
-                "reward_curve_figure": figure(curve, f"GRPO training reward, {context.partition_key}"),
+                "precision": rows[0]["precision"],
+                "zero_gradient_steps": sum(r["zero_gradient_steps"] for r in rows),
+                "reward_curve": dg.MetadataValue.md(reward_curve_markdown(training_log)),
             },
         )
 
@@ -153,6 +159,8 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         benchmark_of = dict.fromkeys((t.id for t in items), "smoke")
         if "paper10" in cfg.eval.suites:
             for bench in registry(cfg.paths.smoke_suite)["paper10"]:
+                if cfg.eval.benchmarks is not None and bench.name not in cfg.eval.benchmarks:
+                    continue
                 chosen = bench.items(cfg.eval.limit)
                 items += chosen
                 benchmark_of |= dict.fromkeys((t.id for t in chosen), bench.name)
