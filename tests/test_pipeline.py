@@ -54,7 +54,7 @@ def test_the_report_draws_every_arms_training_curve(tiny_sweep) -> None:
     report = tiny_sweep["cfg"].paths.artifacts_dir / "report"
     assert (report / "reward_curves.png").stat().st_size > 0 and (report / "training_log.csv").exists()
     event = tiny_sweep["instance"].get_latest_materialization_event(dg.AssetKey("economics_report"))
-    assert "reward_curves_figure" in event.asset_materialization.metadata
+    assert "data:image/png;base64," in event.asset_materialization.metadata["reward_curves"].value
 
 
 def test_augmented_arm_trains_on_base_plus_gated_variants(tiny_sweep) -> None:

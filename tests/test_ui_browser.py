@@ -154,11 +154,12 @@ def test_training_corpus_page_shows_the_lineage_table(page, tiny_sweep) -> None:
 
 def test_economics_report_figures_render(page) -> None:
     _open(page, "/assets/economics_report")
-    figures = page.locator("tr").filter(has=page.locator("td", has_text="_figure"))
+    figure_key = re.compile(r"^\s*(\w+_figure|reward_curves)\s*$")
+    figures = page.locator("tr").filter(has=page.locator("td:first-child", has_text=figure_key))
     figures.first.wait_for()
     keys = [figures.nth(i).locator("td").first.inner_text().strip() for i in range(figures.count())]
     expected = {"scaling_curve_figure", "rho_cost_figure", "gate_funnel_figure", "rho_per_arm_figure"}
-    assert expected | {"reward_curves_figure"} <= set(keys)
+    assert expected | {"reward_curves"} <= set(keys), keys
     for i, key in enumerate(keys):
         figures.nth(i).get_by_text("[Show Markdown]").click()
         dialog = page.get_by_role("dialog")

@@ -166,7 +166,6 @@ FIGURES = {
     "rho_cost_figure": ("rho_cost.png", "rho_cost against the cost ratio r"),
     "rho_per_arm_figure": ("rho_per_arm.png", "Trade rate per augmented arm, with CIs"),
     "gate_funnel_figure": ("funnel.png", "Gate funnel"),
-    "reward_curves_figure": ("reward_curves.png", "GRPO training reward per arm"),  # when a training log is given
 }
 
 TRADE_VIEW = ["arm", "estimator", "n_human", "n_aug", "score", "n_equiv", "rho", "rho_low", "rho_high"]

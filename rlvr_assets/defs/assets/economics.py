@@ -19,6 +19,7 @@ from rlvr_assets.core.report import (
     cost_view,
     identification_banner,
     markdown_table,
+    reward_curve_markdown,
     run_summary,
     trade_view,
     write_report,
@@ -192,11 +193,13 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             metadata={
                 "what_the_run_shows": dg.MetadataValue.text(run_summary(curve, trade_rate, costs, funnel)),
                 **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
-                **{
-                    key: figure(out_dir / name, title)
-                    for key, (name, title) in FIGURES.items()
-                    if (out_dir / name).exists() and (name != "reward_curves.png" or has_log)
-                },
+                **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
+                # the training_log's curves with their per-step table (core/report.py)
+                **(
+                    {"reward_curves": dg.MetadataValue.md(reward_curve_markdown(log))}
+                    if has_log and log is not None
+                    else {}
+                ),
                 "arm_scores": frame_table(arm_frame(curve)),
                 "trade_rate": frame_table(trade_view(trade_rate)),
                 "rho_cost": frame_table(cost_view(cost)),

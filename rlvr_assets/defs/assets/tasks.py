@@ -33,6 +33,7 @@ from rlvr_assets.defs.groups import AUGMENTATION, TASKS
 from rlvr_assets.defs.metadata import frame_table
 
 ROLLOUT_CACHE_TABLE = "gate_rollout_cache"
+GATE_OUTCOME = ["variant_id", "factor", "passed", "value", "reason", "accepted", "q", "pass_rate", "pass_at_k"]
 
 
 def _digest(*parts: str) -> str:
@@ -185,7 +186,10 @@ def gate_results(
     # a throughput only where something was generated: tokens this run rolled out over the time spent doing it
     if new_tokens and sum(rollout_seconds) > 0:
         metadata["rollout_tokens_per_second"] = round(new_tokens / sum(rollout_seconds), 1)
-    return dg.Output(frame, metadata=metadata)
+    # a content version: the decisions and pass rates downstream reads (policy_checkpoint's dynamic sampling),
+    # not the measured costs, so an unchanged gate outcome leaves every arm fresh
+    decided = frame.select(GATE_OUTCOME).sort("variant_id", "factor").rows()
+    return dg.Output(frame, data_version=dg.DataVersion(_digest(*map(repr, decided))), metadata=metadata)
 
 
 @dg.asset(group_name=AUGMENTATION, kinds={"duckdb"})
