@@ -55,6 +55,7 @@ def cmd_economics(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
+    from rlvr_assets.core.launch import Busy
     from rlvr_assets.definitions import build_definitions
     from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
@@ -63,14 +64,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     defs = build_definitions(cfg)
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
-        timings = run_sweep(
-            defs,
-            cfg,
-            instance,
-            missing_only=args.missing_only,
-            force=args.force,
-            arms=args.arms.split(",") if args.arms else None,
-        )
+        try:
+            timings = run_sweep(
+                defs,
+                cfg,
+                instance,
+                missing_only=args.missing_only,
+                force=args.force,
+                arms=args.arms.split(",") if args.arms else None,
+            )
+        except Busy as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         cost = defs.load_asset_value("rho_cost", instance=instance)
     total = time.monotonic() - started
     print("\nStage timings (wall seconds, peak RSS of this process during the stage):")

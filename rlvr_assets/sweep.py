@@ -7,13 +7,16 @@ The runs land in the same instance `dagster dev` reads, so the UI shows their li
 Each stage's wall time and peak resident memory are measured so the budget can be checked.
 """
 
+import multiprocessing
 import os
 import shutil
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -22,6 +25,7 @@ import psutil
 from rlvr_assets.core.arms import arm_fingerprints
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
 from rlvr_assets.core.frames import frame_to_tasks
+from rlvr_assets.core.launch import TRAINING_POOL, die_with_parent, try_exclusive
 from rlvr_assets.defs.automation import (
     ARM_SELECTION,
     prepare_tasks_job,
@@ -33,6 +37,13 @@ from rlvr_assets.defs.automation import (
 from rlvr_assets.defs.partitions import arm_keys, economics_partitions
 
 INPUTS_TAG = "rlvr/arm_inputs"
+SWEEP_TAG = "rlvr/sweep"
+_UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,40 @@ def current_arm_fingerprints(defs: dg.Definitions, cfg: PipelineConfig, instance
     )
 
 
+def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Runs an earlier sweep started but never finished (it was killed): mark them failed and free the pool slots
+    they held, so the instance's pools do not stay blocked by a dead process. Only called under the sweep lock,
+    so no live sweep owns them."""
+    orphans = instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED, tags={SWEEP_TAG: "1"}))
+    for run in orphans:
+        instance.report_run_failed(run, "its rlvr-assets run process died; the next run finishes the sweep")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in orphans]
+
+
+def _execute(
+    defs: dg.Definitions, instance: dg.DagsterInstance, job: str, partition: str | None, tags: dict[str, str]
+) -> tuple[float, float]:
+    start = time.monotonic()
+    with _PeakRss() as rss:
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, partition_key=partition, raise_on_error=True, tags=tags
+        )
+    assert result.success
+    return time.monotonic() - start, rss.peak_gib()
+
+
+def _execute_in_worker(
+    config: dict[str, Any], instance_ref: Any, job: str, partition: str, tags: dict[str, str]
+) -> tuple[float, float]:
+    """One arm's run in a worker process of its own (Dagster's in-process execution is not thread-safe)."""
+    from rlvr_assets.definitions import build_definitions
+
+    cfg = PipelineConfig.model_validate(config)
+    with dg.DagsterInstance.from_ref(instance_ref) as instance:
+        return _execute(build_definitions(cfg), instance, job, partition, tags)
+
+
 def run_sweep(
     defs: dg.Definitions,
     cfg: PipelineConfig,
@@ -118,7 +163,25 @@ def run_sweep(
     An arm is trained again only when it has no scores yet or its inputs fingerprint (corpus, base model,
     training and evaluation settings, held-out items, code versions of its assets) differs from the one its last successful run was tagged with;
     `force` retrains every arm, `missing_only` skips whatever is materialized, stale or not."""
+    with try_exclusive(cfg.paths.var_dir / "sweep.lock", "another rlvr-assets run on this var_dir"):
+        for run_id in fail_orphaned_runs(instance):
+            echo(f"== run {run_id}: its process died mid-run; marked failed, its pool slots freed")
+        return _sweep(defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=echo)
+
+
+def _sweep(
+    defs: dg.Definitions,
+    cfg: PipelineConfig,
+    instance: dg.DagsterInstance,
+    *,
+    missing_only: bool,
+    force: bool,
+    arms: list[str] | None,
+    echo: Callable[[str], None],
+) -> list[StageTiming]:
     timings: list[StageTiming] = []
+    slots = cfg.scale.training_slots
+    instance.event_log_storage.set_concurrency_slots(TRAINING_POOL, slots)
 
     def materialized(asset: str) -> set[str]:
         return set(instance.get_materialized_partitions(dg.AssetKey(asset)))
@@ -144,26 +207,50 @@ def run_sweep(
             timings.append(StageTiming(job, partition, 0.0, 0.0, skipped=True))
             return
         echo(f"== {label}: running")
-        start = time.monotonic()
-        with _PeakRss() as rss:
-            result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, partition_key=partition, raise_on_error=True, tags=tags
-            )
-        assert result.success
-        timings.append(StageTiming(job, partition, time.monotonic() - start, rss.peak_gib()))
-        echo(f"== {label}: done in {timings[-1].seconds:.1f}s, peak RSS {timings[-1].peak_rss_gib:.2f} GiB")
+        seconds, peak = _execute(defs, instance, job, partition, {SWEEP_TAG: "1", **(tags or {})})
+        timings.append(StageTiming(job, partition, seconds, peak))
+        echo(f"== {label}: done in {seconds:.1f}s, peak RSS {peak:.2f} GiB")
+
+    def parallel_arms(todo: list[tuple[str, dict[str, str]]]) -> None:
+        """Arm runs `slots` at a time, each in a worker process; the `rlvr_training` pool bounds the trainings."""
+        spawn = multiprocessing.get_context("spawn")
+        config = cfg.model_dump(mode="json")
+        with ProcessPoolExecutor(max_workers=slots, mp_context=spawn, initializer=die_with_parent) as pool:
+            futures: dict[Future[tuple[float, float]], str] = {}
+            for arm, tags in todo:
+                echo(f"== {train_arm_job.name}[{arm}]: running")
+                run_tags = {SWEEP_TAG: "1", **tags}
+                futures[
+                    pool.submit(_execute_in_worker, config, instance.get_ref(), train_arm_job.name, arm, run_tags)
+                ] = arm
+            for future in as_completed(futures):
+                arm = futures[future]
+                if future.exception() is not None:
+                    for other in futures:
+                        other.cancel()
+                    raise future.exception()  # type: ignore[misc]
+                seconds, peak = future.result()
+                timings.append(StageTiming(train_arm_job.name, arm, seconds, peak))
+                echo(f"== {train_arm_job.name}[{arm}]: done in {seconds:.1f}s, peak RSS {peak:.2f} GiB")
 
     prepared = missing_only and has_materialization("gated_tasks")
     stage(prepare_tasks_job.name, None, "already materialized, --missing-only" if prepared else None)
     scored = materialized("benchmark_scores")
     fingerprints = current_arm_fingerprints(defs, cfg, instance)
+    todo = []
     for arm in arms or arm_keys(cfg):
         skip = None
         if missing_only and arm in scored:
             skip = "already materialized, --missing-only"
         elif not force and arm in scored and trained_with(arm, fingerprints[arm]):
             skip = "up to date: same corpus, base model and settings as its last run"
-        stage(train_arm_job.name, arm, skip, {INPUTS_TAG: fingerprints[arm]})
+        if skip or slots == 1:
+            stage(train_arm_job.name, arm, skip, {INPUTS_TAG: fingerprints[arm]})
+        else:
+            todo.append((arm, {INPUTS_TAG: fingerprints[arm]}))
+    if todo:
+        echo(f"== {len(todo)} arms, {slots} at a time (pool {TRAINING_POOL} has {slots} slots)")
+        parallel_arms(todo)
     stage(trade_rate_job.name, None, None)
     done_costs = materialized("rho_cost") if missing_only else set()
     for key in economics_partitions(cfg).get_partition_keys():

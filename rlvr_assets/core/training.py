@@ -47,6 +47,9 @@ def train_grpo(
     seed: int,
     lineage: dict[str, Any],
     on_log: Callable[[dict[str, float]], None] | None = None,
+    *,
+    checkpoint_every: int | None = None,  # resumable checkpoint (weights, optimizer, RNG) every k steps
+    resume_from: str | None = None,  # continue from such a checkpoint through the trainer's own resume
 ) -> TrainingResult:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
@@ -71,7 +74,9 @@ def train_grpo(
         seed=seed,
         data_seed=seed,
         logging_steps=1,
-        save_strategy="no",
+        save_strategy="steps" if checkpoint_every else "no",
+        save_steps=checkpoint_every or 500,
+        save_total_limit=2,  # the newest may be torn by a kill; the one before it is complete
         report_to="none",
         use_cpu=device == "cpu",
         bf16=device == "cuda",
@@ -110,7 +115,7 @@ def train_grpo(
         callbacks=[_Forward()],
     )
     start = time.monotonic()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.monotonic() - start
     history = [h for h in trainer.state.log_history if "reward" in h]
     mean_reward = sum(h["reward"] for h in history) / len(history) if history else 0.0

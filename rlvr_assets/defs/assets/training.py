@@ -10,10 +10,26 @@ from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items, stratified_bootstrap_mean_ci
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.launch import TRAINING_POOL, TrainingJob, from_plain
 from rlvr_assets.core.sampling import Policy
-from rlvr_assets.core.training import train_grpo
+from rlvr_assets.core.training import TrainingResult
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
+from rlvr_assets.defs.launchers import launch_training
 from rlvr_assets.defs.partitions import arm_partitions
+
+
+def _steps_markdown(history: list[dict[str, float]]) -> str:
+    """The trainer's per-step metrics as the UI shows them on the materialization."""
+    keys = [
+        k
+        for k in ("reward", "reward_std", "frac_reward_zero_std", "loss", "kl", "entropy")
+        if any(k in h for h in history)
+    ]
+    lines = ["| seed | step | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 2)]
+    for h in history:
+        cells = [f"{h[k]:.4f}" if isinstance(h.get(k), int | float) else "" for k in keys]
+        lines.append(f"| {int(h.get('seed', 0))} | {int(h.get('step', 0))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
@@ -51,17 +67,20 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             },
         )
 
-    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"trl", "torch"})
+    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"trl", "torch"}, pool=TRAINING_POOL)
     def policy_checkpoint(
         context: dg.AssetExecutionContext,
         cfg: dg.ResourceParam[PipelineConfig],
         training_corpus: pl.DataFrame,
         base_model: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed."""
+        """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed.
+        Each seed trains in its own process through the Pipes client `scale.launcher` picks, holding a slot of
+        the `rlvr_training` pool (one per GPU), and resumes from its last checkpoint after a kill."""
         tasks = frame_to_tasks(training_corpus)
         digest = corpus_hash(tasks)
         rows = []
+        steps_logged = []
         for seed in cfg.training.seeds:
             out_dir = cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / f"seed-{seed}"
             lineage = {
@@ -72,15 +91,19 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "run_id": context.run_id,
                 "task_ids": [t.id for t in tasks],
             }
-
-            def log(metrics: dict[str, float], seed: int = seed) -> None:
-                if "reward" in metrics:
-                    context.log.info(
-                        f"seed {seed} step {int(metrics.get('step', 0))}/{cfg.training.steps_for(len(tasks))}: "
-                        f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
-                    )
-
-            result = train_grpo(tasks, base_model["path"][0], out_dir, cfg.training, cfg.model, seed, lineage, log)
+            job = TrainingJob(
+                arm=context.partition_key,
+                seed=seed,
+                tasks=[t.to_json() for t in tasks],
+                base_model_path=base_model["path"][0],
+                out_dir=str(out_dir),
+                config=cfg.model_dump(mode="json"),
+                lineage=lineage,
+            )
+            outcome, reported = launch_training(context, cfg, job)
+            result = from_plain(TrainingResult, outcome.result)
+            context.log.info(f"seed {seed}: {result.steps} steps in pid {outcome.pid}; child reported {reported}")
+            steps_logged += outcome.history
             rows.append(
                 {
                     "arm": context.partition_key,
@@ -92,6 +115,11 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "train_seconds": result.seconds,
                     "mean_train_reward": result.mean_reward,
                     "final_loss": result.final_loss,
+                    "resumed_from_step": outcome.resumed_from_step or 0,
+                    "train_pid": outcome.pid,
+                    "train_host": outcome.hostname,
+                    "train_started_at": outcome.started_at,
+                    "train_ended_at": outcome.ended_at,
                 }
             )
         frame = pl.DataFrame(rows)
@@ -106,6 +134,9 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
                 "mean_train_reward": round(sum(r["mean_train_reward"] for r in rows) / len(rows), 4),
                 "checkpoint": dg.MetadataValue.path(rows[0]["path"]),
+                "launcher": cfg.scale.launcher,
+                "resumed_from_step": dg.MetadataValue.json({r["training_seed"]: r["resumed_from_step"] for r in rows}),
+                "per_step": dg.MetadataValue.md(_steps_markdown(steps_logged)),
             },
         )
 
