@@ -73,7 +73,7 @@ def materialize_command(setup: dict) -> list[str]:
     return [sys.executable, "-c", MATERIALIZE, str(setup["config"]), str(setup["home"]), ARM]
 
 
-def child_env() -> dict[str, str]:
+def script_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
@@ -84,7 +84,7 @@ def parse_result(stdout: str) -> dict:
 
 def materialize(setup: dict, timeout: float = 300) -> dict:
     done = subprocess.run(
-        materialize_command(setup), capture_output=True, text=True, timeout=timeout, env=child_env(), cwd=ROOT
+        materialize_command(setup), capture_output=True, text=True, timeout=timeout, env=script_env(), cwd=ROOT
     )
     assert "RESULT " in done.stdout, done.stderr[-3000:]
     return parse_result(done.stdout)

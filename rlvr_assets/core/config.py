@@ -305,8 +305,8 @@ class DockerLaunchConfig(_Strict):
     )
     volumes: dict[str, str] = Field(
         default_factory=dict,
-        description="Extra host path -> container path mounts; `paths.var_dir` (checkpoints, job files) is always "
-        "mounted at the same path, so the container writes where the asset reads.",
+        description="Extra mounts, host path -> container path (append `:ro` for read-only); `paths.var_dir` "
+        "(checkpoints, job files) is always mounted at its own path, so the container writes where the asset reads.",
     )
     network: str | None = Field(
         "none",

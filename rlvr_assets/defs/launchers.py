@@ -48,8 +48,11 @@ def _run(
 
         var_dir = str(cfg.paths.var_dir)
         volumes = {var_dir: {"bind": var_dir, "mode": "rw"}}
-        volumes |= {host: {"bind": inside, "mode": "rw"} for host, inside in scale.docker.volumes.items()}
-        kwargs: dict[str, Any] = {"volumes": volumes, "labels": {"rlvr_assets/run_id": context.run_id}}
+        for host, inside in scale.docker.volumes.items():
+            bind, _, mode = inside.partition(":")
+            volumes[host] = {"bind": bind, "mode": mode or "rw"}
+        label = {"rlvr_assets.run_id": context.run_id, "rlvr_assets.job": str(job_file)}
+        kwargs: dict[str, Any] = {"volumes": volumes, "labels": label}
         if scale.docker.network:
             kwargs["network_mode"] = scale.docker.network
         if scale.docker.workdir:
@@ -58,14 +61,19 @@ def _run(
             kwargs["device_requests"] = [docker.types.DeviceRequest(device_ids=devices, capabilities=[["gpu"]])]
             env = {k: v for k, v in env.items() if k != "CUDA_VISIBLE_DEVICES"}
         command = train_command(scale.docker.python, job_file, scale.processes_per_arm)
-        return PipesDockerClient().run(
-            context=context,
-            image=scale.docker.image,
-            command=command,
-            env={**scale.docker.env, **env},
-            extras=extras,
-            container_kwargs=kwargs,
-        )
+        try:
+            return PipesDockerClient().run(
+                context=context,
+                image=scale.docker.image,
+                command=command,
+                env={**scale.docker.env, **env},
+                extras=extras,
+                container_kwargs=kwargs,
+            )
+        finally:  # the client stops its container but leaves it behind
+            client = docker.from_env()
+            for container in client.containers.list(all=True, filters={"label": f"rlvr_assets.job={job_file}"}):
+                container.remove(force=True)
     try:
         from dagster_k8s import PipesK8sClient  # type: ignore[import-not-found]
     except ImportError as exc:
