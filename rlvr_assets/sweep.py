@@ -10,6 +10,7 @@ Each stage's wall time and peak resident memory are measured so the budget can b
 import multiprocessing
 import os
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ import psutil
 from rlvr_assets.core.arms import arm_fingerprints
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
 from rlvr_assets.core.frames import frame_to_tasks
-from rlvr_assets.core.launch import TRAINING_POOL, die_with_parent, try_exclusive
+from rlvr_assets.core.launch import TRAINING_POOL, die_with_parent
 from rlvr_assets.defs.automation import (
     ARM_SELECTION,
     prepare_tasks_job,
@@ -114,13 +115,31 @@ def current_arm_fingerprints(defs: dg.Definitions, cfg: PipelineConfig, instance
     )
 
 
+def sweep_owner() -> str:
+    """Who launched a run: host, pid and start time of this process (a pid alone may be reused)."""
+    me = psutil.Process()
+    return f"{socket.gethostname()}:{me.pid}:{me.create_time():.2f}"
+
+
+def _owner_alive(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname():
+        return True  # another machine's sweep: not ours to judge
+    try:
+        return f"{psutil.Process(int(pid)).create_time():.2f}" == started
+    except (psutil.NoSuchProcess, ValueError):
+        return False
+
+
 def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Runs an earlier sweep started but never finished (it was killed): mark them failed and free the pool slots
-    they held, so the instance's pools do not stay blocked by a dead process. Only called under the sweep lock,
-    so no live sweep owns them."""
-    orphans = instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED, tags={SWEEP_TAG: "1"}))
+    """Runs a sweep started but never finished because its process was killed: mark them failed and free the
+    pool slots they held, so the `rlvr_training` pool is not blocked by a dead process (Dagster frees slots when a
+    step ends, and a SIGKILLed step never ends). Runs whose sweep process is still alive are left alone."""
+    unfinished = instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED))
+    orphans = [r for r in unfinished if SWEEP_TAG in r.tags and not _owner_alive(r.tags[SWEEP_TAG])]
     for run in orphans:
-        instance.report_run_failed(run, "its rlvr-assets run process died; the next run finishes the sweep")
+        instance.report_run_failed(run, "the rlvr-assets run that launched it died; the next run finishes the sweep")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
     return [run.run_id for run in orphans]
 
@@ -163,10 +182,9 @@ def run_sweep(
     An arm is trained again only when it has no scores yet or its inputs fingerprint (corpus, base model,
     training and evaluation settings, held-out items, code versions of its assets) differs from the one its last successful run was tagged with;
     `force` retrains every arm, `missing_only` skips whatever is materialized, stale or not."""
-    with try_exclusive(cfg.paths.var_dir / "sweep.lock", "another rlvr-assets run on this var_dir"):
-        for run_id in fail_orphaned_runs(instance):
-            echo(f"== run {run_id}: its process died mid-run; marked failed, its pool slots freed")
-        return _sweep(defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=echo)
+    for run_id in fail_orphaned_runs(instance):
+        echo(f"== run {run_id}: its process died mid-run; marked failed, its pool slots freed")
+    return _sweep(defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=echo)
 
 
 def _sweep(
@@ -181,6 +199,7 @@ def _sweep(
 ) -> list[StageTiming]:
     timings: list[StageTiming] = []
     slots = cfg.scale.training_slots
+    owner = sweep_owner()
     instance.event_log_storage.set_concurrency_slots(TRAINING_POOL, slots)
 
     def materialized(asset: str) -> set[str]:
@@ -207,7 +226,7 @@ def _sweep(
             timings.append(StageTiming(job, partition, 0.0, 0.0, skipped=True))
             return
         echo(f"== {label}: running")
-        seconds, peak = _execute(defs, instance, job, partition, {SWEEP_TAG: "1", **(tags or {})})
+        seconds, peak = _execute(defs, instance, job, partition, {SWEEP_TAG: owner, **(tags or {})})
         timings.append(StageTiming(job, partition, seconds, peak))
         echo(f"== {label}: done in {seconds:.1f}s, peak RSS {peak:.2f} GiB")
 
@@ -219,7 +238,7 @@ def _sweep(
             futures: dict[Future[tuple[float, float]], str] = {}
             for arm, tags in todo:
                 echo(f"== {train_arm_job.name}[{arm}]: running")
-                run_tags = {SWEEP_TAG: "1", **tags}
+                run_tags = {SWEEP_TAG: owner, **tags}
                 futures[
                     pool.submit(_execute_in_worker, config, instance.get_ref(), train_arm_job.name, arm, run_tags)
                 ] = arm

@@ -51,3 +51,13 @@ def tiny_sweep(tmp_path_factory: pytest.TempPathFactory):
     timings = run_sweep(build_definitions(cfg), cfg, instance, echo=lambda _msg: None)
     yield {"cfg": cfg, "instance": instance, "timings": timings, "dir": directory}
     instance.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Agreement rates with the benchmarks' own scorers (tests/test_conformance.py), shown in every run."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
+    lines = [str(value) for r in reports for name, value in getattr(r, "user_properties", []) if name == "conformance"]
+    if lines:
+        terminalreporter.write_sep("-", "agreement with the benchmarks' own scorers")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -277,3 +277,25 @@ def test_killed_parallel_sweep_finishes_on_rerun_without_retraining_finished_arm
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.event_log_storage.get_concurrency_info("rlvr_training").slot_count == 2
         assert not instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+
+
+def test_only_runs_whose_sweep_process_died_are_failed(tmp_path: Path) -> None:
+    from rlvr_assets.sweep import SWEEP_TAG, fail_orphaned_runs, sweep_owner
+
+    @dg.op
+    def noop() -> None:
+        return None
+
+    @dg.job
+    def job() -> None:
+        noop()
+
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        live = instance.create_run_for_job(job, tags={SWEEP_TAG: sweep_owner()})
+        host = sweep_owner().split(":")[0]
+        dead = instance.create_run_for_job(job, tags={SWEEP_TAG: f"{host}:{os.getpid()}:1.00"})  # pid reused
+        elsewhere = instance.create_run_for_job(job, tags={SWEEP_TAG: "other-host:1:1.00"})
+        assert fail_orphaned_runs(instance) == [dead.run_id]
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+        for run in (live, elsewhere):
+            assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.NOT_STARTED

@@ -6,12 +6,13 @@ ratio here adds exactly one partition and leaves every other partition fresh.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV_VAR = "RLVR_ASSETS_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -197,8 +198,8 @@ class TrainingConfig(_Strict):
     max_new_tokens: int = Field(
         48,
         validation_alias=AliasChoices("max_new_tokens", "max_completion_length"),
-        description="Tokens one training rollout may generate (TRL's max_completion_length; that name is still "
-        "accepted in config files).",
+        description="Tokens one training rollout, or one turn of a live tool-use episode, may generate (TRL's "
+        "max_completion_length; that name is still accepted in config files).",
     )
     compute_matched: bool = Field(
         True,
@@ -270,8 +271,8 @@ class EconomicsConfig(_Strict):
     @field_validator("cost_ratios")
     @classmethod
     def _ratios(cls, v: list[float]) -> list[float]:
-        if any(r <= 0 for r in v):
-            raise ValueError(f"economics.cost_ratios must be positive, got {v}")
+        if any(not math.isfinite(r) or r <= 0 for r in v):
+            raise ValueError(f"economics.cost_ratios must be finite and positive, got {v}")
         return sorted(set(v))
 
 
@@ -414,16 +415,52 @@ class PipelineConfig(_Strict):
     )
 
 
+class ConfigError(ValueError):
+    """A pipeline config that cannot be used; the message is one line naming the file and the field."""
+
+
+def _validation_line(path: Path, exc: ValidationError) -> str:
+    """The first problem pydantic found, as `file: field 'a.b': what is wrong (got ...)`."""
+    errors = exc.errors()
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or "<top level>"
+    if first["type"] == "extra_forbidden":
+        what = "unknown key"
+    else:
+        what = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] not in ("missing", "value_error") and "input" in first:
+            what += f" (got {str(first['input'])[:40]!r})"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{path}: field '{field}': {what}{more}"
+
+
 def load_config(path: Path | str | None = None) -> PipelineConfig:
     """Load the pipeline config from `path`, $RLVR_ASSETS_CONFIG, or the project default, in that order.
 
-    Relative paths inside the file resolve against the file's own directory.
+    Relative paths inside the file resolve against the file's own directory. Anything wrong with the file
+    is a ConfigError whose message is one line naming the file and the field.
     """
     chosen = Path(path) if path else Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
     if not chosen.exists():
-        raise FileNotFoundError(f"pipeline config not found: {chosen}")
-    raw = yaml.safe_load(chosen.read_text()) or {}
+        raise ConfigError(f"{chosen}: pipeline config not found")
+    try:
+        raw = yaml.safe_load(chosen.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{chosen}: cannot read the config: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{chosen}{where}: not valid YAML: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{chosen}: expected a mapping of sections (model:, gate:, paths:, ...), got a {type(raw).__name__}"
+        )
     paths = raw.get("paths") or {}
+    if not isinstance(paths, dict):
+        raise ConfigError(f"{chosen}: field 'paths': expected a mapping, got a {type(paths).__name__}")
     for key, value in list(paths.items()):
         if isinstance(value, str) and not Path(value).is_absolute():
             paths[key] = str((chosen.parent / value).resolve())
@@ -431,5 +468,5 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
         raw["paths"] = paths
     try:
         return PipelineConfig.model_validate(raw)
-    except Exception as exc:
-        raise ValueError(f"invalid pipeline config {chosen}: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(_validation_line(chosen, exc)) from None

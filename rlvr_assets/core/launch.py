@@ -37,10 +37,6 @@ TRAINING_POOL = "rlvr_training"
 _PR_SET_PDEATHSIG = 1
 
 
-class Busy(RuntimeError):
-    """Another process holds a lock this one needs right away (e.g. a second `rlvr-assets run` on one var_dir)."""
-
-
 def die_with_parent() -> None:
     """Ask the kernel to SIGKILL this process when the process that started it dies: a killed Dagster run or
     sweep must not leave a training behind that keeps writing the checkpoint its retry resumes from."""
@@ -166,21 +162,6 @@ def exclusive(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextmanager
-def try_exclusive(path: Path, what: str) -> Iterator[None]:
-    """Hold an exclusive lock on `path` or fail at once with `Busy` naming `what` holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise Busy(f"{path}: {what} is already running") from exc
         try:
             yield
         finally:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlvr_assets.core.agentic import EpisodeTraining
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.sampling import resolve_device
 from rlvr_assets.core.tasks import Task
@@ -105,14 +106,16 @@ def train_grpo(
                 metrics = {k: float(v) for k, v in logs.items() if isinstance(v, int | float)}
                 on_log({**metrics, "step": float(state.global_step)})
 
+    live = EpisodeTraining.for_corpus(tasks)  # tool-use tasks: live episodes through TRL's rollout_func
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[make_trl_reward()],
+        reward_funcs=[live.reward_func if live else make_trl_reward()],
         args=args,
-        train_dataset=grpo_dataset(tasks),
+        train_dataset=live.dataset() if live else grpo_dataset(tasks),
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=[_Forward()],
+        rollout_func=live.rollout_func if live else None,
     )
     start = time.monotonic()
     trainer.train(resume_from_checkpoint=resume_from)

@@ -8,10 +8,11 @@ import polars as pl
 from rlvr_assets.core.arms import arm_corpus, corpus_hash
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.evaluation import eval_sampling, evaluate_items, stratified_bootstrap_mean_ci
+from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
 from rlvr_assets.core.launch import TRAINING_POOL, TrainingJob, from_plain
 from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.training import TrainingResult
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
 from rlvr_assets.defs.launchers import launch_training
@@ -180,23 +181,19 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 for r in results
             )
         frame = pl.DataFrame(rows)
-        by_bench: dict[str, list[float]] = {}
+        per_seed: dict[int, dict[str, float]] = {}
         for row in rows:
-            by_bench.setdefault(row["benchmark"], []).append(row["reward"])
-        names = sorted(by_bench)
-        per_bench = {b: 100 * sum(by_bench[b]) / len(by_bench[b]) for b in names}
-        low, high = stratified_bootstrap_mean_ci(
-            [by_bench[b] for b in names], cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed
-        )
+            per_seed.setdefault(row["training_seed"], {})[row["item_id"]] = row["reward"]
+        arm = arm_macro_score(per_seed, benchmark_of, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
         seconds = time.monotonic() - started
         return dg.Output(
             frame,
             metadata={
-                "pass@1": round(sum(per_bench.values()) / len(per_bench), 2),
-                "ci_low": round(100 * low, 2),
-                "ci_high": round(100 * high, 2),
-                "benchmarks": len(per_bench),
-                "pass@1_per_benchmark": dg.MetadataValue.json({b: round(v, 2) for b, v in per_bench.items()}),
+                "pass@1": round(arm.score, 2),
+                "ci_low": round(arm.ci_low, 2),
+                "ci_high": round(arm.ci_high, 2),
+                "benchmarks": len(arm.per_benchmark),
+                "pass@1_per_benchmark": dg.MetadataValue.json({b: round(v, 2) for b, v in arm.per_benchmark.items()}),
                 "items": len(items),
                 "items_per_minute": round(len(rows) / max(seconds, 1e-9) * 60, 1),
             },
