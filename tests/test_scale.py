@@ -232,6 +232,8 @@ def test_killed_parallel_sweep_finishes_on_rerun_without_retraining_finished_arm
     """Two pool slots: arms train two at a time in separate processes. SIGKILL `rlvr-assets run` once an arm is
     done: its workers and trainings die with it, DuckDB and the instance stay usable, and the rerun skips the
     finished arm, fails the dead runs, frees their slots and trains the other two arms concurrently."""
+    heldout = tmp_path / "heldout.jsonl"  # two smoke items keep evaluation short
+    heldout.write_text("\n".join((ROOT / "heldout" / "smoke_reasoning.jsonl").read_text().splitlines()[1:3]) + "\n")
     config = write_config(
         tmp_path,
         {  # the smallest sweep that still has human and augmented arms
@@ -241,6 +243,7 @@ def test_killed_parallel_sweep_finishes_on_rerun_without_retraining_finished_arm
             "eval": {**TINY["eval"], "suites": ["smoke"]},
             "economics": {"cost_ratios": [5]},
             "scale": {"parallel_arms": 2, "checkpoint_every": 1},
+            "paths": {"smoke_suite": str(heldout)},
         },
     )
     home = tmp_path / "dagster_home"

@@ -210,10 +210,10 @@ def child_env(scale: ScaleConfig, model_device: str, devices: Sequence[str]) -> 
     return {}
 
 
-def train_command(python: str, job_file: Path | str, processes: int) -> list[str]:
+def train_command(python: str, job_file: Path | str, processes: int, module: str = "rlvr_assets.train") -> list[str]:
     """`python -m rlvr_assets.train JOB`; with several processes the entry point re-executes itself as
     `accelerate launch --num_processes N -m rlvr_assets.train JOB` (after arming its parent-death signal)."""
-    command = [python, "-m", "rlvr_assets.train", str(job_file)]
+    command = [python, "-m", module, str(job_file)]
     if processes > 1:
         command += ["--num-processes", str(processes)]
     return command

@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 
+from rlvr_assets import train as entry_point  # named here so its source is part of policy_checkpoint's code version
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.launch import (
     TrainingJob,
@@ -38,7 +39,7 @@ def _run(
     scale = cfg.scale
     env = child_env(scale, cfg.model.device, devices)
     if scale.launcher == "subprocess":
-        command = train_command(scale.python or sys.executable, job_file, scale.processes_per_arm)
+        command = train_command(scale.python or sys.executable, job_file, scale.processes_per_arm, entry_point.__name__)
         return dg.PipesSubprocessClient(forward_termination=True).run(
             context=context, command=command, extras=extras, env=env
         )
@@ -60,7 +61,7 @@ def _run(
         if devices:  # the container sees only its leased GPUs, renumbered from 0
             kwargs["device_requests"] = [docker.types.DeviceRequest(device_ids=devices, capabilities=[["gpu"]])]
             env = {k: v for k, v in env.items() if k != "CUDA_VISIBLE_DEVICES"}
-        command = train_command(scale.docker.python, job_file, scale.processes_per_arm)
+        command = train_command(scale.docker.python, job_file, scale.processes_per_arm, entry_point.__name__)
         try:
             return PipesDockerClient().run(
                 context=context,
@@ -78,7 +79,7 @@ def _run(
         from dagster_k8s import PipesK8sClient  # type: ignore[import-not-found]
     except ImportError as exc:
         raise RuntimeError("scale.launcher k8s needs the `k8s` extra: pip install 'rlvr_assets[k8s]'") from exc
-    command = train_command("python", job_file, scale.processes_per_arm)
+    command = train_command("python", job_file, scale.processes_per_arm, entry_point.__name__)
     return PipesK8sClient(load_incluster_config=scale.k8s.load_incluster_config).run(
         context=context,
         image=scale.k8s.image,

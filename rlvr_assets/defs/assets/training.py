@@ -19,15 +19,17 @@ from rlvr_assets.defs.launchers import launch_training
 from rlvr_assets.defs.partitions import arm_partitions
 
 
-def _steps_markdown(history: list[dict[str, float]]) -> str:
-    """The trainer's per-step metrics as the UI shows them on the materialization."""
+def _steps_markdown(history: list[dict[str, float]], max_rows: int = 200) -> str:
+    """The trainer's per-step metrics as the UI shows them on the materialization (evenly thinned past
+    `max_rows` steps, so a thousand-step run stays readable)."""
     keys = [
         k
         for k in ("reward", "reward_std", "frac_reward_zero_std", "loss", "kl", "entropy")
         if any(k in h for h in history)
     ]
+    shown = history if len(history) <= max_rows else [history[i * len(history) // max_rows] for i in range(max_rows)]
     lines = ["| seed | step | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 2)]
-    for h in history:
+    for h in shown:
         cells = [f"{h[k]:.4f}" if isinstance(h.get(k), int | float) else "" for k in keys]
         lines.append(f"| {int(h.get('seed', 0))} | {int(h.get('step', 0))} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
