@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         resume = (str(point[0]), point[1]) if point else None
         if args.num_processes > 1:
             cfg = PipelineConfig.model_validate(job.config)
-            command = accelerate_command(sys.executable, str(args.job), args.num_processes, cpu=not cfg.scale.gpus)
+            command = accelerate_command(
+                sys.executable, str(args.job), args.num_processes, cpu=cfg.model.device == "cpu"
+            )
             if resume:
                 command += ["--resume-from", resume[0], "--resume-step", str(resume[1])]
             os.set_inheritable(_lock_fd(out_dir), True)

@@ -18,7 +18,7 @@ import polars as pl
 import psutil
 import pytest
 
-from rlvr_assets.core.config import ScaleConfig
+from rlvr_assets.core.config import PipelineConfig, ScaleConfig
 from rlvr_assets.core.launch import (
     HISTORY_FILE,
     TrainingJob,
@@ -45,8 +45,6 @@ from tests.scale_support import (
 
 
 def _job(out_dir: Path, seed: int = 0, lr: float = 5e-6) -> TrainingJob:
-    from rlvr_assets.core.config import PipelineConfig
-
     cfg = PipelineConfig.model_validate({"training": {"learning_rate": lr}})
     return TrainingJob("human-4", seed, ["{}"], "/m", str(out_dir), cfg.model_dump(mode="json"), {})
 
@@ -105,8 +103,10 @@ def test_multi_gpu_arms_go_through_accelerate_launch() -> None:
     assert train_command("py", "/j.json", 1) == ["py", "-m", "rlvr_assets.train", "/j.json"]
     assert train_command("py", "/j.json", 4)[-2:] == ["--num-processes", "4"]
     cmd = accelerate_command("py", "/j.json", 4, cpu=False)
-    assert cmd[:3] == ["py", "-m", "accelerate.commands.launch"]
+    assert cmd[:3] == ["py", "-m", "accelerate.commands.launch"] and "--multi_gpu" in cmd
     assert cmd[3:5] == ["--num_processes", "4"] and cmd[-3:] == ["-m", "rlvr_assets.train", "/j.json"]
+    with pytest.raises(ValueError, match="processes_per_arm"):
+        PipelineConfig.model_validate({"scale": {"processes_per_arm": 2}})  # the CPU default has no GPUs to span
 
 
 def test_k8s_pod_spec_requests_gpus_and_mounts_the_checkpoint_volume() -> None:

@@ -414,6 +414,12 @@ class PipelineConfig(_Strict):
         default_factory=ScaleConfig, description="Where and how many arm trainings run (Dagster Pipes, GPU pool)."
     )
 
+    @model_validator(mode="after")
+    def _check(self) -> PipelineConfig:
+        if self.scale.processes_per_arm > 1 and self.model.device == "cpu":
+            raise ValueError("scale.processes_per_arm > 1 spans GPUs: it needs model.device cuda or auto")
+        return self
+
 
 class ConfigError(ValueError):
     """A pipeline config that cannot be used; the message is one line naming the file and the field."""

@@ -221,9 +221,8 @@ def train_command(python: str, job_file: Path | str, processes: int, module: str
 
 def accelerate_command(python: str, job_file: str, processes: int, cpu: bool) -> list[str]:
     """TRL's multi-process path for one arm: accelerate launches N ranks of the same entry point."""
-    command = [python, "-m", "accelerate.commands.launch", "--num_processes", str(processes)]
-    if cpu:
-        command.append("--cpu")
+    command = [python, "-m", "accelerate.commands.launch", "--num_processes", str(processes), "--num_machines", "1"]
+    command.append("--cpu" if cpu else "--multi_gpu")  # accelerate's CPU launcher runs a single process
     return [*command, "-m", "rlvr_assets.train", job_file]
 
 
