@@ -63,6 +63,9 @@ def arm_setup(directory: Path, overrides: dict | None = None) -> dict:
             [{"path": info.path, "source": info.source, "parameters": info.parameters, "fingerprint": info.fingerprint}]
         ),
     )
+    # a human arm's corpus holds no gated variants: the gate has no pass rates for it to seed dynamic sampling with
+    gate = pl.DataFrame(schema={"variant_id": pl.String, "factor": pl.String, "pass_rate": pl.Float64})
+    write_frame(db, "gate_results", gate)
     home = directory / "dagster_home"
     home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")

@@ -8,11 +8,14 @@ import polars as pl
 from rlvr_assets.core.arms import arm_corpus, corpus_hash
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.core.dynamic_sampling import gate_pass_rates
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
-from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame, training_log_frame
 from rlvr_assets.core.launch import TRAINING_POOL, TrainingJob, from_plain
+from rlvr_assets.core.report import reward_curve_markdown
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.scoring import arm_macro_score
+from rlvr_assets.core.storage import write_frame
 from rlvr_assets.core.training import TrainingResult
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
 from rlvr_assets.defs.launchers import launch_training
@@ -76,14 +79,18 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         cfg: dg.ResourceParam[PipelineConfig],
         training_corpus: pl.DataFrame,
         base_model: pl.DataFrame,
+        gate_results: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed.
+        The gate's pass rates seed dynamic sampling; every step's metrics go to the `training_log` table.
         Each seed trains in its own process through the Pipes client `scale.launcher` picks, holding a slot of
         the `rlvr_training` pool (one per GPU), and resumes from its last checkpoint after a kill."""
         tasks = frame_to_tasks(training_corpus)
         digest = corpus_hash(tasks)
+        pass_rates = gate_pass_rates(gate_results.filter(pl.col("factor") == "verify").to_dicts(), cfg.gate.samples)
         rows = []
         steps_logged = []
+        logs = []
         for seed in cfg.training.seeds:
             out_dir = cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / f"seed-{seed}"
             lineage = {
@@ -102,11 +109,13 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 out_dir=str(out_dir),
                 config=cfg.model_dump(mode="json"),
                 lineage=lineage,
+                options={"pass_rates": {task_id: list(rate) for task_id, rate in pass_rates.items()}},
             )
             outcome, reported = launch_training(context, cfg, job)
             result = from_plain(TrainingResult, outcome.result)
             context.log.info(f"seed {seed}: {result.steps} steps in pid {outcome.pid}; child reported {reported}")
             steps_logged += outcome.history
+            logs.append(training_log_frame(context.partition_key, seed, result.log))
             rows.append(
                 {
                     "arm": context.partition_key,
@@ -118,6 +127,8 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "train_seconds": result.seconds,
                     "mean_train_reward": result.mean_reward,
                     "final_loss": result.final_loss,
+                    "zero_gradient_steps": result.zero_gradient_steps,
+                    "precision": result.precision,
                     "resumed_from_step": outcome.resumed_from_step or 0,
                     "train_pid": outcome.pid,
                     "train_host": outcome.hostname,
@@ -126,6 +137,8 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 }
             )
         frame = pl.DataFrame(rows)
+        training_log = pl.concat(logs)
+        write_frame(cfg.paths.duckdb_path, "training_log", training_log, context.partition_key)
         return dg.Output(
             frame,
             metadata={
@@ -137,6 +150,9 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
                 "mean_train_reward": round(sum(r["mean_train_reward"] for r in rows) / len(rows), 4),
                 "checkpoint": dg.MetadataValue.path(rows[0]["path"]),
+                "precision": rows[0]["precision"],
+                "zero_gradient_steps": sum(r["zero_gradient_steps"] for r in rows),
+                "reward_curve": dg.MetadataValue.md(reward_curve_markdown(training_log)),
                 "launcher": cfg.scale.launcher,
                 "resumed_from_step": dg.MetadataValue.json({r["training_seed"]: r["resumed_from_step"] for r in rows}),
                 "per_step": dg.MetadataValue.md(_steps_markdown(steps_logged)),
@@ -157,6 +173,8 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         benchmark_of = dict.fromkeys((t.id for t in items), "smoke")
         if "paper10" in cfg.eval.suites:
             for bench in registry(cfg.paths.smoke_suite)["paper10"]:
+                if cfg.eval.benchmarks is not None and bench.name not in cfg.eval.benchmarks:
+                    continue
                 chosen = bench.items(cfg.eval.limit)
                 items += chosen
                 benchmark_of |= dict.fromkeys((t.id for t in chosen), bench.name)
