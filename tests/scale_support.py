@@ -41,7 +41,6 @@ print("RESULT " + json.dumps({
     "success": result.success,
     "pid": os.getpid(),
     "trl_imported": "trl" in sys.modules,
-    "torch_imported": "torch" in sys.modules,
     "metadata": meta,
 }, default=str))
 """
