@@ -85,6 +85,7 @@ def _run(
         image=scale.k8s.image,
         command=command,
         namespace=scale.k8s.namespace,
+        env={k: v for k, v in env.items() if k != "CUDA_VISIBLE_DEVICES" or not v},  # the pod's GPUs are its own
         base_pod_spec=k8s_pod_spec(scale, cfg.paths.var_dir),
         extras=extras,
     )
