@@ -2,7 +2,7 @@
 VENV := .venv
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup run test test-fast lint ui perf clean
+.PHONY: setup run test test-fast test-docker lint ui perf clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -18,7 +18,11 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -m "not e2e"
+	$(VENV)/bin/python -m pytest -q -m "not e2e and not docker"
+
+# the Docker launcher for real (starts dockerd, builds the image locally); not part of `make test` or CI
+test-docker: $(STAMP)
+	PYTHON=$(VENV)/bin/python bash scripts/docker_test.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rlvr_assets tests

@@ -79,9 +79,16 @@ def _quiet_libraries() -> None:
     """The terminal gets progress lines and warnings that need action, not library chatter: Dagster's beta
     notices, transformers' and datasets' info logs and progress bars (all still in the UI's event log)."""
     import logging
+    import os
     import warnings
 
     import dagster as dg
+
+    # training runs in a child process (Dagster Pipes): it inherits these
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
 
     for category in (dg.BetaWarning, dg.PreviewWarning, UserWarning):
         warnings.filterwarnings("ignore", category=category)

@@ -12,15 +12,33 @@ from rlvr_assets.core.dynamic_sampling import gate_pass_rates
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
 from rlvr_assets.core.failures import Rejected
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame, training_log_frame
+from rlvr_assets.core.launch import TRAINING_POOL, TrainingJob, from_plain
 from rlvr_assets.core.lineage import arm_lineage, lineage_frame, rejected_frame
 from rlvr_assets.core.report import reward_curve_markdown
 from rlvr_assets.core.sampling import Policy
 from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.storage import write_frame
-from rlvr_assets.core.training import train_grpo
+from rlvr_assets.core.training import TrainingResult
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
+from rlvr_assets.defs.launchers import launch_training
 from rlvr_assets.defs.metadata import cross_arm_scores, frame_table
 from rlvr_assets.defs.partitions import arm_keys, arm_partitions
+
+
+def _steps_markdown(history: list[dict[str, float]], max_rows: int = 200) -> str:
+    """The trainer's per-step metrics as the UI shows them on the materialization (evenly thinned past
+    `max_rows` steps, so a thousand-step run stays readable)."""
+    keys = [
+        k
+        for k in ("reward", "reward_std", "frac_reward_zero_std", "loss", "kl", "entropy")
+        if any(k in h for h in history)
+    ]
+    shown = history if len(history) <= max_rows else [history[i * len(history) // max_rows] for i in range(max_rows)]
+    lines = ["| seed | step | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 2)]
+    for h in shown:
+        cells = [f"{h[k]:.4f}" if isinstance(h.get(k), int | float) else "" for k in keys]
+        lines.append(f"| {int(h.get('seed', 0))} | {int(h.get('step', 0))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
@@ -73,7 +91,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             },
         )
 
-    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"trl", "torch"})
+    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"trl", "torch"}, pool=TRAINING_POOL)
     def policy_checkpoint(
         context: dg.AssetExecutionContext,
         cfg: dg.ResourceParam[PipelineConfig],
@@ -82,11 +100,14 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         gate_results: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed.
-        The gate's pass rates seed dynamic sampling; every step's metrics go to the `training_log` table."""
+        The gate's pass rates seed dynamic sampling; every step's metrics go to the `training_log` table.
+        Each seed trains in its own process through the Pipes client `scale.launcher` picks, holding a slot of
+        the `rlvr_training` pool (one per GPU), and resumes from its last checkpoint after a kill."""
         tasks = frame_to_tasks(training_corpus)
         digest = corpus_hash(tasks)
         pass_rates = gate_pass_rates(gate_results.filter(pl.col("factor") == "verify").to_dicts(), cfg.gate.samples)
         rows = []
+        steps_logged = []
         logs = []
         for seed in cfg.training.seeds:
             out_dir = cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / f"seed-{seed}"
@@ -98,17 +119,20 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "run_id": context.run_id,
                 "task_ids": [t.id for t in tasks],
             }
-
-            def log(metrics: dict[str, float], seed: int = seed) -> None:
-                if "reward" in metrics:
-                    context.log.info(
-                        f"seed {seed} step {int(metrics.get('step', 0))}/{cfg.training.steps_for(len(tasks))}: "
-                        f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
-                    )
-
-            result = train_grpo(
-                tasks, base_model["path"][0], out_dir, cfg.training, cfg.model, seed, lineage, log, pass_rates
+            job = TrainingJob(
+                arm=context.partition_key,
+                seed=seed,
+                tasks=[t.to_json() for t in tasks],
+                base_model_path=base_model["path"][0],
+                out_dir=str(out_dir),
+                config=cfg.model_dump(mode="json"),
+                lineage=lineage,
+                options={"pass_rates": {task_id: list(rate) for task_id, rate in pass_rates.items()}},
             )
+            outcome, reported = launch_training(context, cfg, job)
+            result = from_plain(TrainingResult, outcome.result)
+            context.log.info(f"seed {seed}: {result.steps} steps in pid {outcome.pid}; child reported {reported}")
+            steps_logged += outcome.history
             logs.append(training_log_frame(context.partition_key, seed, result.log))
             rows.append(
                 {
@@ -123,6 +147,11 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "final_loss": result.final_loss,
                     "zero_gradient_steps": result.zero_gradient_steps,
                     "precision": result.precision,
+                    "resumed_from_step": outcome.resumed_from_step or 0,
+                    "train_pid": outcome.pid,
+                    "train_host": outcome.hostname,
+                    "train_started_at": outcome.started_at,
+                    "train_ended_at": outcome.ended_at,
                 }
             )
         frame = pl.DataFrame(rows)
@@ -142,6 +171,9 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "precision": rows[0]["precision"],
                 "zero_gradient_steps": sum(r["zero_gradient_steps"] for r in rows),
                 "reward_curve": dg.MetadataValue.md(reward_curve_markdown(training_log)),
+                "launcher": cfg.scale.launcher,
+                "resumed_from_step": dg.MetadataValue.json({r["training_seed"]: r["resumed_from_step"] for r in rows}),
+                "per_step": dg.MetadataValue.md(_steps_markdown(steps_logged)),
             },
         )
 
