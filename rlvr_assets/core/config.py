@@ -6,16 +6,43 @@ ratio here adds exactly one partition and leaves every other partition fresh.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV_VAR = "RLVR_ASSETS_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "rlvr_assets.yaml"
+
+
+# The rollout engine's backends (core/sampling.py): transformers' padded `generate`, transformers' continuous
+# batching, vLLM. One setting serves the gate, evaluation and GRPO generation.
+Backend = Literal["hf-generate", "continuous", "vllm"]
+DEFAULT_BACKEND: Backend = "hf-generate"
+# The package a backend needs beyond the base install (vLLM is the `vllm` extra).
+BACKEND_PACKAGES: dict[str, str] = {"vllm": "vllm"}
+
+
+def missing_backend_package(backend: str) -> str | None:
+    """The package `backend` needs that is not installed here, or None when it can run."""
+    package = BACKEND_PACKAGES.get(backend)
+    return package if package and importlib.util.find_spec(package) is None else None
+
+
+def _check_backend(backend: str | None) -> None:
+    if backend and (package := missing_backend_package(backend)):
+        raise ValueError(
+            f"backend '{backend}' needs the '{package}' package, which is not installed here "
+            f"(pip install -e '.[{package}]' on a GPU machine)"
+        )
+
+
+class ConfigError(ValueError):
+    """The pipeline config file is invalid; the message is one line naming the file and the fields."""
 
 
 class _Strict(BaseModel):
@@ -38,6 +65,10 @@ class ModelConfig(_Strict):
 
 
 class SamplingConfig(_Strict):
+    """How rollouts are sampled (gate, evaluation), and by which engine backend (also GRPO's, unless
+    `training.backend` says otherwise)."""
+
+    backend: Backend = DEFAULT_BACKEND
     max_new_tokens: int = 48
     temperature: float = 1.0
     top_p: float = 1.0
@@ -45,6 +76,12 @@ class SamplingConfig(_Strict):
     # tokens per generate() batch (padded prompt + new tokens): bounds memory on long tool-use contexts
     max_batch_tokens: int = 16_384
     seed: int = 0
+
+    @field_validator("backend")
+    @classmethod
+    def _installed(cls, v: Backend) -> Backend:
+        _check_backend(v)
+        return v
 
 
 class GateConfig(_Strict):
@@ -84,6 +121,7 @@ class LLMRewriteConfig(_Strict):
     def _check(self) -> LLMRewriteConfig:
         if self.backend == "openai" and not (self.base_url and self.model):
             raise ValueError("operators.llm with backend openai needs base_url and model")
+        _check_backend(self.backend)
         return self
 
 
@@ -142,10 +180,26 @@ class TrainingConfig(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0])
     use_lora: bool = False
     lora_rank: int = 16
-    use_vllm: bool = False
+    # GRPO generation backend; unset: the same as sampling.backend (filled in when the pipeline config loads)
+    backend: Backend | None = None
+    vllm_mode: Literal["colocate", "server"] = "colocate"  # backend vllm: in the trainer's process, or `trl vllm-serve`
+    vllm_server_url: str | None = None  # vllm_mode server: e.g. http://127.0.0.1:8000 (default: TRL's host and port)
     # True: every arm gets max_steps (the study's fair comparison). False: one epoch over the arm's own corpus,
     # so bigger corpora get more steps (the unmatched comparison, which the study found flatters augmentation).
     compute_matched: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "use_vllm" in data:
+            raise ValueError("use_vllm is replaced by sampling.backend: vllm (or training.backend: vllm)")
+        return data
+
+    @field_validator("backend")
+    @classmethod
+    def _installed(cls, v: Backend | None) -> Backend | None:
+        _check_backend(v)
+        return v
 
     def steps_for(self, corpus_size: int) -> int:
         """Optimizer steps for an arm whose corpus has `corpus_size` tasks."""
@@ -215,6 +269,21 @@ class PipelineConfig(_Strict):
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _training_follows_sampling(cls, data: Any) -> Any:
+        """GRPO generates with the rollout backend unless `training.backend` names another."""
+        if not isinstance(data, dict):
+            return data
+        sampling, training = data.get("sampling"), data.get("training")
+        backend = sampling.get("backend") if isinstance(sampling, dict) else getattr(sampling, "backend", None)
+        if isinstance(training, TrainingConfig):
+            training = training.model_dump(exclude_unset=True)
+        training = dict(training or {})
+        if training.get("backend") is None:
+            return {**data, "training": {**training, "backend": backend or DEFAULT_BACKEND}}
+        return data
+
 
 def load_config(path: Path | str | None = None) -> PipelineConfig:
     """Load the pipeline config from `path`, $RLVR_ASSETS_CONFIG, or the project default, in that order.
@@ -233,5 +302,15 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
         raw["paths"] = paths
     try:
         return PipelineConfig.model_validate(raw)
-    except Exception as exc:
-        raise ValueError(f"invalid pipeline config {chosen}: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"invalid pipeline config {chosen}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    """Every validation error as `field.path: message`, on one line."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = " ".join(str(error["msg"]).removeprefix("Value error, ").split())
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
-from rlvr_assets.core.sampling import resolve_device
+from rlvr_assets.core.sampling import resolve_device, trl_generation_args
 from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.verifiers import make_trl_reward
 
@@ -75,8 +75,7 @@ def train_grpo(
         report_to="none",
         use_cpu=device == "cpu",
         bf16=device == "cuda",
-        use_vllm=cfg.use_vllm,
-        vllm_mode="colocate",
+        **trl_generation_args(cfg, device),  # generation through the rollout engine's backend
         disable_tqdm=True,
         dataloader_num_workers=0,
     )

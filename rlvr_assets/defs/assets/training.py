@@ -10,7 +10,7 @@ from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items, stratified_bootstrap_mean_ci
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
-from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.sampling import load_policy
 from rlvr_assets.core.training import train_grpo
 from rlvr_assets.defs.partitions import arm_partitions
 from rlvr_assets.defs.resources import PipelineConfigResource
@@ -132,7 +132,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         rows = []
         started = time.monotonic()
         for ckpt in policy_checkpoint.iter_rows(named=True):
-            policy = Policy(ckpt["path"], cfg.model)
+            policy = load_policy(ckpt["path"], cfg.model, cfg.sampling.backend)
             results = evaluate_items(
                 policy,
                 items,
