@@ -3,7 +3,8 @@ rollouts (same model, same prompts, same sampling), and their ratio, from one ru
 
 Backends run in alternation (A B A B ...) so load from other processes on a shared machine falls on both;
 each figure is the median over repeats. Optional scaling runs time samples per prompt (k = 4, 8, 16) and
-prompt length (filler context before the task) on every backend.
+prompt length (filler context before the task) on every backend; `--grpo-steps` times TRL GRPO steps
+(the config's training batch) with each backend generating.
 
     python benchmarks/rollout_engine.py --backends hf-generate,continuous --json
     python benchmarks/rollout_engine.py --model tiny --scaling --json
@@ -15,14 +16,23 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import get_args
 
-from rlvr_assets.core.config import Backend, SamplingConfig, load_config, missing_backend_package
+from rlvr_assets.core.config import (
+    Backend,
+    ModelConfig,
+    PipelineConfig,
+    SamplingConfig,
+    load_config,
+    missing_backend_package,
+)
 from rlvr_assets.core.models import ensure_base_model
 from rlvr_assets.core.sampling import Conversation, Policy, load_policy, resolve_device
 from rlvr_assets.core.seeds import load_seed_dir
+from rlvr_assets.core.training import train_grpo
 
 ROOT = Path(__file__).resolve().parents[1]
 FILLER = "Background notes (not needed for the task): the quick brown fox jumps over the lazy dog. "
@@ -38,6 +48,11 @@ def padded(conversation: Conversation, filler_repeats: int) -> Conversation:
     """The conversation with filler text before its last user turn: a longer prompt, the same task."""
     *head, last = conversation
     return [*head, {**last, "content": FILLER * filler_repeats + last["content"]}]
+
+
+def abba(names: list[str], repeats: int) -> list[str]:
+    """`repeats` rounds over `names`, every other round reversed: A B, B A, A B, ..."""
+    return [n for r in range(repeats) for n in (names if r % 2 == 0 else names[::-1])]
 
 
 def timed(policy: Policy, conversations: list[Conversation], k: int, sampling: SamplingConfig) -> dict[str, float]:
@@ -59,11 +74,11 @@ def alternate(
     sampling: SamplingConfig,
     repeats: int,
 ) -> dict[str, dict[str, float]]:
-    """Every backend `repeats` times in alternation; the median run of each."""
+    """Every backend `repeats` times, in the order A B B A A B ... so a drift in machine load falls on each
+    alike; the median run of each."""
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in policies}
-    for _ in range(repeats):
-        for name, policy in policies.items():
-            runs[name].append(timed(policy, conversations, k, sampling))
+    for name in abba(list(policies), repeats):
+        runs[name].append(timed(policies[name], conversations, k, sampling))
     out = {}
     for name, rs in runs.items():
         seconds = statistics.median(r["seconds"] for r in rs)
@@ -78,6 +93,30 @@ def alternate(
     return out
 
 
+def grpo_seconds_per_step(
+    cfg: PipelineConfig, model_cfg: ModelConfig, path: str, names: list[str], steps: int, repeats: int
+) -> dict[str, object]:
+    """TRL GRPO runs of `steps` steps with each backend generating (the config's training batch), in the
+    order A B B A ..., `repeats` per backend; the median seconds per step of each."""
+    tasks = [t for t in load_seed_dir(cfg.paths.seeds_dir) if t.domain in cfg.domains][:8]
+    runs: dict[str, list[float]] = {name: [] for name in names}
+    for name in abba(names, repeats):
+        training = cfg.training.model_copy(update={"max_steps": steps, "backend": name})
+        with tempfile.TemporaryDirectory() as out:
+            result = train_grpo(tasks, path, Path(out), training, model_cfg, 0, {"benchmark": True})
+        runs[name].append(result.seconds / max(1, result.steps))
+    per_step = {name: round(statistics.median(r), 2) for name, r in runs.items()}
+    return {
+        "steps": steps,
+        "runs_per_backend": repeats,
+        "prompts_per_step": cfg.training.prompts_per_step,
+        "num_generations": cfg.training.num_generations,
+        "max_completion_length": cfg.training.max_completion_length,
+        "seconds_per_step": per_step,
+        "speedup_over_" + names[0]: {n: round(per_step[names[0]] / per_step[n], 2) for n in names[1:]},
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="hf-generate,continuous", help="comma-separated, first is the baseline")
@@ -88,6 +127,8 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, help="default: sampling.max_new_tokens")
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs per backend (median reported)")
     parser.add_argument("--scaling", action="store_true", help="also time k = 4, 8, 16 and three prompt lengths")
+    parser.add_argument("--grpo-steps", type=int, default=0, help="also time GRPO runs of this many steps")
+    parser.add_argument("--grpo-repeats", type=int, default=1, help="GRPO runs per backend (order A B B A ...)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
 
@@ -160,6 +201,9 @@ def main() -> int:
                 for row in by_length.values()
             },
         }
+    if args.grpo_steps:
+        del policies
+        result["grpo"] = grpo_seconds_per_step(cfg, model_cfg, path, names, args.grpo_steps, args.grpo_repeats)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
