@@ -2,7 +2,7 @@
 VENV := .venv
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup run test test-fast lint ui bench clean
+.PHONY: setup run test test-fast lint ui perf clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -27,6 +27,12 @@ lint: $(STAMP)
 ui: $(STAMP)
 	mkdir -p var/dagster_home && [ -f var/dagster_home/dagster.yaml ] || cp dagster.yaml var/dagster_home/
 	DAGSTER_HOME=$(CURDIR)/var/dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
+
+# timing scripts (perf/), each printing side-by-side ratios; figures in docs/MEASUREMENTS.md
+perf: $(STAMP)
+	$(VENV)/bin/python perf/humaneval_sandbox.py
+	$(VENV)/bin/python perf/gate_throughput.py
+	$(VENV)/bin/python perf/rollout_engine.py --backends hf-generate,continuous
 
 clean:
 	rm -rf var

@@ -2,22 +2,23 @@
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from rlvr_assets.core.config import ConfigError, load_config
-from rlvr_assets.core.economics import ArmsFileError, cost_rows, read_arms_csv, trade_rates
+import polars as pl
 
-
-def _parse_ratios(text: str) -> list[float]:
-    try:
-        ratios = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--cost-ratios must be comma-separated numbers, got {text!r}") from None
-    if not ratios or any(r <= 0 for r in ratios):
-        raise argparse.ArgumentTypeError("--cost-ratios needs at least one positive number")
-    return ratios
+from rlvr_assets.core.config import ConfigError, PipelineConfig, load_config
+from rlvr_assets.core.economics import (
+    TRADE_ROW_SCHEMA,
+    ArmsFileError,
+    cost_rows,
+    parse_cost_ratios,
+    read_arms_csv,
+    trade_rates,
+)
+from rlvr_assets.core.scoring import ci_differences
 
 
 def _fmt(value: object) -> str:
@@ -39,27 +40,84 @@ COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", 
 
 
 def cmd_economics(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.report import identification_lines
+
+    try:
+        ratios = parse_cost_ratios(args.cost_ratios)
+    except ValueError as exc:
+        print(f"error: --cost-ratios: {exc}", file=sys.stderr)
+        return 2
     try:
         arms = read_arms_csv(Path(args.arms_csv))
-    except (ArmsFileError, FileNotFoundError) as exc:
+    except ArmsFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rows = [r.as_dict() for r in cost_rows(trade_rates(arms), args.cost_ratios)]
+    has_ci = any(a.ci_low is not None for a in arms)
+    estimates = trade_rates(arms, ci_differences(arms) if has_ci else None)
+    rows = [r.as_dict() for r in cost_rows(estimates, ratios)]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(rows, [*COST_COLUMNS, "reason"])
+        _print_table(rows, [*COST_COLUMNS, "identified", "reason"])
+        print()
+        for line in identification_lines(pl.DataFrame([e.as_row() for e in estimates], schema=TRADE_ROW_SCHEMA)):
+            print(line)
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    import dagster as dg
+def print_economics_summary(cost: pl.DataFrame, trade: pl.DataFrame) -> None:
+    """The end of `run`: the rho_cost table, whether anything is identified (a plain NOT IDENTIFIED line
+    otherwise) and each comparison's minimum detectable difference."""
+    from rlvr_assets.core.report import identification_lines
 
-    from rlvr_assets.core.storage import read_frame
-    from rlvr_assets.definitions import build_definitions
-    from rlvr_assets.defs.sweep import ensure_dagster_home, run_sweep
+    cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
+    print("\nrho_cost (null estimates say why):")
+    _print_table(cost.to_dicts(), [*COST_COLUMNS, "identified", "reason"])
+    print()
+    for line in identification_lines(trade):
+        print(line)
+    measured = cost["measured_cost_ratio"][0] if cost.height else None
+    print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
+
+
+def _config_path(args: argparse.Namespace) -> str:
+    from rlvr_assets.core.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH
+
+    return str(args.config or os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
+
+
+def _check_model_source(cfg: PipelineConfig, where: str) -> None:
+    """Fail fast (ConfigError, exit 2) on a model source that cannot load, before any work starts."""
+    from rlvr_assets.core.models import model_source_problem
+
+    problem = model_source_problem(cfg.model.source)
+    if problem is not None:
+        raise ConfigError(f"{where}: field 'model.source': {problem}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.runlock import LockHolder, VarDirBusy, var_dir_lock
 
     cfg = load_config(args.config)
+    _check_model_source(cfg, _config_path(args))
+
+    def waiting(holder: LockHolder) -> None:
+        print(f"waiting for the run holding {cfg.paths.var_dir} ({holder.describe()})", file=sys.stderr)
+
+    try:
+        with var_dir_lock(cfg.paths.var_dir, wait=args.wait, on_wait=waiting):
+            return _run_locked(args, cfg)
+    except VarDirBusy as exc:
+        print(f"error: {exc}; wait for it to finish or pass --wait", file=sys.stderr)
+        return 2
+
+
+def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
+    import dagster as dg
+
+    from rlvr_assets.definitions import build_definitions
+    from rlvr_assets.sweep import ensure_dagster_home, run_sweep
+
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     started = time.monotonic()
@@ -72,6 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             force=args.force,
             arms=args.arms.split(",") if args.arms else None,
         )
+        cost = defs.load_asset_value("rho_cost", instance=instance)
+        trade = defs.load_asset_value("trade_rate", instance=instance)
     total = time.monotonic() - started
     print("\nStage timings (wall seconds, peak RSS of this process during the stage):")
     _print_table(
@@ -88,11 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ["stage", "partition", "seconds", "peak_rss_gib", "skipped"],
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
-    cost = read_frame(cfg.paths.duckdb_path, "rho_cost").drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
-    print("\nrho_cost (null estimates say why):")
-    _print_table(cost.to_dicts(), [*COST_COLUMNS, "reason"])
-    measured = cost["measured_cost_ratio"][0] if cost.height else None
-    print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
+    print_economics_summary(cost, trade)
     report = cfg.paths.artifacts_dir / "report" / "report.md"
     print(f"report: {report}\nDuckDB: {cfg.paths.duckdb_path}\nDagster home: {home} (open with `make ui`)")
     if args.timings_json:
@@ -104,7 +160,17 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.validation import validate_seed_dir
 
     seeds_dir = Path(args.seeds_dir) if args.seeds_dir else load_config(args.config).paths.seeds_dir
-    report = validate_seed_dir(seeds_dir)
+    if not seeds_dir.is_dir():
+        print(f"error: seeds directory {seeds_dir} does not exist", file=sys.stderr)
+        return 2
+    try:
+        report = validate_seed_dir(seeds_dir)
+    except FileNotFoundError as exc:  # no seed files at all
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not report.tasks and not report.problems:
+        print(f"error: no seed tasks in {seeds_dir} (its .jsonl files are empty)", file=sys.stderr)
+        return 2
     if args.json:
         print(
             json.dumps(
@@ -137,31 +203,33 @@ def _load_task(path: Path):  # type: ignore[no-untyped-def]
 def cmd_verify(args: argparse.Namespace) -> int:
     from rlvr_assets.core.domains import domain_of
     from rlvr_assets.core.seeds import SeedFileError
-    from rlvr_assets.core.verifiers import verify
+    from rlvr_assets.core.verifiers import decode_completion, verify
 
     try:
         task = _load_task(Path(args.task))
-    except (OSError, ValueError, SeedFileError) as exc:
+    except (OSError, ValueError, RecursionError, SeedFileError) as exc:
         print(f"error: cannot read task {args.task}: {exc}", file=sys.stderr)
         return 2
     try:
-        text = Path(args.completion).read_text()
+        data = Path(args.completion).read_bytes()
     except OSError as exc:
         print(f"error: cannot read completion {args.completion}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    text, note = decode_completion(data)
     completion: str | list[str] = text
     if domain_of(task).multi_turn:
         try:
             turns = json.loads(text)
             if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
                 completion = turns
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             pass
     verdict = verify(task, completion)
+    reason = f"{note}; {verdict.reason}" if note else verdict.reason
     if args.json:
-        print(json.dumps({"reward": verdict.reward, "reason": verdict.reason, "task_id": task.id}))
+        print(json.dumps({"reward": verdict.reward, "reason": reason, "task_id": task.id}))
     else:
-        print(f"reward {verdict.reward} ({verdict.reason})")
+        print(f"reward {verdict.reward} ({reason})")
     return 0
 
 
@@ -173,14 +241,21 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.rollouts import sample_rollouts
     from rlvr_assets.core.sampling import load_policy
-    from rlvr_assets.core.seeds import SeedFileError, load_seed_dir
+    from rlvr_assets.core.seeds import load_seed_dir
     from rlvr_assets.core.tasks import Task
 
     cfg = load_config(args.config)
+    _check_model_source(cfg, _config_path(args))
     try:
         candidates, parents = load_candidates(Path(args.candidates), load_seed_dir(cfg.paths.seeds_dir))
-    except (OSError, SeedFileError) as exc:
+    except UnicodeDecodeError as exc:
+        print(f"error: {args.candidates}: not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:  # SeedFileError is a ValueError naming file, line, task and field
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not candidates:
+        print(f"error: {args.candidates} has no candidate tasks", file=sys.stderr)
         return 2
     policy = load_policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model, cfg.sampling.backend)
 
@@ -231,9 +306,21 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                 else:
                     missing = None
                 status = f"missing: {missing} not installed" if missing else f"missing: {exc}"
-                rows.append({**row, "items": 0, "dropped": None, "dropped_reason": "", "status": status})
+                rows.append(
+                    {
+                        **row,
+                        "items": 0,
+                        "dropped": None,
+                        "dropped_reason": "",
+                        "unpassable": None,
+                        "unpassable_items": [],
+                        "unpassable_reason": "",
+                        "status": status,
+                    }
+                )
                 continue
             why = getattr(items, "why", "") if dropped else ""
+            unpassable = list(getattr(items, "unpassable", ()))
             status = "ready" if items else "empty"
             rows.append(
                 {
@@ -241,16 +328,23 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
                     "items": len(items),
                     "dropped": dropped,
                     "dropped_reason": why,
+                    "unpassable": len(unpassable),  # kept and scored as failures, as the benchmark does
+                    "unpassable_items": unpassable,
+                    "unpassable_reason": getattr(items, "unpassable_why", "") if unpassable else "",
                     "status": status,
                 }
             )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(rows, ["suite", "name", "area", "package", "version", "items", "dropped", "status"])
+        columns = ["suite", "name", "area", "package", "version", "items", "dropped", "unpassable", "status"]
+        _print_table(rows, columns)
         reasons = {r["name"]: r["dropped_reason"] for r in rows if r["dropped"]}
         for name, why in reasons.items():
             print(f"dropped from {name}: {why}")
+        for r in rows:
+            if r["unpassable"]:
+                print(f"unpassable in {r['name']} ({', '.join(r['unpassable_items'])}): {r['unpassable_reason']}")
     return 0
 
 
@@ -268,7 +362,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rlvr_assets.core.benchmarks import registry
     from rlvr_assets.core.evaluation import eval_sampling
     from rlvr_assets.core.storage import write_frame
-    from rlvr_assets.core.suite_eval import evaluate_suite, grand_mean, grand_mean_ci
+    from rlvr_assets.core.suite_eval import evaluate_suite, suite_score
 
     cfg = load_config(args.config)
     n = args.samples if args.samples is not None else args.k
@@ -286,6 +380,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"error: no benchmark(s) {sorted(unknown)} in suite {args.suite}", file=sys.stderr)
             return 2
         benches = [b for b in benches if b.name in wanted]
+    from rlvr_assets.core.models import model_source_problem
+
+    problem = model_source_problem(args.model)
+    if problem is not None:
+        print(f"error: --model: {problem}", file=sys.stderr)
+        return 2
     policy = _policy_for(args.model, cfg)
     echo = (lambda m: print(m, file=sys.stderr)) if args.json else print
     items, scores = evaluate_suite(
@@ -306,14 +406,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}",
     )
     rows = [s.__dict__ for s in scores]
-    low, high = grand_mean_ci(items, boot_samples, boot_seed)
+    grand = suite_score(items, boot_samples, boot_seed)
+    low, high = grand.ci_low, grand.ci_high
     summary = {
         "model": args.model,
         "suite": args.suite,
         "k": args.k,
         "samples": n,
         "max_new_tokens": max_new_tokens,
-        "grand_mean_pass_at_1": grand_mean(scores),
+        "grand_mean_pass_at_1": grand.score,
         "grand_mean_ci_low": low,
         "grand_mean_ci_high": high,
         "bootstrap_samples": boot_samples,
@@ -358,14 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)")
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
     run.add_argument("--timings-json", help="also write the per-stage timings to this file")
+    run.add_argument(
+        "--wait", action="store_true", help="if another run holds the var directory, wait for it instead of exiting"
+    )
     run.set_defaults(func=cmd_run)
     eco = sub.add_parser("economics", help="trade rate and rho_cost from arm scores measured elsewhere")
     eco.add_argument("arms_csv", help="CSV with columns arm,n_human,n_aug,score[,ci_low,ci_high]")
     eco.add_argument(
         "--cost-ratios",
-        type=_parse_ratios,
-        default=[5.0, 10.0, 40.0],
-        help="comma-separated c_human / c_aug ratios (default 5,10,40)",
+        default="5,10,40",
+        help="comma-separated c_human / c_aug ratios, finite and > 0 (default 5,10,40)",
     )
     eco.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     eco.set_defaults(func=cmd_economics)
@@ -422,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["run"])
     try:
         return int(args.func(args))
-    except ConfigError as exc:
+    except ConfigError as exc:  # one line naming the file and the field, never a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

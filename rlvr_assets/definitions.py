@@ -1,9 +1,14 @@
-"""The Dagster code location: `dagster dev` loads `defs` from here (see workspace.yaml)."""
+"""The Dagster code location: `dagster dev` loads `defs` from here (see workspace.yaml).
+
+One loaded `PipelineConfig` feeds everything: the partitions (arms, cost ratios), the sensor's watched files
+and, as the `cfg` resource, every asset and check at run time.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from rlvr_assets.core.code_versions import SourceIndex
 from rlvr_assets.core.config import PipelineConfig, load_config
 from rlvr_assets.defs.assets.economics import build_economics_assets
 from rlvr_assets.defs.assets.tasks import (
@@ -18,33 +23,33 @@ from rlvr_assets.defs.assets.tasks import (
 from rlvr_assets.defs.assets.training import build_training_assets
 from rlvr_assets.defs.automation import JOBS, build_seed_sensor, build_sweep_schedule
 from rlvr_assets.defs.checks import CHECKS
+from rlvr_assets.defs.code_versions import with_code_versions
 from rlvr_assets.defs.partitions import arm_keys
-from rlvr_assets.defs.resources import DuckDBPolarsIOManager, PipelineConfigResource
+from rlvr_assets.defs.resources import DuckDBPolarsIOManager
 
 
 def build_definitions(cfg: PipelineConfig) -> dg.Definitions:
     """Everything for one pipeline config: partitions come from its arms and cost ratios."""
+    assets = [
+        base_model,
+        seed_tasks,
+        smoke_suite,
+        augmented_tasks,
+        gate_results,
+        gated_tasks,
+        augmentation_costs,
+        *build_training_assets(cfg),
+        *build_economics_assets(cfg),
+    ]
     return dg.Definitions(
-        assets=[
-            base_model,
-            seed_tasks,
-            smoke_suite,
-            augmented_tasks,
-            gate_results,
-            gated_tasks,
-            augmentation_costs,
-            *build_training_assets(cfg),
-            *build_economics_assets(cfg),
-        ],
+        assets=with_code_versions(assets, SourceIndex()),
         asset_checks=CHECKS,
         jobs=JOBS,
         sensors=[build_seed_sensor(cfg)],
         schedules=[build_sweep_schedule(arm_keys(cfg))],
-        resources={
-            "pipeline": PipelineConfigResource(config_json=cfg.model_dump_json()),
-            "io_manager": DuckDBPolarsIOManager(database=str(cfg.paths.duckdb_path)),
-        },
+        resources={"cfg": cfg, "io_manager": DuckDBPolarsIOManager(database=str(cfg.paths.duckdb_path))},
         executor=dg.in_process_executor,
+        metadata={"pipeline_config": dg.MetadataValue.json(cfg.model_dump(mode="json"))},
     )
 
 

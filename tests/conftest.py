@@ -16,7 +16,7 @@ TINY = {
     "gate": {"samples": 8, "pass_at": 4, "solve_band": [0.0, 0.95], "min_informative_fraction": 0.0},
     "operators": {"resample_draws": 2},
     "arms": {"human_sizes": [4, 8], "aug_fractions": [0.5]},
-    "training": {"max_steps": 2, "num_generations": 2, "max_completion_length": 8, "seeds": [0]},
+    "training": {"max_steps": 2, "num_generations": 2, "max_new_tokens": 8, "seeds": [0]},
     "eval": {"max_new_tokens": 8, "bootstrap_samples": 100, "suites": ["smoke", "paper10"], "limit": 2},
     "economics": {"cost_ratios": [5, 40]},
 }
@@ -42,7 +42,7 @@ def tiny_sweep(tmp_path_factory: pytest.TempPathFactory):
 
     from rlvr_assets.core.config import load_config
     from rlvr_assets.definitions import build_definitions
-    from rlvr_assets.defs.sweep import run_sweep
+    from rlvr_assets.sweep import run_sweep
 
     directory = tmp_path_factory.mktemp("tiny_sweep")
     cfg = load_config(write_config(directory))
@@ -51,3 +51,13 @@ def tiny_sweep(tmp_path_factory: pytest.TempPathFactory):
     timings = run_sweep(build_definitions(cfg), cfg, instance, echo=lambda _msg: None)
     yield {"cfg": cfg, "instance": instance, "timings": timings, "dir": directory}
     instance.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Agreement rates with the benchmarks' own scorers (tests/test_conformance.py), shown in every run."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
+    lines = [str(value) for r in reports for name, value in getattr(r, "user_properties", []) if name == "conformance"]
+    if lines:
+        terminalreporter.write_sep("-", "agreement with the benchmarks' own scorers")
+        for line in lines:
+            terminalreporter.write_line(line)

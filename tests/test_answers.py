@@ -2,7 +2,13 @@ from fractions import Fraction
 
 import pytest
 
-from rlvr_assets.core.answers import canonical_answer, check_numeric_answer, extract_final_answer, parse_number
+from rlvr_assets.core.answers import (
+    canonical_answer,
+    check_json_answer,
+    check_numeric_answer,
+    extract_final_answer,
+    parse_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +118,8 @@ def test_fraction_answers_are_graded_by_value(completion: str, expected: str) ->
     ("completion", "reward"),
     [
         ('The function returns a dict.\nAnswer: {"total": 3, "ok": true}', 1.0),
-        ("Answer: {'total': 3.0000001, 'ok': True}", 1.0),  # a Python literal, numbers within tolerance
+        ("Answer: {'total': 3.0, 'ok': True}", 1.0),  # a Python literal; 3.0 equals the integer 3 exactly
+        ("Answer: {'total': 3.0000001, 'ok': True}", 0.0),  # an integer output has no tolerance
         ('```json\n{\n  "ok": true,\n  "total": 3\n}\n```', 1.0),
         ('Answer: {"total": 3}', 0.0),
         ('Answer: {"total": 3, "ok": 1}', 0.0),  # 1 is not true
@@ -121,13 +128,17 @@ def test_fraction_answers_are_graded_by_value(completion: str, expected: str) ->
     ],
 )
 def test_json_answers_compare_structurally_and_never_evaluate(completion: str, reward: float) -> None:
-    from rlvr_assets.core.answers import check_json_answer
-
     assert check_json_answer(completion, '{"total": 3, "ok": true}').reward == reward
 
 
 def test_json_answers_match_int_keys_and_tuples() -> None:
-    from rlvr_assets.core.answers import check_json_answer
-
     assert check_json_answer("Answer: {1: (2, 3)}", '{"1": [2, 3]}').reward == 1.0
     assert check_json_answer("Answer: [1, 2]", "[1, 2, 3]").reward == 0.0
+
+
+def test_json_answers_compare_integers_exactly_and_floats_within_tolerance() -> None:
+    assert check_json_answer("Answer: 5409059695", "5409059695").reward == 1.0
+    assert check_json_answer("Answer: 5409059696", "5409059695").reward == 0.0  # within rel 1e-6, still wrong
+    assert check_json_answer('Answer: {"n": [1, 2, 4]}', '{"n": [1, 2, 3]}').reward == 0.0
+    assert check_json_answer("Answer: 0.30000000000000004", "0.3").reward == 1.0  # floats: rel 1e-6
+    assert check_json_answer("Answer: 0.3001", "0.3").reward == 0.0

@@ -11,8 +11,8 @@ import yaml
 from rlvr_assets.cli import main
 from rlvr_assets.core.benchmarks import heldout_items, registry
 from rlvr_assets.core.code_verifier import CodeSandbox
-from rlvr_assets.core.evaluation import bootstrap_mean_ci, stratified_bootstrap_mean_ci
 from rlvr_assets.core.quality import overlapping_pairs
+from rlvr_assets.core.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
 from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.core.verifiers import verify
 
@@ -182,7 +182,76 @@ def test_eval_rejects_fewer_samples_than_k(tmp_path: Path, capsys) -> None:
 
 
 def test_unbiased_pass_at_k_uses_all_n_samples() -> None:
-    from rlvr_assets.core.gate import pass_at_k
+    from rlvr_assets.core.scoring import pass_at_k
 
     # n = 4 samples, c = 1 correct: pass@2 = 1 - C(3,2)/C(4,2) = 0.5 (with n = k = 2 it could only be 0 or 1)
     assert pass_at_k(4, 1, 2) == 0.5
+
+
+def _bfcl(category: str) -> dict:
+    bench = next(b for b in registry(SMOKE)["paper10"] if b.name == f"bfcl_{category}")
+    return {i.name: i for i in bench.items()}
+
+
+def _call(item, arguments: dict) -> float:
+    name = next(iter(item.verifier.ground_truth[0]))
+    return verify(item, "<tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</tool_call>").reward
+
+
+def test_every_bfcl_reference_call_passes_except_the_unanswerable_ones_bfcl_counts_as_failures() -> None:
+    by_name = {b.name: b for b in registry(SMOKE)["paper10"]}
+    for category, size in (("simple_python", 400), ("multiple", 200), ("live_simple", 258)):
+        items = by_name[f"bfcl_{category}"].items()
+        assert len(items) == size  # BFCL's own item count: nothing dropped
+        failing = {i.name for i in items if verify(i, i.reference_solution).reward != 1.0}
+        assert failing == set(getattr(items, "unpassable", ()))
+        expected = {"live_simple_106-63-0", "live_simple_112-68-0"} if category == "live_simple" else set()
+        assert failing == expected, category
+    simple = {i.name: i for i in by_name["bfcl_simple_python"].items()}
+    assert '"fuel_efficiency": 25.0' in simple["simple_python_200"].reference_solution  # required, "" listed first
+    assert '"conditions": {"department": "Science"' in simple["simple_python_89"].reference_solution
+
+
+def test_bfcl_matches_dicts_key_by_key_and_accepts_null_where_the_answer_lists_none() -> None:
+    simple = _bfcl("simple_python")
+    base = {"database_name": "StudentDB", "table_name": "students"}
+    assert _call(simple["simple_python_89"], {**base, "conditions": {"department": "science", "school": "Bluebird HS"}})
+    assert not _call(simple["simple_python_89"], {**base, "conditions": {"department": "Science"}})  # key missing
+    assert not _call(
+        simple["simple_python_89"], {**base, "conditions": {"department": "Arts", "school": "Bluebird HS"}}
+    )
+    rows = [{"field": "age", "operation": ">", "value": "25"}, {"field": "job", "operation": "=", "value": "engineer"}]
+    assert _call(simple["simple_python_96"], {"table": "user", "conditions": rows})
+    assert not _call(simple["simple_python_96"], {"table": "user", "conditions": rows[:1]})
+    live = _bfcl("live_simple")
+    assert _call(live["live_simple_90-51-0"], {"location": "Paris, France", "time": None})  # options ["", None]
+    email = {"to": "john.doe@example.com", "subject": "Meeting", "body": "Let's meet at 10 AM tomorrow"}
+    assert _call(simple["simple_python_211"], email)
+    assert not _call(simple["simple_python_211"], {**email, "cc": None})  # options [""] only: null is not omitting
+
+
+def test_bfcl_types_are_exact_with_items_checked_one_level_deep() -> None:
+    simple = _bfcl("simple_python")
+    assert _call(simple["simple_python_3"], {"a": 1, "b": -3, "c": 2})
+    assert not _call(simple["simple_python_3"], {"a": True, "b": -3, "c": 2})  # True == 1, but a bool is not an int
+    assert not _call(simple["simple_python_3"], {"a": 1.0, "b": -3, "c": 2})
+    assert _call(simple["simple_python_200"], {"distance": 12000, "fuel_type": "gas", "fuel_efficiency": 25})
+    histogram = [85, 90, 88, 92, 86, 89, 91]
+    assert _call(simple["simple_python_79"], {"data": histogram, "bins": 5})
+    assert not _call(simple["simple_python_79"], {"data": [float(v) for v in histogram], "bins": 5})
+    numbers = [12.0, 15.0, 18.0, 20.0, 21.0, 26.0, 30.0]
+    assert _call(simple["simple_python_82"], {"numbers": numbers})
+    assert not _call(simple["simple_python_82"], {"numbers": [int(v) for v in numbers]})  # int->float: top level only
+
+
+def test_benchmarks_list_reports_unpassable_bfcl_items(capsys) -> None:
+    assert main(["benchmarks", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    live = rows["bfcl_live_simple"]
+    assert (live["items"], live["dropped"], live["unpassable"]) == (258, 0, 2)
+    assert live["unpassable_items"] == ["live_simple_106-63-0", "live_simple_112-68-0"]
+    assert "failures" in live["unpassable_reason"]
+    assert rows["bfcl_simple_python"]["items"] == 400 and rows["bfcl_simple_python"]["unpassable"] == 0
+    assert main(["benchmarks", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "unpassable in bfcl_live_simple (live_simple_106-63-0, live_simple_112-68-0)" in out

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from rlvr_assets.core.constraints import check_constraints, known_constraint_ids
+from rlvr_assets.core.constraints import check_constraints, check_one, known_constraint_ids
 from rlvr_assets.core.domains.function_calling import EnvironmentOutcome
-from rlvr_assets.core.domains.instruction_following import Constraints
+from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
 from rlvr_assets.core.environments import Environment, Episode, check_episode, parse_tool_calls
 
 
@@ -81,3 +81,10 @@ def test_reward_from_final_state_and_required_calls_in_order() -> None:
     assert out_of_order.reward == 0.0 and "not made" in out_of_order.reason
     assert check_episode(env, spec, ["I moved it for you."]).reward == 0.0
     assert check_episode(env, spec, [read]).reward == 0.0
+
+
+def test_ifbench_paragraph_last_first_fails_a_punctuation_only_separator_as_ifbench_does() -> None:
+    constraint = Constraint(id="words:paragraph_last_first")
+    assert check_one(constraint, "Rivers run down to rivers\n\nStones sit near stones", registry="ifbench")
+    assert not check_one(constraint, "Rivers run down to rivers\n***\nStones sit near stones", registry="ifbench")
+    assert not check_one(constraint, "Rivers run down to the sea\n\nStones sit near stones", registry="ifbench")

@@ -9,7 +9,7 @@ import pytest
 from rlvr_assets.core.config import load_config
 from rlvr_assets.core.storage import read_frame
 from rlvr_assets.definitions import build_definitions
-from rlvr_assets.defs.sweep import run_sweep
+from rlvr_assets.sweep import run_sweep
 from tests.conftest import write_config
 
 MINIMAL_REAL = {
@@ -18,7 +18,7 @@ MINIMAL_REAL = {
     "gate": {"samples": 4, "pass_at": 2, "solve_band": [0.05, 0.95], "group_size": 4},
     "operators": {"enabled": ["resample_params", "remove_hint", "densify_formatting"], "resample_draws": 1},
     "arms": {"human_sizes": [4, 8], "aug_fractions": [0.5]},
-    "training": {"max_steps": 1, "num_generations": 4, "max_completion_length": 32, "seeds": [0]},
+    "training": {"max_steps": 1, "num_generations": 4, "max_new_tokens": 32, "seeds": [0]},
     "eval": {"max_new_tokens": 32, "limit": 8, "bootstrap_samples": 200},
     "economics": {"cost_ratios": [5, 40]},
 }

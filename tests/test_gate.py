@@ -11,10 +11,10 @@ from rlvr_assets.core.gate import (
     check_solve,
     check_verify,
     decide,
-    pass_at_k,
     run_gate,
 )
 from rlvr_assets.core.operators import apply_operators
+from rlvr_assets.core.scoring import pass_at_k
 from rlvr_assets.core.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from rlvr_assets.core.config import load_config
 from rlvr_assets.core.storage import read_frame
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.defs.partitions import arm_keys
-from rlvr_assets.defs.sweep import run_sweep
+from rlvr_assets.sweep import run_sweep
 from tests.conftest import TINY, write_config
 
 
@@ -63,7 +63,10 @@ def test_rho_cost_is_finite_and_equals_rho_times_r(tiny_sweep) -> None:
     assert set(cost["cost_ratio"].unique().to_list()) == ratios
     dominance = cost.filter(pl.col("estimator") == "dominance_bound")
     assert dominance.height == len(ratios)
-    assert dominance["rho"].is_not_null().any(), "the tiny sweep's arms tie, so the dominance bound is defined"
+    assert _table(tiny_sweep, "benchmark_scores")["reward"].max() == 0.0, "a random tiny model never answers"
+    assert dominance["rho"].is_null().all(), "arms that all score 0 tie at the floor: no trade rate"
+    assert cost["identified"].to_list() == [False] * cost.height, "judged by the paired bootstrap, never null"
+    assert cost["identified_reason"].str.len_chars().min() > 0
     for row in cost.iter_rows(named=True):
         if row["rho"] is None:
             assert row["reason"], "a null estimate must say why"
@@ -76,7 +79,24 @@ def test_report_files_are_written(tiny_sweep) -> None:
     report = tiny_sweep["cfg"].paths.artifacts_dir / "report"
     for name in ("report.md", "arms.csv", "rho_cost.csv", "funnel.csv", "scaling_curve.png", "rho_cost.png"):
         assert (report / name).stat().st_size > 0, name
-    assert "Gate funnel" in (report / "report.md").read_text()
+    text = (report / "report.md").read_text()
+    assert "Gate funnel" in text
+    assert text.split("\n## ")[0].count("NOT IDENTIFIED") == 1, "the report opens with the banner"
+    assert "Minimum detectable difference" in text
+
+
+def test_run_summary_says_not_identified_and_prints_the_mdd(tiny_sweep, capsys) -> None:
+    from rlvr_assets.cli import print_economics_summary
+
+    defs, instance = build_definitions(tiny_sweep["cfg"]), tiny_sweep["instance"]  # loaded the way `run` does
+    cost = defs.load_asset_value("rho_cost", instance=instance)
+    print_economics_summary(cost, defs.load_asset_value("trade_rate", instance=instance))
+    out = capsys.readouterr().out
+    assert "NOT IDENTIFIED" in out
+    items = _table(tiny_sweep, "benchmark_scores")["item_id"].n_unique()
+    assert f"Minimum detectable difference at {items} items x 1 seed(s)" in out
+    assert "the rewards do not vary at all" in out, "all-zero rewards have no SE, so no MDD is claimed"
+    assert "aug-0.50 - human-4 (augmented gain)" in out
 
 
 def test_checkpoint_lineage_names_corpus_and_base_model(tiny_sweep) -> None:
@@ -138,7 +158,7 @@ def test_malformed_seed_fails_seed_tasks_naming_file_task_and_field(tmp_path) ->
     result = dg.materialize(
         [build_definitions(cfg).get_assets_def("seed_tasks")],
         resources={
-            "pipeline": build_definitions(cfg).resources["pipeline"],
+            "cfg": build_definitions(cfg).resources["cfg"],
             "io_manager": build_definitions(cfg).resources["io_manager"],
         },
         raise_on_error=False,

@@ -100,7 +100,7 @@ def _planted_seed_run(tmp_path: Path, planted: bool):
     defs = build_definitions(load_config(write_config(tmp_path)))
     result = dg.materialize(
         [planted_seed_tasks, smoke_suite, trains_on_seeds, seeds_do_not_overlap_heldout],
-        resources={"pipeline": defs.resources["pipeline"]},
+        resources={"cfg": defs.resources["cfg"]},
         raise_on_error=False,
     )
     evaluation = next(e for e in result.get_asset_check_evaluations())

@@ -12,19 +12,20 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+_INTEGER = r"(?:\d{1,3}(?:,\d{3})+|\d+)"  # 12, 1,234 (commas group thousands: "5,7" is two numbers)
 _BRACED = r"\{\s*[-−]?\d[\d,]*(?:\.\d+)?\s*\}"
 _LATEX_FRACTION = r"\\[dt]?frac\s*(?:" + _BRACED + r"|\d)\s*(?:" + _BRACED + r"|\d)"
 _NUMBER = (
     r"[-−]?\$?(?:"
     r"(?:\d+[ \t]*)?"
     + _LATEX_FRACTION  # \frac{3}{4}, \dfrac34, 1\frac{1}{2}
-    + r"|\d[\d,]*[ \t]+\d+[ \t]*/[ \t]*\d+"  # a mixed number: 1 1/2
-    + r"|\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?"  # 12, 1,234.5, 3/4
+    + r"|"
+    + _INTEGER
+    + r"[ \t]+\d+[ \t]*/[ \t]*\d+"  # a mixed number: 1 1/2
+    + r"|"
+    + _INTEGER
+    + r"(?:\.\d+)?(?:\s*/\s*\d+)?"  # 12, 1,234.5, 3/4
     + r")"
-)
-_ANSWER_MARKERS = (
-    re.compile(r"\\boxed\{\s*(" + _NUMBER + r")\s*\}", re.IGNORECASE),
-    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(" + _NUMBER + r")", re.IGNORECASE),
 )
 _ANY_NUMBER = re.compile(_NUMBER)
 _WORDS = {
@@ -55,14 +56,30 @@ _WORDS = {
         ]
     )
 }
-_WORD_ANSWER = re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
+_NUMBER_OR_WORD = re.compile(_NUMBER + r"|\b(?:" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
+_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")  # one level of nested braces: \boxed{\frac{3}{4}}
+_ANSWER_MARK = re.compile(r"answer\s*(?:is|=|:)[ \t]*", re.IGNORECASE)
+_MAX_REASON = 300
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """A reward and why. The reason and the parsed answer are bounded (300 characters, then an ellipsis):
+    they are for people and logs, and a 100 KB answer must not make a 100 KB reason."""
+
     reward: float
     reason: str
     parsed: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", bounded(self.reason))
+        if self.parsed is not None:
+            object.__setattr__(self, "parsed", bounded(self.parsed))
+
+
+def bounded(text: str, limit: int = _MAX_REASON) -> str:
+    """`text` cut to `limit` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _LATEX_PARTS = re.compile(r"(-?)(\d+)?\\[dt]?frac(?:\{(-?[\d.]+)\}|(\d))(?:\{(-?[\d.]+)\}|(\d))")
@@ -97,14 +114,45 @@ def parse_number(text: str) -> Fraction | None:
         return None
 
 
+def _last_marked(completion: str) -> str | None:
+    """The rest of the line after the last 'answer is / answer: / answer =' (None: there is none)."""
+    last = None
+    for last in _ANSWER_MARK.finditer(completion):  # noqa: B007 (the last match is the one wanted)
+        pass
+    if last is None:
+        return None
+    return completion[last.end() :].split("\n", 1)[0]
+
+
+def _final_span(completion: str) -> str | None:
+    """Where the final answer is: the last \\boxed{...}, else the rest of the line after the last
+    'answer is / answer: / answer =', else the last line with a number on it (None: nowhere)."""
+    boxed = _BOXED.findall(completion)
+    if boxed:
+        return boxed[-1]
+    marked = _last_marked(completion)
+    if marked is not None:
+        return marked
+    for line in reversed(completion.splitlines()):
+        if _ANY_NUMBER.search(line):
+            return line
+    return None
+
+
+def final_answer_candidates(completion: str) -> list[str]:
+    """Every value the final answer names, in order; more than one is a hedge ("5 or 7", "7 + 1", "5, 7").
+    In "x = 2 + 5 = 7" only what follows the last '=' counts."""
+    span = _final_span(completion)
+    if span is None:
+        return []
+    return [m.strip() for m in _NUMBER_OR_WORD.findall(span.rsplit("=", 1)[-1])]
+
+
 def extract_final_answer(completion: str) -> str | None:
-    """The last explicitly marked answer (\\boxed{}, 'Answer: x', 'the answer is x'), else the last number."""
-    for pattern in (*_ANSWER_MARKERS, _WORD_ANSWER):
-        matches = pattern.findall(completion)
-        if matches:
-            return matches[-1]
-    numbers = _ANY_NUMBER.findall(completion)
-    return numbers[-1] if numbers else None
+    """The last value the final answer names (\\boxed{}, 'Answer: x', 'the answer is x', else the last line
+    with a number); `final_answer_candidates` lists all of them."""
+    candidates = final_answer_candidates(completion)
+    return candidates[-1] if candidates else None
 
 
 def canonical_answer(value: object) -> str:
@@ -118,46 +166,70 @@ def canonical_answer(value: object) -> str:
 
 
 def check_numeric_answer(completion: str, expected: str) -> Verdict:
-    """Reward 1.0 iff the completion's final answer equals `expected` exactly (as a rational number)."""
+    """Reward 1.0 iff the completion's final answer is one value equal to `expected` (as a rational number)."""
     target = parse_number(expected)
     if target is None:
         return Verdict(0.0, f"task answer {expected!r} is not a number (verifier misconfigured)")
     if not completion or not completion.strip():
         return Verdict(0.0, "empty completion")
-    raw = extract_final_answer(completion)
-    if raw is None:
+    candidates = final_answer_candidates(completion)
+    if not candidates:
         return Verdict(0.0, "no final answer found")
+    if len(candidates) > 1:
+        shown = ", ".join(candidates[:4]) + (", ..." if len(candidates) > 4 else "")
+        return Verdict(0.0, f"hedged: the final answer names {len(candidates)} values ({shown})", candidates[-1])
+    raw = candidates[0]
     got = parse_number(raw)
     if got is None:
         return Verdict(0.0, f"final answer {raw!r} is not a number", raw)
     if got == target:
         return Verdict(1.0, "correct", raw)
-    return Verdict(0.0, f"wrong answer {raw.strip()} (expected {expected})", raw)
+    return Verdict(0.0, f"wrong answer {raw} (expected {expected})", raw)
 
 
-_CHOICE_MARKERS = (
-    re.compile(r"\\boxed\{\s*\(?([A-Ha-h])\)?\s*\}"),
-    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*\(?([A-Ha-h])\)?(?![A-Za-z])", re.IGNORECASE),
-    re.compile(r"\(([A-H])\)"),
-)
+_PAREN_LETTER = re.compile(r"\(([A-Ha-h])\)")
+_UPPER_LETTER = re.compile(r"(?<![A-Za-z0-9])([A-H])(?![A-Za-z0-9])")
+_LOWER_LETTER = re.compile(r"(?<![A-Za-z0-9])([a-h])(?![A-Za-z0-9])")
+
+
+def _choice_letters(span: str) -> list[str]:
+    """The option letters a final answer names: (X) and standalone capitals; lone lowercase letters only when
+    there are neither ('answer: b')."""
+    letters = [m.upper() for m in _PAREN_LETTER.findall(span)]
+    letters += _UPPER_LETTER.findall(_PAREN_LETTER.sub(" ", span))
+    if not letters:
+        letters = [m.upper() for m in _LOWER_LETTER.findall(span)]
+    return letters
+
+
+def check_choice_answer(completion: str, expected: str) -> Verdict:
+    """Multiple choice: the final answer (last \\boxed{}, else the last 'answer is/:' line, else the last line
+    with an (X) on it) must name exactly one option letter, equal to `expected` (case-insensitive)."""
+    if not completion.strip():
+        return Verdict(0.0, "empty completion")
+    boxed = _BOXED.findall(completion)
+    marked = _last_marked(completion)
+    if boxed:
+        span = boxed[-1]
+    elif marked is not None:
+        span = marked
+    else:
+        span = next((line for line in reversed(completion.splitlines()) if _PAREN_LETTER.search(line)), "")
+    letters = list(dict.fromkeys(_choice_letters(span)))
+    if not letters:
+        return Verdict(0.0, "no choice letter found")
+    if len(letters) > 1:
+        return Verdict(0.0, f"hedged: the final answer names {len(letters)} options ({', '.join(letters)})")
+    got = letters[0]
+    if got == expected.strip().upper():
+        return Verdict(1.0, "correct", got)
+    return Verdict(0.0, f"wrong choice {got} (expected {expected})", got)
+
+
 _EXPRESSION_MARKERS = (
     re.compile(r"\\boxed\{(.+?)\}\s*$", re.MULTILINE),
     re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
 )
-
-
-def check_choice_answer(completion: str, expected: str) -> Verdict:
-    """Multiple choice: the last marked option letter must equal `expected` (case-insensitive)."""
-    if not completion.strip():
-        return Verdict(0.0, "empty completion")
-    for pattern in _CHOICE_MARKERS:
-        found = pattern.findall(completion)
-        if found:
-            got = found[-1].upper()
-            if got == expected.strip().upper():
-                return Verdict(1.0, "correct", got)
-            return Verdict(0.0, f"wrong choice {got} (expected {expected})", got)
-    return Verdict(0.0, "no choice letter found")
 
 
 _SAFE_EXPRESSION = re.compile(r"[0-9A-Za-z+\-*/().\s]*")
@@ -216,47 +288,94 @@ def _expansion_cost(expr: Any) -> tuple[int, int]:
     return sum(c[0] for c in costs), sum(c[1] for c in costs)
 
 
-def check_expression_answer(completion: str, expected: str) -> Verdict:
-    """Symbolic answers: equal when sympy simplifies their difference to 0 (e.g. 2*(x+1) vs 2x+2)."""
+_EXPRESSION_BUDGET_SECONDS = 5.0
+_PROBES = 8
+
+
+def _parse_expression(text: str) -> Any:
+    """A guarded sympy parse of a plain math expression (ValueError for anything else or anything too big)."""
+    from sympy.parsing.sympy_parser import implicit_multiplication_application, parse_expr, standard_transformations
+
+    transformations = (*standard_transformations, implicit_multiplication_application)
+    cleaned = text.strip().rstrip(".").replace("^", "**").replace("−", "-")
+    if "=" in cleaned:  # "y = 2x + 1" -> the right-hand side
+        cleaned = cleaned.split("=")[-1]
+    if len(cleaned) > 200 or not _SAFE_EXPRESSION.fullmatch(cleaned):
+        raise ValueError("not a plain math expression")
+    names = set(re.findall(r"[A-Za-z_]+", cleaned))
+    if not names <= _ALLOWED_NAMES:  # parse_expr evaluates Python: never let model text name anything else
+        raise ValueError(f"names {sorted(names - _ALLOWED_NAMES)} are not allowed")
+    unevaluated = parse_expr(cleaned, transformations=transformations, evaluate=False)
+    size, terms = _expansion_cost(unevaluated)  # checked before anything is evaluated or simplified
+    if size > _MAX_EXPANSION or terms > _MAX_TERMS:
+        raise ValueError("expression too large to evaluate")
+    return parse_expr(cleaned, transformations=transformations, evaluate=True)
+
+
+def _numerically_different(got: Any, target: Any) -> bool:
+    """True when the two differ at some random point where both are finite: a cheap, certain 'no'."""
+    import random
+
+    symbols = sorted(got.free_symbols | target.free_symbols, key=str)
+    rng = random.Random(0)
+    for _ in range(_PROBES):
+        point = {s: rng.choice((-1, 1)) * rng.uniform(0.2, 2.0) for s in symbols}
+        try:
+            a, b = complex(got.evalf(20, subs=point)), complex(target.evalf(20, subs=point))
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError, ArithmeticError):
+            continue
+        if not all(math.isfinite(v) for v in (a.real, a.imag, b.real, b.imag)):
+            continue
+        if abs(a - b) > 1e-9 * max(1.0, abs(a), abs(b)):
+            return True
+    return False
+
+
+def compare_expressions(answer: str, expected: str) -> list[str]:
+    """[outcome, detail] with outcome 'equal', 'different', 'bad_answer' or 'bad_task'. Runs in a budgeted
+    helper process (`budget.py`): a wrong answer is usually told apart numerically at once; only answers
+    that agree numerically go to `simplify`, whose cost the helper's budget bounds."""
     import sympy
-    from sympy.parsing.sympy_parser import (
-        implicit_multiplication_application,
-        parse_expr,
-        standard_transformations,
-    )
+
+    try:
+        target = _parse_expression(expected)
+    except Exception as exc:
+        return ["bad_task", type(exc).__name__]
+    try:
+        got = _parse_expression(answer)
+    except Exception as exc:
+        return ["bad_answer", str(exc)[:100] if isinstance(exc, ValueError) else type(exc).__name__]
+    if got == target:
+        return ["equal", "identical"]
+    if _numerically_different(got, target):
+        return ["different", "numerically"]
+    return ["equal", "simplified"] if sympy.simplify(got - target) == 0 else ["different", "symbolically"]
+
+
+def check_expression_answer(completion: str, expected: str) -> Verdict:
+    """Symbolic answers: equal when sympy simplifies their difference to 0 (e.g. 2*(x+1) vs 2x+2), compared in a
+    helper process under a time budget; past it the reward is 0: "expression too costly to compare"."""
+    from rlvr_assets.core.budget import BudgetExceeded, budgeted
 
     if not completion.strip():
         return Verdict(0.0, "empty completion")
     raw = next((m[-1] for p in _EXPRESSION_MARKERS if (m := p.findall(completion))), None)
     if raw is None:
         return Verdict(0.0, "no final answer found")
-    transformations = (*standard_transformations, implicit_multiplication_application)
-
-    def parse(text: str) -> sympy.Expr:
-        cleaned = text.strip().rstrip(".").replace("^", "**").replace("−", "-")
-        if "=" in cleaned:  # "y = 2x + 1" -> the right-hand side
-            cleaned = cleaned.split("=")[-1]
-        if len(cleaned) > 200 or not _SAFE_EXPRESSION.fullmatch(cleaned):
-            raise ValueError("not a plain math expression")
-        names = set(re.findall(r"[A-Za-z_]+", cleaned))
-        if not names <= _ALLOWED_NAMES:  # parse_expr evaluates Python: never let model text name anything else
-            raise ValueError(f"names {sorted(names - _ALLOWED_NAMES)} are not allowed")
-        unevaluated = parse_expr(cleaned, transformations=transformations, evaluate=False)
-        size, terms = _expansion_cost(unevaluated)  # checked before anything is evaluated or simplified
-        if size > _MAX_EXPANSION or terms > _MAX_TERMS:
-            raise ValueError("expression too large to evaluate")
-        return parse_expr(cleaned, transformations=transformations, evaluate=True)
-
+    compare = budgeted("rlvr_assets.core.answers:compare_expressions")
     try:
-        target = parse(expected)
-    except Exception:
+        outcome, _detail = compare(raw, expected, budget_seconds=_EXPRESSION_BUDGET_SECONDS)
+    except BudgetExceeded:
+        return Verdict(0.0, "expression too costly to compare", raw)
+    except RuntimeError as exc:
+        return Verdict(0.0, f"expression check failed: {exc}", raw)
+    if outcome == "bad_task":
         return Verdict(0.0, f"task answer {expected!r} is not an expression (verifier misconfigured)")
-    try:
-        got = parse(raw)
-        equal = sympy.simplify(got - target) == 0
-    except Exception:
+    if outcome == "bad_answer":
         return Verdict(0.0, f"final answer {raw!r} is not an expression", raw)
-    return Verdict(1.0, "correct", raw) if equal else Verdict(0.0, f"wrong answer {raw} (expected {expected})", raw)
+    if outcome == "equal":
+        return Verdict(1.0, "correct", raw)
+    return Verdict(0.0, f"wrong answer {raw} (expected {expected})", raw)
 
 
 _JSON_MARKERS = (
@@ -264,6 +383,11 @@ _JSON_MARKERS = (
     re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
 )
 _MAX_JSON_CHARS = 20_000
+# CodeI/O outputs: integers compare exactly; a float expected value accepts |got - expected| <=
+# max(1e-6 * max(|got|, |expected|), 1e-9) (math.isclose), since printed floats round-trip imprecisely.
+# reasoning-gym's own score_answer compares floats exactly; this tolerance is a documented difference.
+JSON_FLOAT_REL_TOL = 1e-6
+JSON_FLOAT_ABS_TOL = 1e-9
 
 
 def _literal(text: str) -> object:
@@ -282,8 +406,13 @@ def _literal(text: str) -> object:
 def _same_value(got: object, expected: object) -> bool:
     if isinstance(expected, bool) or isinstance(got, bool):
         return type(got) is type(expected) and got == expected
-    if isinstance(expected, int | float) and isinstance(got, int | float):
-        return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9)
+    if isinstance(expected, int) and isinstance(got, int | float):
+        return got == expected  # exact, also against a float (Python compares int and float exactly)
+    if isinstance(expected, float) and isinstance(got, int | float):
+        try:
+            return math.isclose(got, expected, rel_tol=JSON_FLOAT_REL_TOL, abs_tol=JSON_FLOAT_ABS_TOL)
+        except OverflowError:  # an int beyond float range is no float's neighbour
+            return False
     if isinstance(expected, list) and isinstance(got, list | tuple):
         return len(got) == len(expected) and all(_same_value(g, e) for g, e in zip(got, expected, strict=True))
     if isinstance(expected, dict) and isinstance(got, dict):
@@ -299,7 +428,8 @@ def _int_or(key: str) -> object:
 
 def check_json_answer(completion: str, expected: str) -> Verdict:
     """A JSON value (a program's output): the last marked answer or fenced block must equal `expected`
-    structurally (numbers within tolerance, JSON's string keys matching Python's int keys)."""
+    structurally (integers exactly, floats within JSON_FLOAT_REL_TOL, JSON's string keys matching Python's
+    int keys)."""
     try:
         target = json.loads(expected)
     except json.JSONDecodeError:

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rlvr_assets.core.domains.code import UnitTests
 from rlvr_assets.core.domains.function_calling import BFCLCalls, BFCLMultiTurn
@@ -30,12 +31,23 @@ HUMANEVAL_INSTRUCTION = (
 
 
 class LoadedItems(list[Task]):
-    """A loader's items plus how many source items it left out (unscorable offline); a plain list means 0."""
+    """A loader's items plus how many source items it left out (unscorable offline), and the names of kept
+    items no answer can pass (the benchmark counts them as failures, so they stay in the denominator);
+    a plain list means neither."""
 
-    def __init__(self, items: list[Task], dropped: int = 0, why: str = "") -> None:
+    def __init__(
+        self,
+        items: list[Task],
+        dropped: int = 0,
+        why: str = "",
+        unpassable: tuple[str, ...] = (),
+        unpassable_why: str = "",
+    ) -> None:
         super().__init__(items)
         self.dropped = dropped
         self.why = why
+        self.unpassable = unpassable
+        self.unpassable_why = unpassable_why
 
 
 @dataclass(frozen=True)
@@ -201,17 +213,56 @@ def ifbench_items() -> list[Task]:
     return LoadedItems(tasks, dropped, "checker needs NLTK data (not available offline)")
 
 
-def _bfcl_reference(ground_truth: list[dict]) -> str:
+_OMIT = object()
+
+
+def _concrete(options: list[Any], required: bool, declared: dict[str, Any]) -> Any:
+    """The value a model would write for a parameter: omitted when optional ("" among the options), else the
+    first real option made concrete."""
+    if not required and "" in options:
+        return _OMIT
+    choice = next((o for o in options if not (type(o) is str and o == "")), _OMIT)
+    return _OMIT if choice is _OMIT else bfcl_concrete_value(choice, declared)
+
+
+def bfcl_concrete_value(option: Any, declared: dict[str, Any]) -> Any:
+    """One possible-answer option as a model would write it: a `dict` option (or each dict of a list-of-dict
+    option) is itself a dict of option lists and becomes one concrete dict; other options are values."""
+    items = declared.get("items") if isinstance(declared.get("items"), dict) else {}
+    if declared.get("type") == "dict" and isinstance(option, dict):
+        return _concrete_dict(option)
+    if declared.get("type") in ("array", "tuple") and items.get("type") == "dict" and isinstance(option, list):
+        return [_concrete_dict(c) if isinstance(c, dict) else c for c in option]
+    return option
+
+
+def _concrete_dict(option: dict[str, Any]) -> dict[str, Any]:
+    values = {k: _concrete(v, False, {}) if isinstance(v, list) else v for k, v in option.items()}
+    return {k: v for k, v in values.items() if v is not _OMIT}
+
+
+def bfcl_reference_call(function: dict[str, Any] | None, params: dict[str, list[Any]]) -> dict[str, Any]:
+    """One concrete call (name and arguments) that a model would emit for a BFCL possible answer."""
+    declared = (function or {}).get("parameters", {})
+    required = set(declared.get("required", []))
+    properties = declared.get("properties", {})
+    args = {name: _concrete(options, name in required, properties.get(name, {})) for name, options in params.items()}
+    return {k: v for k, v in args.items() if v is not _OMIT}
+
+
+def _bfcl_reference(functions: list[dict[str, Any]], ground_truth: list[dict[str, Any]]) -> str:
+    by_name = {f["name"]: f for f in functions}
     calls = []
     for truth in ground_truth:
         name, params = next(iter(truth.items()))
-        args = {k: v for k, values in params.items() for v in values[:1] if v not in ("", None)}
-        calls.append("<tool_call>" + json.dumps({"name": name, "arguments": args}) + "</tool_call>")
+        call = {"name": name, "arguments": bfcl_reference_call(by_name.get(name), params)}
+        calls.append("<tool_call>" + json.dumps(call) + "</tool_call>")
     return "".join(calls)
 
 
 def bfcl_items(category: str) -> Callable[[], list[Task]]:
-    """A BFCL v4 single-turn category: its questions, function docs and possible answers."""
+    """A BFCL v4 single-turn category: its questions, function docs and possible answers. Every item is
+    kept, as in BFCL; the ones whose concrete reference call fails BFCL's own rules are listed as unpassable."""
 
     def load() -> list[Task]:
         from rlvr_assets.core.bfcl import check_bfcl_single
@@ -221,7 +272,7 @@ def bfcl_items(category: str) -> Callable[[], list[Task]]:
         answers = package_file("bfcl-eval", f"possible_answer/BFCL_v4_{category}.json").read_text().splitlines()
         truth = {json.loads(a)["id"]: json.loads(a)["ground_truth"] for a in answers}
         tasks = []
-        dropped = 0
+        unpassable, reasons = [], []
         for line in entries:
             entry = json.loads(line)
             turn = entry["question"][0]
@@ -230,13 +281,19 @@ def bfcl_items(category: str) -> Callable[[], list[Task]]:
             tools = json.dumps(entry["function"], indent=1)
             prompt = PromptSpec(template=user, instruction="")
             spec = BFCLCalls(functions=entry["function"], ground_truth=truth[entry["id"]])
-            task = _heldout(entry["id"], "function_calling", prompt, spec, _bfcl_reference(truth[entry["id"]]))
-            if check_bfcl_single(task.reference_solution, entry["function"], truth[entry["id"]]).reward != 1.0:
-                dropped += 1
-                continue  # the item's own ground truth contradicts its declared types: unscorable
+            reference = _bfcl_reference(entry["function"], truth[entry["id"]])
+            task = _heldout(entry["id"], "function_calling", prompt, spec, reference)
+            verdict = check_bfcl_single(reference, entry["function"], truth[entry["id"]])
+            if verdict.reward != 1.0:
+                unpassable.append(entry["id"])
+                reasons.append(f"{entry['id']}: {verdict.reason}")
             protocol = TOOL_PROTOCOL.format(tools=tools)
             tasks.append(task.model_copy(update={"system": f"{system}\n\n{protocol}" if system else protocol}))
-        return LoadedItems(tasks, dropped, "ground truth contradicts the declared parameter types")
+        why = (
+            f"the possible answer admits no call that passes BFCL's rules ({'; '.join(reasons)}); BFCL scores "
+            "these as failures, so they are kept and count against pass@1"
+        )
+        return LoadedItems(tasks, unpassable=tuple(unpassable), unpassable_why=why)
 
     return load
 
@@ -271,7 +328,11 @@ def bfcl_multi_turn_items() -> list[Task]:
         functions = [f for f in functions if f["name"] not in excluded]
         users = [" ".join(m["content"] for m in turn if m["role"] == "user") for turn in entry["question"]]
         spec = BFCLMultiTurn(
-            entry={k: entry[k] for k in ("id", "initial_config", "involved_classes")},
+            # excluded functions are not the task's: the tool sandbox refuses calls to them (BFCL ignores the key)
+            entry={
+                **{k: entry[k] for k in ("id", "initial_config", "involved_classes")},
+                "excluded_function": sorted(excluded),
+            },
             later_user_turns=users[1:],
             ground_truth=truth[entry["id"]],
         )

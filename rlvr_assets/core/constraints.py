@@ -4,13 +4,16 @@ The IFEval checkers shipped in `if-verifiable` are reused as they are (real, tes
 except the two that need NLTK's punkt data at run time (sentence and capital-word counting: nothing may
 touch the network after set-up), which are re-implemented here with regular expressions. Every
 constraint id must be in the registry: an unknown id, or arguments a checker rejects, is an error that
-fails the task, never a pass.
+fails the task, never a pass. IFBench's checkers are if-verifiable's copy of them (without NLTK downloads,
+with crash guards; README, "Agreement with the benchmarks' own scorers"); the one rule where that copy
+gives a different verdict, `words:paragraph_last_first`, is replaced to follow IFBench.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import string
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +66,31 @@ def _ifbench_registry() -> dict[str, Any]:
     finally:
         nltk.download = real_download
     langdetect.DetectorFactory.seed = 0
-    return dict(instructions_registry.INSTRUCTION_DICT)
+    registry = dict(instructions_registry.INSTRUCTION_DICT)
+    registry[_PARAGRAPH_LAST_FIRST] = _paragraph_last_first_as_ifbench(registry[_PARAGRAPH_LAST_FIRST])
+    return registry
+
+
+_PARAGRAPH_LAST_FIRST = "words:paragraph_last_first"
+_PUNCTUATION_AND_SPACE = string.punctuation + " "
+
+
+def _paragraph_last_first_as_ifbench(base: type) -> type:
+    """if-verifiable's copy of this checker skips a line of punctuation only (a `***` separator); IFBench
+    itself fails it, since such a line has no first and last word. Scores follow IFBench."""
+
+    class ParagraphLastFirstAsIFBench(base):  # type: ignore[misc, valid-type]
+        def check_following(self, value: str) -> bool:
+            for line in value.split("\n"):
+                line = line.strip().lower()
+                if not line:
+                    continue
+                words = line.strip(_PUNCTUATION_AND_SPACE).split()
+                if not words or words[0] != words[-1]:
+                    return False
+            return True
+
+    return ParagraphLastFirstAsIFBench
 
 
 @functools.cache

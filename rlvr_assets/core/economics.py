@@ -1,26 +1,70 @@
 """Trade rate and cost-adjusted trade rate between augmented and human-authored tasks.
 
-For an augmented arm (n_base humans + n_aug variants) find N_equiv, the human task count that reaches the
+For an augmented arm (n_human humans, the study's n_base, + n_aug variants) find N_equiv, the human task count that reaches the
 same score on the human-only scaling curve; rho = (N_equiv - n_base) / n_aug; rho_cost(r) = rho * r with
 r = c_human / c_aug; break-even r* = 1 / rho. Two estimators, never silent extrapolation:
 
-- dominance_bound: the largest human arm the augmented arm matches (its score >= the human arm's score,
-  or >= the human arm's lower CI bound when CIs are given). A lower bound on N_equiv and so on rho.
+- dominance_bound: the largest human arm the augmented arm matches. A match needs the arm's score to be at
+  least the human arm's and the human curve to have actually risen to that arm (above every smaller human
+  arm from n_base on): a tie along a flat stretch, or at the floor (score 0), is not evidence. A lower bound
+  on N_equiv and so on rho.
 - log_interpolation: invert the (isotonic) human curve, linear in log task count. Outside the measured
-  curve the estimate is null with the reason.
+  curve, on a flat curve or at the floor the estimate is null with the reason.
+
+A ratio of differences is noise when its differences are. Every estimate carries `identified`: true only
+when (i) the human curve rises significantly over the range the estimate uses (score of the largest human
+arm used minus the n_base arm's, 95% CI excludes 0) and (ii) the augmented arm is significantly above its
+n_base human arm. The differences come from the paired bootstrap in the pipeline, from the reported CI
+widths (normal approximation, unpaired) for a CSV, and are unknown (`identified` null) for point scores.
+Each comparison also carries its minimum detectable difference (see `core/scoring.py`).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import NamedTuple
 
 import polars as pl
 
+# ArmScore / ArmShape (the estimators' inputs) live in core/scoring.py with the rest of the scoring
+from rlvr_assets.core.scoring import (
+    ArmScore,
+    ArmShape,
+    Difference,
+    DifferenceFn,
+    RewardTable,
+    bootstrap_arm_scores,
+)
+
+IDENTIFICATION_SCHEMA = {
+    "identified": pl.Boolean,
+    "identified_reason": pl.String,
+    "human_base": pl.String,
+    "human_upper": pl.String,
+    "human_rise": pl.Float64,
+    "human_rise_low": pl.Float64,
+    "human_rise_high": pl.Float64,
+    "human_rise_mdd": pl.Float64,
+    "aug_gain": pl.Float64,
+    "aug_gain_low": pl.Float64,
+    "aug_gain_high": pl.Float64,
+    "aug_gain_mdd": pl.Float64,
+}
+TRADE_ROW_SCHEMA = {
+    "arm": pl.String,
+    "estimator": pl.String,
+    "n_human": pl.Int64,
+    "n_aug": pl.Int64,
+    "score": pl.Float64,
+    "n_equiv": pl.Float64,
+    "rho": pl.Float64,
+    "reason": pl.String,
+    **IDENTIFICATION_SCHEMA,
+}
 COST_ROW_SCHEMA = {
     "arm": pl.String,
     "estimator": pl.String,
@@ -30,42 +74,44 @@ COST_ROW_SCHEMA = {
     "rho_cost": pl.Float64,
     "break_even": pl.Float64,
     "reason": pl.String,
+    **IDENTIFICATION_SCHEMA,
 }
 
-
-@dataclass(frozen=True)
-class ArmScore:
-    arm: str
-    n_human: int
-    n_aug: int
-    score: float
-    ci_low: float | None = None
-    ci_high: float | None = None
-    augmented: bool | None = None  # None: decided by n_aug (a CSV row with n_aug = 0 is human-only)
-
-    @property
-    def is_human_only(self) -> bool:
-        return self.n_aug == 0 if self.augmented is None else not self.augmented
-
-
-class ArmShape(NamedTuple):
-    """What an arm trained on; an augmented arm stays augmented even if the gate left it no variants."""
-
-    n_human: int
-    n_aug: int
-    augmented: bool
+NO_UNCERTAINTY = "no uncertainty given: point scores only (add ci_low/ci_high, or score items in the pipeline)"
 
 
 @dataclass(frozen=True)
 class TradeEstimate:
     arm: str
     estimator: str
-    n_base: int
+    n_human: int  # the augmented arm's human tasks (its base; the study writes n_base)
     n_aug: int
     score: float
     n_equiv: float | None
     rho: float | None
     reason: str
+    identified: bool | None = None
+    identified_reason: str = NO_UNCERTAINTY
+    human_base: str | None = None  # the n_base human arm every comparison is against
+    human_upper: str | None = None  # the largest human arm the estimate uses (a null estimate: the whole curve)
+    # score(human_upper) - score(human_base), points, 95% CI, MDD at 80% power
+    human_rise: float | None = None
+    human_rise_low: float | None = None
+    human_rise_high: float | None = None
+    human_rise_mdd: float | None = None
+    # score(augmented arm) - score(n_base human arm)
+    aug_gain: float | None = None
+    aug_gain_low: float | None = None
+    aug_gain_high: float | None = None
+    aug_gain_mdd: float | None = None
+
+    def as_row(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: dict[str, object]) -> TradeEstimate:
+        """Back from a trade_rate table row (extra columns ignored)."""
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -78,6 +124,18 @@ class CostRow:
     rho_cost: float | None
     break_even: float | None
     reason: str
+    identified: bool | None = None
+    identified_reason: str = NO_UNCERTAINTY
+    human_base: str | None = None
+    human_upper: str | None = None
+    human_rise: float | None = None
+    human_rise_low: float | None = None
+    human_rise_high: float | None = None
+    human_rise_mdd: float | None = None
+    aug_gain: float | None = None
+    aug_gain_low: float | None = None
+    aug_gain_high: float | None = None
+    aug_gain_mdd: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -109,37 +167,41 @@ def human_curve(arms: Sequence[ArmScore]) -> list[ArmScore]:
     return curve
 
 
+def _floor_reason(arm: ArmScore) -> str | None:
+    if arm.score <= 0:
+        return f"score {arm.score:.4g} is at the floor: a tie at 0 is not evidence"
+    return None
+
+
 def dominance_bound(arm: ArmScore, curve: Sequence[ArmScore]) -> TradeEstimate:
+    def null(reason: str) -> TradeEstimate:
+        return TradeEstimate(arm.arm, "dominance_bound", arm.n_human, arm.n_aug, arm.score, None, None, reason)
+
     if arm.n_aug <= 0:
-        return TradeEstimate(
-            arm.arm, "dominance_bound", arm.n_human, arm.n_aug, arm.score, None, None, "arm has no augmented tasks"
-        )
-    matched = [
-        h for h in curve if arm.score >= (h.ci_low if h.ci_low is not None and arm.ci_low is not None else h.score)
-    ]
-    matched = [h for h in matched if h.n_human >= arm.n_human]
+        return null("arm has no augmented tasks")
+    floor = _floor_reason(arm)
+    if floor:
+        return null(floor)
+    matched: list[ArmScore] = []
+    flat: list[ArmScore] = []  # human arms the score reaches only where the curve did not rise
+    highest_below = -math.inf
+    for h in sorted((h for h in curve if h.n_human >= arm.n_human), key=lambda h: h.n_human):
+        if arm.score >= h.score:
+            (matched if h.score > highest_below else flat).append(h)
+        highest_below = max(highest_below, h.score)
     if not matched:
-        return TradeEstimate(
-            arm.arm,
-            "dominance_bound",
-            arm.n_human,
-            arm.n_aug,
-            arm.score,
-            None,
-            None,
-            f"score {arm.score:.4g} does not reach any human arm with >= {arm.n_human} tasks",
-        )
+        reason = f"score {arm.score:.4g} does not reach any human arm with >= {arm.n_human} tasks"
+        if flat:
+            reason += f" where the human curve rose (ties along a flat stretch: {', '.join(h.arm for h in flat)})"
+        return null(reason)
     best = max(matched, key=lambda h: h.n_human)
     rho = (best.n_human - arm.n_human) / arm.n_aug
+    reason = f"matches human arm {best.arm} ({best.score:.4g}); rho is a lower bound"
+    skipped = [h.arm for h in flat if h.n_human > best.n_human]
+    if skipped:
+        reason += f" (not {', '.join(skipped)}: the human curve did not rise there)"
     return TradeEstimate(
-        arm.arm,
-        "dominance_bound",
-        arm.n_human,
-        arm.n_aug,
-        arm.score,
-        float(best.n_human),
-        rho,
-        f"matches human arm {best.arm} ({best.score:.4g}); rho is a lower bound",
+        arm.arm, "dominance_bound", arm.n_human, arm.n_aug, arm.score, float(best.n_human), rho, reason
     )
 
 
@@ -151,8 +213,13 @@ def log_interpolation(arm: ArmScore, curve: Sequence[ArmScore]) -> TradeEstimate
         return null("arm has no augmented tasks")
     if len(curve) < 2:
         return null("human curve needs at least two arms")
+    floor = _floor_reason(arm)
+    if floor:
+        return null(floor)
     xs = [math.log(h.n_human) for h in curve]
     ys = _isotonic([h.score for h in curve])
+    if ys[-1] <= ys[0]:
+        return null(f"human curve is flat (fitted {ys[0]:.4g} at every size): any N_equiv fits")
     if arm.score > ys[-1]:
         return null(
             f"extrapolation: score {arm.score:.4g} is above the largest human arm "
@@ -186,15 +253,68 @@ def log_interpolation(arm: ArmScore, curve: Sequence[ArmScore]) -> TradeEstimate
     )
 
 
-def trade_rates(arms: Sequence[ArmScore]) -> list[TradeEstimate]:
-    """Both estimators for every augmented arm."""
+def _comparison(d: Difference | None, prefix: str) -> dict[str, float | None]:
+    if d is None:
+        return {}
+    return {prefix: d.diff, f"{prefix}_low": d.ci_low, f"{prefix}_high": d.ci_high, f"{prefix}_mdd": d.mdd}
+
+
+def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: DifferenceFn | None) -> TradeEstimate:
+    """Fill `identified` and its reason: the human rise over the range the estimate uses and the augmented
+    arm's gain over its n_base human arm must both be significantly above 0 (see the module docstring).
+    A null estimate is never identified, but its comparisons (the gain, and the rise over the whole human
+    curve) are still measured, so their minimum detectable differences are reported."""
+    if difference is None:
+        return replace(est, identified=None, identified_reason=NO_UNCERTAINTY)
+    no_estimate = est.rho is None or est.n_equiv is None
+    prefix = [f"no estimate ({est.reason})"] if no_estimate else []
+    base = next((h for h in curve if h.n_human == est.n_human), None)
+    if base is None:
+        why = f"no human-only arm with n_human = {est.n_human} to compare the augmented arm with"
+        return replace(est, identified=False, identified_reason="; ".join([*prefix, why]))
+    if no_estimate:
+        upper: ArmScore | None = curve[-1] if curve else None
+    else:
+        n_equiv = float(est.n_equiv)  # type: ignore[arg-type]
+        upper = next((h for h in curve if h.n_human >= n_equiv * (1 - 1e-9)), None)
+    gain = difference(est.arm, base.arm)
+    uses_rise = upper is not None and upper.n_human > base.n_human
+    rise = difference(upper.arm, base.arm) if uses_rise and upper is not None else None
+    if gain is None or (uses_rise and rise is None):
+        lacking = [a for a, d in ((est.arm, gain), (upper.arm if upper else "", rise)) if d is None and a]
+        return replace(est, identified=None, identified_reason=f"no uncertainty given for {', '.join(lacking)} (no CI)")
+    parts = list(prefix)
+    if rise is None or upper is None:
+        parts.append(f"N_equiv <= n_base = {est.n_human}: the estimate uses no rise of the human curve")
+    elif rise.significant:
+        parts.append(f"human curve rises {rise.describe()} ({base.arm} -> {upper.arm})")
+    else:
+        parts.append(f"human curve flat within noise: {rise.describe()} ({base.arm} -> {upper.arm})")
+    if gain.significant:
+        parts.append(f"{est.arm} above {base.arm}: {gain.describe()}")
+    else:
+        parts.append(f"{est.arm} not above {base.arm} within noise: {gain.describe()}")
+    identified = not no_estimate and rise is not None and rise.significant and gain.significant
+    return replace(
+        est,
+        identified=identified,
+        identified_reason="; ".join(parts) + f" (95% CIs, {gain.method})",
+        human_base=base.arm,
+        human_upper=upper.arm if rise is not None and upper is not None else None,
+        **_comparison(rise, "human_rise"),
+        **_comparison(gain, "aug_gain"),
+    )
+
+
+def trade_rates(arms: Sequence[ArmScore], difference: DifferenceFn | None = None) -> list[TradeEstimate]:
+    """Both estimators for every augmented arm, each judged by `identify` (null without a `difference`)."""
     curve = human_curve(arms)
     out: list[TradeEstimate] = []
     for arm in arms:
         if arm.is_human_only:
             continue
-        out.append(dominance_bound(arm, curve))
-        out.append(log_interpolation(arm, curve))
+        for est in (dominance_bound(arm, curve), log_interpolation(arm, curve)):
+            out.append(identify(est, curve, difference) if difference is not None else est)
     return out
 
 
@@ -202,58 +322,125 @@ def cost_rows(estimates: Sequence[TradeEstimate], cost_ratios: Sequence[float]) 
     """rho_cost(r) = rho * r and break-even r* = 1/rho for every estimate and cost ratio."""
     rows = []
     for est in estimates:
+        judged = {k: v for k, v in est.as_row().items() if k in IDENTIFICATION_SCHEMA}
         for r in cost_ratios:
             if est.rho is None:
-                rows.append(CostRow(est.arm, est.estimator, r, est.n_equiv, None, None, None, est.reason))
+                rows.append(CostRow(est.arm, est.estimator, r, est.n_equiv, None, None, None, est.reason, **judged))
                 continue
             break_even = 1.0 / est.rho if est.rho > 0 else None
             reason = est.reason if est.rho > 0 else f"{est.reason}; rho <= 0, augmentation never breaks even"
-            rows.append(CostRow(est.arm, est.estimator, r, est.n_equiv, est.rho, est.rho * r, break_even, reason))
+            rows.append(
+                CostRow(est.arm, est.estimator, r, est.n_equiv, est.rho, est.rho * r, break_even, reason, **judged)
+            )
     return rows
+
+
+def parse_cost_ratios(text: str) -> list[float]:
+    """`5,10,40` -> [5.0, 10.0, 40.0]; every ratio must be a finite positive number (`1e400` is inf)."""
+    ratios = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"{part!r} is not a number (comma-separated c_human / c_aug ratios)") from None
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{part!r} is not a finite positive number")
+        ratios.append(value)
+    if not ratios:
+        raise ValueError("needs at least one positive number")
+    return ratios
+
+
+def _read_text(path: Path) -> str:
+    """The file as text: a directory, a binary file or bytes that are not UTF-8 are one-line errors; a
+    UTF-8 byte-order mark is dropped (spreadsheets write one)."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ArmsFileError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise ArmsFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        raise ArmsFileError(f"{path}: binary file (contains NUL bytes), not a CSV text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArmsFileError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}), not a CSV file") from None
 
 
 def read_arms_csv(path: Path) -> list[ArmScore]:
     """Read `arm,n_human,n_aug,score[,ci_low,ci_high]`; errors name the file, line and column."""
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        required = {"arm", "n_human", "n_aug", "score"}
-        missing = required - set(reader.fieldnames or [])
-        if missing:
-            raise ArmsFileError(f"{path}: missing column(s) {sorted(missing)}; need arm,n_human,n_aug,score")
-        arms = []
-        human_lines: dict[int, int] = {}
-        for line, row in enumerate(reader, start=2):
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise ArmsFileError(f"{path}:1: not a readable CSV header: {exc}") from None
+    required = {"arm", "n_human", "n_aug", "score"}
+    missing = required - set(fieldnames or [])
+    if missing:
+        raise ArmsFileError(f"{path}: missing column(s) {sorted(missing)}; need arm,n_human,n_aug,score")
+    arms = []
+    human_lines: dict[int, int] = {}
+    arm_lines: dict[str, int] = {}
+    line = 1
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ArmsFileError(f"{path}:{reader.line_num}: not a readable CSV row: {exc}") from None
+        line = reader.line_num
+        name = (row.get("arm") or "").strip()
 
-            def num(col: str, cast: type, row: dict[str, str] = row, line: int = line) -> float | int | None:
-                value = (row.get(col) or "").strip()
-                if value == "" and col in ("ci_low", "ci_high"):
-                    return None
-                try:
-                    return cast(value)
-                except ValueError:
-                    raise ArmsFileError(
-                        f"{path}:{line}: arm {row.get('arm')!r}: column '{col}': "
-                        f"{value!r} is not a valid {cast.__name__}"
-                    ) from None
+        def num(col: str, cast: type, row: dict[str, str] = row, line: int = line) -> float | int | None:
+            value = (row.get(col) or "").strip()
+            if value == "" and col in ("ci_low", "ci_high"):
+                return None
+            where = f"{path}:{line}: arm {row.get('arm')!r}: column '{col}'"
+            try:
+                parsed = cast(value)
+            except ValueError:
+                raise ArmsFileError(f"{where}: {value!r} is not a valid {cast.__name__}") from None
+            if not math.isfinite(parsed):
+                raise ArmsFileError(f"{where}: {value!r} is not a finite number")
+            return parsed
 
-            arm = ArmScore(
-                row["arm"],
-                int(num("n_human", int)),
-                int(num("n_aug", int)),
-                float(num("score", float)),
-                num("ci_low", float),
-                num("ci_high", float),
-            )  # type: ignore[arg-type]
-            if arm.n_human <= 0 or arm.n_aug < 0:
-                raise ArmsFileError(f"{path}:{line}: arm {arm.arm!r}: n_human must be > 0 and n_aug >= 0")
-            if arm.is_human_only and arm.n_human in human_lines:
-                raise ArmsFileError(
-                    f"{path}:{line}: arm {arm.arm!r}: column 'n_human': a human-only arm with n_human = {arm.n_human} "
-                    f"is already on line {human_lines[arm.n_human]} (average the two, or keep one)"
-                )
-            if arm.is_human_only:
-                human_lines[arm.n_human] = line
-            arms.append(arm)
+        if not name:
+            raise ArmsFileError(f"{path}:{line}: column 'arm': empty arm name")
+        if name in arm_lines:
+            raise ArmsFileError(
+                f"{path}:{line}: arm {name!r}: column 'arm': the same arm is already on line {arm_lines[name]}"
+            )
+        arm = ArmScore(
+            name,
+            int(num("n_human", int)),  # type: ignore[arg-type]
+            int(num("n_aug", int)),  # type: ignore[arg-type]
+            float(num("score", float)),  # type: ignore[arg-type]
+            num("ci_low", float),
+            num("ci_high", float),
+        )
+        if (arm.ci_low is None) != (arm.ci_high is None):
+            col = "ci_high" if arm.ci_high is None else "ci_low"
+            raise ArmsFileError(
+                f"{path}:{line}: arm {name!r}: column '{col}': give both ci_low and ci_high, or neither"
+            )
+        if arm.ci_low is not None and arm.ci_high is not None and arm.ci_low > arm.ci_high:
+            raise ArmsFileError(f"{path}:{line}: arm {name!r}: column 'ci_low': {arm.ci_low} > ci_high {arm.ci_high}")
+        if arm.n_human <= 0 or arm.n_aug < 0:
+            raise ArmsFileError(f"{path}:{line}: arm {arm.arm!r}: n_human must be > 0 and n_aug >= 0")
+        if arm.is_human_only and arm.n_human in human_lines:
+            raise ArmsFileError(
+                f"{path}:{line}: arm {arm.arm!r}: column 'n_human': a human-only arm with n_human = {arm.n_human} "
+                f"is already on line {human_lines[arm.n_human]} (average the two, or keep one)"
+            )
+        if arm.is_human_only:
+            human_lines[arm.n_human] = line
+        arm_lines[name] = line
+        arms.append(arm)
     if len([a for a in arms if a.is_human_only]) < 1:
         raise ArmsFileError(f"{path}: no human-only rows (n_aug = 0) to form the human curve")
     return arms
@@ -268,77 +455,16 @@ class TradeInterval:
     defined_fraction: float
 
 
-def _macro_score(
-    per_seed: dict[int, dict[str, float]],
-    seeds: Sequence[int],
-    items: Sequence[str],
-    benchmark_of: dict[str, str] | None,
-) -> float:
-    """100 x the mean over benchmarks of each benchmark's mean reward over `seeds` x its `items` (repeats
-    count); with one benchmark exactly the pooled 100 * sum / count."""
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for s in seeds:
-        rewards = per_seed[s]
-        for i in items:
-            b = benchmark_of[i] if benchmark_of else ""
-            sums[b] = sums.get(b, 0.0) + rewards[i]
-            counts[b] = counts.get(b, 0) + 1
-    return sum(100.0 * sums[b] / counts[b] for b in sums) / len(sums)
-
-
-def arm_scores_from_items(
-    arms: dict[str, ArmShape],
-    item_rewards: dict[str, dict[int, dict[str, float]]],
-    items: Sequence[str] | None = None,
-    seeds: dict[str, Sequence[int]] | None = None,
-    benchmark_of: dict[str, str] | None = None,
-) -> list[ArmScore]:
-    """Score = 100 * the macro mean over benchmarks of pass@1 (each benchmark's mean over its `items` and the
-    arm's training `seeds`, repeats counted), the study's grand mean: a large benchmark does not outweigh a
-    small one. Without `benchmark_of` every item is one benchmark (the pooled mean)."""
+def trade_intervals(draws: Sequence[Sequence[ArmScore]], alpha: float = 0.05) -> list[TradeInterval]:
+    """Percentile CIs for rho over bootstrap draws of the arm scores (`scoring.bootstrap_arm_scores`); null
+    when fewer than half the draws (or 10) give an estimate."""
+    samples = len(draws)
+    values_by: dict[tuple[str, str], list[float | None]] = {}
+    for draw in draws:
+        for est in trade_rates(draw):
+            values_by.setdefault((est.arm, est.estimator), []).append(est.rho)
     out = []
-    for arm, (n_human, n_aug, augmented) in arms.items():
-        per_seed = item_rewards[arm]
-        use_seeds = list(seeds[arm]) if seeds else sorted(per_seed)
-        use_items = list(items) if items is not None else sorted(next(iter(per_seed.values())))
-        score = _macro_score(per_seed, use_seeds, use_items, benchmark_of)
-        out.append(ArmScore(arm, n_human, n_aug, score, augmented=augmented))
-    return out
-
-
-def items_by_benchmark(items: Sequence[str], benchmark_of: dict[str, str] | None) -> list[list[str]]:
-    """`items` split by benchmark (sorted benchmark names, item order kept); one group without a mapping."""
-    if not benchmark_of:
-        return [list(items)]
-    groups: dict[str, list[str]] = {}
-    for i in items:
-        groups.setdefault(benchmark_of[i], []).append(i)
-    return [groups[b] for b in sorted(groups)]
-
-
-def bootstrap_trade_rates(
-    arms: dict[str, ArmShape],
-    item_rewards: dict[str, dict[int, dict[str, float]]],
-    samples: int,
-    seed: int,
-    alpha: float = 0.05,
-    benchmark_of: dict[str, str] | None = None,
-) -> list[TradeInterval]:
-    """Percentile CIs for rho, resampling benchmark items within each benchmark (stratified, paired across
-    arms) and each arm's training seeds; arm scores are the macro mean over benchmarks."""
-    import random
-
-    rng = random.Random(seed)
-    groups = items_by_benchmark(sorted(next(iter(next(iter(item_rewards.values())).values()))), benchmark_of)
-    draws: dict[tuple[str, str], list[float | None]] = {}
-    for _ in range(samples):
-        picked = [g[rng.randrange(len(g))] for g in groups for _ in g]
-        seeds = {a: [ss[rng.randrange(len(ss))] for ss in [sorted(item_rewards[a])] for _ in ss] for a in arms}
-        for est in trade_rates(arm_scores_from_items(arms, item_rewards, picked, seeds, benchmark_of)):
-            draws.setdefault((est.arm, est.estimator), []).append(est.rho)
-    out = []
-    for (arm, estimator), values in sorted(draws.items()):
+    for (arm, estimator), values in sorted(values_by.items()):
         defined = sorted(v for v in values if v is not None)
         frac = len(defined) / len(values)
         if len(defined) < max(10, samples // 2):
@@ -348,3 +474,16 @@ def bootstrap_trade_rates(
         hi = defined[min(len(defined) - 1, int((1 - alpha / 2) * len(defined)))]
         out.append(TradeInterval(arm, estimator, lo, hi, frac))
     return out
+
+
+def bootstrap_trade_rates(
+    arms: dict[str, ArmShape],
+    item_rewards: RewardTable,
+    samples: int,
+    seed: int,
+    alpha: float = 0.05,
+    benchmark_of: dict[str, str] | None = None,
+) -> list[TradeInterval]:
+    """Percentile CIs for rho, resampling benchmark items within each benchmark (stratified, paired across
+    arms) and each arm's training seeds; arm scores are the macro mean over benchmarks."""
+    return trade_intervals(bootstrap_arm_scores(arms, item_rewards, samples, seed, benchmark_of), alpha)

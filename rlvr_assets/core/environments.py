@@ -4,7 +4,8 @@ Three environments (a file system, a calendar, a bank), each with tool schemas i
 Tool calls are parsed from the common output formats (`<tool_call>{...}</tool_call>` tags, fenced or bare
 JSON objects/arrays with `name` and `arguments`). Each call is executed against the state and its result
 is what the model would see as the next (tool) turn. The reward comes from the final state and the
-required calls. Tool calls are data, validated against the schema; no model output is executed as code.
+required calls. Tool calls are data, validated against the schema; no model output is executed as code,
+and the tools themselves run in the tool sandbox (`tool_sandbox.py`), never in the verifier's process.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rlvr_assets.core.answers import Verdict
 
 if TYPE_CHECKING:
     from rlvr_assets.core.domains.function_calling import EnvironmentOutcome
+    from rlvr_assets.core.tool_sandbox import ToolSandbox
 
 
 class Environment(BaseModel):
@@ -303,7 +305,7 @@ def _calls_from_json(obj: Any) -> list[ToolCall]:
         if isinstance(arguments, str):
             try:
                 arguments = json.loads(arguments)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 continue
         if isinstance(arguments, dict):
             calls.append(ToolCall(name=item["name"], arguments=arguments))
@@ -320,37 +322,44 @@ def parse_tool_calls(text: str) -> list[ToolCall]:
     for chunk in chunks:
         try:
             calls.extend(_calls_from_json(json.loads(chunk)))
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, an int too long to read, nesting too deep
             continue
     return calls
 
 
 @dataclass
 class Episode:
-    """An environment instance being driven by one model's turns."""
+    """An environment instance being driven by one model's turns.
+
+    The state is plain data kept here; the tool calls run in the tool sandbox (`tool_sandbox.py`), never
+    in this process: each step sends the state and the parsed calls and takes the new state back.
+    """
 
     environment: Environment
+    sandbox: ToolSandbox | None = field(default=None, repr=False)
     state: dict[str, Any] = field(init=False)
     calls: list[ToolCall] = field(default_factory=list)
+    failure: str | None = None  # why the sandbox could not run a step, if it could not
 
     def __post_init__(self) -> None:
         self.state = copy.deepcopy(self.environment.initial_state)
 
     def step(self, assistant_turn: str) -> list[str]:
         """Execute the turn's tool calls; returns the tool results (JSON strings) in order."""
-        tools = ENVIRONMENTS[self.environment.name]
-        results = []
-        for call in parse_tool_calls(assistant_turn):
-            self.calls.append(call)
-            tool = tools.get(call.name)
-            try:
-                if tool is None:
-                    raise ToolError(f"unknown tool {call.name!r}")
-                _validate(tool, call.arguments)
-                output: Any = {"result": tool.run(self.state, dict(call.arguments))}
-            except ToolError as exc:
-                output = {"error": str(exc)}
-            results.append(json.dumps(output))
+        from rlvr_assets.core.tool_sandbox import ToolSandboxError, shared_tool_sandbox
+
+        calls = parse_tool_calls(assistant_turn)
+        if not calls:
+            return []
+        self.calls.extend(calls)
+        sandbox = self.sandbox or shared_tool_sandbox()
+        try:
+            self.state, results = sandbox.project_step(
+                self.environment.name, self.state, [(c.name, c.arguments) for c in calls]
+            )
+        except ToolSandboxError as exc:  # the state stays as it was: nothing ran, or nothing came back
+            self.failure = self.failure or str(exc)
+            return [json.dumps({"error": f"tool sandbox: {exc}"})] * len(calls)
         return results
 
 
@@ -378,6 +387,8 @@ def check_episode(environment: Environment, spec: EnvironmentOutcome, completion
         episode.step(turn)
     if not episode.calls:
         return Verdict(0.0, "no tool calls")
+    if episode.failure is not None:
+        return Verdict(0.0, f"tool sandbox failed: {episode.failure}")
     for key, expected in spec.expected_state.items():
         if episode.state.get(key) != expected:
             return Verdict(0.0, f"final state '{key}' differs from the expected state")

@@ -18,6 +18,7 @@ from rlvr_assets.core.config import GateConfig
 from rlvr_assets.core.domains import domain_of
 from rlvr_assets.core.domains.base import GroundTruth, VariantChange
 from rlvr_assets.core.failures import Rejected
+from rlvr_assets.core.scoring import pass_at_k
 from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.verifiers import verify
 
@@ -42,15 +43,6 @@ class GateDecision:
     reason: str
     pass_rate: float
     pass_at_k: float
-
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k from n samples with c correct (Chen et al., 2021)."""
-    if k > n:
-        raise ValueError(f"pass@{k} needs at least {k} samples, got {n}")
-    if n - c < k:
-        return 1.0
-    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
 
 
 def check_verify(task: Task) -> FactorResult:

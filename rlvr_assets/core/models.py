@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,34 @@ def locate_smollm2_gguf() -> Path:
         if str(file).endswith(".gguf"):
             return Path(str(file.locate()))
     raise FileNotFoundError(f"no .gguf file inside the installed {SMOLLM2_PACKAGE} package")
+
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(?:/[A-Za-z0-9][\w.-]*)?$")
+
+
+def model_source_problem(source: str) -> str | None:
+    """Why `source` cannot give a model here (None: it can), checked before any work starts: the shipped GGUF
+    needs its package, a .gguf or a directory must exist, anything else must look like a Hugging Face id
+    (and be in the local cache when the hub is offline)."""
+    if source in ("smollm2-gguf", "tiny"):  # the tiny model borrows the SmolLM2 tokenizer
+        try:
+            importlib.metadata.distribution(SMOLLM2_PACKAGE)
+        except importlib.metadata.PackageNotFoundError:
+            return f"{source!r} needs the '{SMOLLM2_PACKAGE}' package: run scripts/setup.sh"
+        return None
+    path = Path(source).expanduser()
+    if source.endswith(".gguf"):
+        return None if path.is_file() else f"GGUF file {source!r} does not exist"
+    if path.exists():
+        return None if (path / "config.json").is_file() else f"{source!r} is not a model directory (no config.json)"
+    if source.startswith(("/", ".", "~")) or source.count("/") > 1 or not _REPO_ID.match(source):
+        return f"{source!r} does not exist (not a local model directory, and not a Hugging Face id)"
+    if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True"):
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(source, "config.json"), str):
+            return f"Hugging Face model {source!r} is not in the local cache and HF_HUB_OFFLINE is set"
+    return None
 
 
 def _fingerprint(directory: Path) -> str:

@@ -1,4 +1,7 @@
-"""The economics report as files: markdown summary, CSV tables and the two figures teams look at first."""
+"""The economics report as files: markdown summary, CSV tables and the two figures teams look at first.
+
+It opens with a banner whenever no trade rate is identified, so noise is never read as a result, and
+lists each comparison's minimum detectable difference so a reader learns what a real answer would need."""
 
 from __future__ import annotations
 
@@ -8,7 +11,12 @@ from pathlib import Path
 
 import polars as pl
 
-from rlvr_assets.core.economics import ArmScore
+from rlvr_assets.core.scoring import ArmScore, scale_to_detect
+
+MDD_NOTE = (
+    "MDD = (z_0.975 + z_0.80) x SE = 2.80 x SE of the difference (two-sided 95%, 80% power); SE falls about as "
+    "1/sqrt(items x seeds), so a true difference d needs about (MDD/d)^2 times the items x seeds"
+)
 
 
 def markdown_table(frame: pl.DataFrame) -> str:
@@ -39,6 +47,87 @@ def write_arms_csv(path: Path, arms: Sequence[ArmScore]) -> None:
                     "" if a.ci_high is None else f"{a.ci_high:.4f}",
                 ]
             )
+
+
+def _judged(trade: pl.DataFrame) -> pl.DataFrame:
+    return trade if "identified" in trade.columns else trade.with_columns(pl.lit(None, pl.Boolean).alias("identified"))
+
+
+def mdd_frame(trade: pl.DataFrame) -> pl.DataFrame:
+    """One row per comparison behind the trade rates (human rise, augmented gain): the difference, its CI,
+    its MDD and how many times the current items x seeds the observed difference would need."""
+    rows: dict[str, dict[str, object]] = {}
+    if "human_base" not in trade.columns:
+        return pl.DataFrame()
+    for r in trade.iter_rows(named=True):
+        pairs = [("human rise", r.get("human_upper"), "human_rise"), ("augmented gain", r["arm"], "aug_gain")]
+        for kind, arm, prefix in pairs:
+            if r.get(prefix) is None or arm is None:
+                continue
+            comparison = f"{arm} - {r['human_base']}"
+            rows.setdefault(
+                comparison,
+                {
+                    "comparison": comparison,
+                    "kind": kind,
+                    "difference": r[prefix],
+                    "ci_low": r[f"{prefix}_low"],
+                    "ci_high": r[f"{prefix}_high"],
+                    "mdd": r[f"{prefix}_mdd"],
+                    "items": r.get("items"),
+                    "seeds": r.get("seeds"),
+                    "x_items_seeds_to_detect": scale_to_detect(r[f"{prefix}_mdd"], r[prefix]),
+                },
+            )
+    return pl.DataFrame(list(rows.values()))
+
+
+def identification_banner(trade: pl.DataFrame) -> str | None:
+    """The NOT IDENTIFIED banner when no trade-rate estimate is identified, else None."""
+    if trade.height == 0:
+        return None
+    judged = _judged(trade)
+    if judged.filter(pl.col("identified").fill_null(False)).height:
+        return None
+    if judged["identified"].is_null().all():
+        why = "no uncertainty was given, so none can be told apart from noise"
+    else:
+        why = "the human curve or the augmented arm's gain is within noise (identified = false; each row says why)"
+    return (
+        f"NOT IDENTIFIED: none of the {judged.height} trade-rate estimates is identified: {why}. "
+        "The rho and rho_cost numbers are shown, but they are not evidence of a trade rate."
+    )
+
+
+def identification_lines(trade: pl.DataFrame) -> list[str]:
+    """Plain lines for the `run` and `economics` summaries: the banner (or how many estimates are
+    identified), then every comparison's minimum detectable difference."""
+    if trade.height == 0:
+        return []
+    banner = identification_banner(trade)
+    n_true = _judged(trade).filter(pl.col("identified").fill_null(False)).height
+    lines = [banner or f"Identified: {n_true} of {trade.height} trade-rate estimates (the others say why not)."]
+    mdd = mdd_frame(trade)
+    if mdd.height:
+        first = mdd.row(0, named=True)
+        at = f" at {first['items']} items x {first['seeds']} seed(s)" if first.get("items") is not None else ""
+        lines.append(f"Minimum detectable difference{at} ({MDD_NOTE}):")
+        for r in mdd.iter_rows(named=True):
+            scale = r["x_items_seeds_to_detect"]
+            if r["mdd"] is None:
+                need = "the rewards do not vary at all, so no SE (and no MDD) can be estimated"
+            elif scale is None:
+                need = "a zero difference is not detectable at any size"
+            elif scale <= 1:
+                need = "the observed difference is detectable at this size"
+            else:
+                need = f"the observed difference needs ~{scale:.3g}x the items x seeds"
+            lines.append(
+                f"  {r['comparison']} ({r['kind']}): {r['difference']:+.1f} [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}],"
+                + ("" if r["mdd"] is None else f" MDD {r['mdd']:.1f} points;")
+                + f" {need}"
+            )
+    return lines
 
 
 def _plot_curve(path: Path, arms: Sequence[ArmScore]) -> None:
@@ -83,6 +172,17 @@ def _err(arms: Sequence[ArmScore]) -> list[list[float]] | None:
     return [[max(0.0, a.score - (a.ci_low or 0)) for a in arms], [max(0.0, (a.ci_high or 0) - a.score) for a in arms]]
 
 
+def rho_cost_style(row: dict[str, object]) -> dict[str, object]:
+    """Line style of one estimate in the rho_cost figure: an estimate that is not identified is greyed out."""
+    if row.get("identified"):
+        return {}
+    return {
+        "color": "lightgrey",
+        "linestyle": ":" if row.get("estimator") == "log_interpolation" else "--",
+        "alpha": 0.8,
+    }
+
+
 def _plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float]) -> None:
     import matplotlib
 
@@ -92,22 +192,24 @@ def _plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float]) -> 
     fig, ax = plt.subplots(figsize=(6, 4))
     r_max = max(ratios) * 1.2 if ratios else 50.0
     grid = [r_max * i / 100 for i in range(1, 101)]
-    for row in trade.filter(pl.col("rho").is_not_null()).iter_rows(named=True):
-        label = f"{row['arm']} ({row['estimator']})"
-        line = ax.plot(grid, [row["rho"] * r for r in grid], label=label)[0]
+    for row in _judged(trade).filter(pl.col("rho").is_not_null()).iter_rows(named=True):
+        style = rho_cost_style(row)
+        label = f"{row['arm']} ({row['estimator']})" + ("" if row.get("identified") else ", not identified")
+        line = ax.plot(grid, [row["rho"] * r for r in grid], label=label, **style)[0]
         if row.get("rho_low") is not None and row.get("rho_high") is not None:
             ax.fill_between(
                 grid,
                 [row["rho_low"] * r for r in grid],
                 [row["rho_high"] * r for r in grid],
                 color=line.get_color(),
-                alpha=0.15,
+                alpha=0.15 if row.get("identified") else 0.06,
             )
-        ax.scatter(ratios, [row["rho"] * r for r in ratios], color=line.get_color(), s=12)
+        ax.scatter(ratios, [row["rho"] * r for r in ratios], color=line.get_color(), s=12, alpha=style.get("alpha"))
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="break-even (rho_cost = 1)")
     ax.set_xlabel("cost ratio r = c_human / c_aug")
     ax.set_ylabel("rho_cost = rho x r")
-    ax.set_title("Cost-adjusted trade rate (95% bootstrap bands)")
+    identified = _judged(trade)["identified"].fill_null(False).any() if trade.height else False
+    ax.set_title("Cost-adjusted trade rate (95% bootstrap bands)" + ("" if identified else "\nNOT IDENTIFIED: noise"))
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -145,9 +247,12 @@ def write_report(
         ]
     )
     measured = costs.get("measured_cost_ratio")
+    banner = identification_banner(trade)
+    mdd = mdd_frame(trade)
     lines = [
         "# rlvr_assets economics report",
         "",
+        *([f"> **{banner}**", ""] if banner else []),
         "## Arms (held-out pass@1, %, mean over benchmarks; 95% bootstrap CI over items within each benchmark)",
         markdown_table(arm_frame),
         "",
@@ -157,6 +262,11 @@ def write_report(
         "## rho_cost(r) = rho x r, break-even r* = 1 / rho",
         markdown_table(cost),
         "",
+        "## Minimum detectable difference of each comparison",
+        MDD_NOTE + ".",
+        "",
+        markdown_table(mdd) if mdd.height else "(no comparison was judged)",
+        "",
         "## Augmentation cost (measured)",
         f"c_aug per accepted variant: {costs.get('c_aug_usd')} USD; c_human per seed: {costs.get('c_human_usd')} USD; "
         f"measured r = {measured}",
@@ -164,8 +274,8 @@ def write_report(
         "## Gate funnel (attempts -> accepted, per factor and operator)",
         markdown_table(funnel),
         "",
-        "Figures: scaling_curve.png, rho_cost.png. Tables: arms.csv (re-usable with `rlvr-assets economics`), "
-        "trade_rate.csv, rho_cost.csv, funnel.csv.",
+        "Figures: scaling_curve.png, rho_cost.png (estimates that are not identified in grey). "
+        "Tables: arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv.",
     ]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")

@@ -1,9 +1,11 @@
-"""Policy rollouts for any task, through one episode loop: the gate, evaluation and the CLI all use it.
+"""Policy rollouts for any task, through one episode loop: the gate, evaluation, the CLI and GRPO training.
 
 Every rollout is an Episode (core/episodes.py) created by the task's domain: a single-turn task ends
 after one completion; a tool-use task is a live episode whose tool results come back as the next turn.
-Each round samples one assistant turn for every live episode in one batched call, so conversations are
-batched across tasks, samples and kinds of episode alike.
+`run_episodes` is the loop: each round samples one assistant turn for every live episode in one batched
+call, so conversations are batched across tasks, samples and kinds of episode alike. What samples the
+turns is the caller's: `sample_rollouts` uses a `Policy` (gate, evaluation); training uses the GRPO
+trainer's own generation (core/agentic.py). The loop, the episodes and their parsers are the same.
 """
 
 from __future__ import annotations
@@ -26,6 +28,35 @@ class Rollout:
     tokens: int
 
 
+@dataclass(frozen=True)
+class Turn:
+    """One sampled assistant turn and the tokens it cost (context + new tokens)."""
+
+    text: str
+    tokens: int
+
+
+# (indices of the live episodes, round number) -> one turn for each of them, in the same order
+TurnSampler = Callable[[list[int], int], Sequence[Turn]]
+
+
+def run_episodes(episodes: Sequence[Episode], sample_turns: TurnSampler) -> list[int]:
+    """Drive every episode to its end; returns the tokens each one cost.
+
+    Each round hands the indices of the still-live episodes to `sample_turns` (which reads their
+    `messages`), then gives each episode its turn through `advance`, which appends what the task answers
+    or ends the episode."""
+    tokens = [0] * len(episodes)
+    round_ = 0
+    while active := [j for j, ep in enumerate(episodes) if not ep.done]:
+        turns = sample_turns(active, round_)
+        for j, turn in zip(active, turns, strict=True):
+            tokens[j] += turn.tokens
+            episodes[j].advance(turn.text)
+        round_ += 1
+    return tokens
+
+
 def sample_rollouts(
     policy: Policy,
     tasks: Sequence[Task],
@@ -37,22 +68,18 @@ def sample_rollouts(
     """`n` rollouts per task (greedy when `cfg.temperature` is 0), in task order then sample order.
 
     `progress(done, total)` reports the first round, where every episode takes its first turn."""
-    live: list[tuple[int, Episode]] = [
-        (i, domain_of(t).start_episode(t)) for i, t in enumerate(tasks) for _ in range(n)
-    ]
-    tokens = [0] * len(live)
-    round_ = 0
-    while active := [j for j, (_, ep) in enumerate(live) if not ep.done]:
+    owners = [i for i in range(len(tasks)) for _ in range(n)]
+    episodes = [domain_of(tasks[i]).start_episode(tasks[i]) for i in owners]
+
+    def sample_turns(active: list[int], round_: int) -> list[Turn]:
         samples = policy.sample(
-            [live[j][1].messages for j in active],
+            [episodes[j].messages for j in active],
             1,
             cfg,
             seed=cfg.seed + round_,
             progress=progress if round_ == 0 else None,
         )
-        for sample in samples:
-            j = active[sample.prompt_index]
-            tokens[j] += sample.prompt_tokens + sample.completion_tokens
-            live[j][1].advance(sample.text)
-        round_ += 1
-    return [Rollout(i, ep.completion(), tokens[j]) for j, (i, ep) in enumerate(live)]
+        return [Turn(s.text, s.prompt_tokens + s.completion_tokens) for s in samples]
+
+    tokens = run_episodes(episodes, sample_turns)
+    return [Rollout(i, ep.completion(), t) for i, ep, t in zip(owners, episodes, tokens, strict=True)]

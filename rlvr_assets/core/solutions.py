@@ -1,39 +1,37 @@
-"""Re-derive ground truth by running a task's reference solution program in the sandbox.
+"""Re-derive ground truth by running a task's reference solution program in the code sandbox.
 
 A solution program defines `solve(**params)`. Operators that change parameters call it to compute the
 new answer; the gate calls it to check that the parent's solution logic still transfers to a variant.
+Solution programs come from seed files and from users' own generators (often a model), so they are
+untrusted: they run exactly where code candidates run (`code_verifier.CodeSandbox`): chrooted into an empty
+directory, under a uid of their own, without network, under CPU, memory and process limits.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
+import resource
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from rlvr_assets.core.answers import canonical_answer
-from rlvr_assets.core.sandbox import SandboxLimits, run_python
+from rlvr_assets.core.sandbox import SandboxLimits
 
-_HARNESS = """
-import json, sys
-from fractions import Fraction
-{program}
+_ENTRY = "__rlvr_solve__"
+_WRAPPER = """
 
-def _encode(value):
-    if isinstance(value, bool):
-        raise TypeError("solve() returned a bool, not a number")
-    if isinstance(value, (int, float, Fraction)):
-        return str(Fraction(value).limit_denominator(10000)) if isinstance(value, float) else str(value)
-    raise TypeError(f"solve() returned {{type(value).__name__}}, not a number")
+def __rlvr_solve__(params):
+    from fractions import Fraction
 
-_out = []
-for _params in json.loads(sys.stdin.read()):
     try:
-        _out.append({{"ok": _encode(solve(**_params))}})
-    except Exception as _exc:
-        _out.append({{"error": f"{{type(_exc).__name__}}: {{_exc}}"}})
-print("{marker}" + json.dumps(_out))
+        value = solve(**params)
+    except Exception as exc:
+        return ["error", (type(exc).__name__ + ": " + str(exc))[:300]]
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+        return ["error", "TypeError: solve() returned " + type(value).__name__ + ", not a number"]
+    if isinstance(value, float):
+        value = Fraction(value).limit_denominator(10000)
+    return ["ok", str(value)]
 """
 
 
@@ -44,23 +42,46 @@ class SolutionRun:
     cpu_seconds: float
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_solution(program: str, param_sets: list[dict[str, Any]], limits: SandboxLimits | None = None) -> SolutionRun:
-    """Evaluate `solve(**params)` for each param set in one sandboxed process."""
-    marker = f"@@RESULT-{secrets.token_hex(8)}@@"
-    result = run_python(_HARNESS.format(program=program, marker=marker), json.dumps(param_sets), limits)
-    payload = next((line[len(marker) :] for line in result.stdout.splitlines() if line.startswith(marker)), None)
-    if payload is None:
-        reason = "timed out" if result.timed_out else f"exit {result.returncode}: {result.stderr.strip()[-300:]}"
-        return SolutionRun(
-            [None] * len(param_sets), [f"solution program failed: {reason}"] * len(param_sets), result.cpu_seconds
-        )
+    """Evaluate `solve(**params)` for each param set in one job of the code sandbox."""
+    from rlvr_assets.core.code_verifier import CodeSandbox
+    from rlvr_assets.core.domains.code import TestCase, UnitTests
+
+    if not param_sets:
+        return SolutionRun([], [], 0.0)
+    limits = limits or SandboxLimits(wall_seconds=10.0, cpu_seconds=10, memory_mb=1024, max_processes=8)
+    spec = UnitTests(
+        entry_point=_ENTRY,
+        cases=[TestCase(args=[params], kwargs={}, expected=None) for params in param_sets],
+    )
+    before = _children_cpu()
+    with CodeSandbox(limits) as box:
+        results, failure = box.evaluate(f"```python\n{program}\n{_WRAPPER}```", spec)
+    cpu = _children_cpu() - before  # the worker and its jobs, counted once the sandbox is closed
+    if failure is not None:
+        return SolutionRun([None] * len(param_sets), [f"solution program failed: {failure}"] * len(param_sets), cpu)
     answers: list[str | None] = []
     errors: list[str | None] = []
-    for item in json.loads(payload):
-        if "ok" in item:
-            answers.append(canonical_answer(Fraction(item["ok"])))
-            errors.append(None)
-        else:
-            answers.append(None)
-            errors.append(item["error"])
-    return SolutionRun(answers, errors, result.cpu_seconds)
+    for value in results:
+        answer, error = _answer_of(value)
+        answers.append(answer)
+        errors.append(error)
+    return SolutionRun(answers, errors, cpu)
+
+
+def _answer_of(value: Any) -> tuple[str | None, str | None]:
+    """(canonical answer, None) or (None, why not) from one sandboxed solve() result."""
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        return None, "solve() gave no result (it raised or the program replaced the wrapper)"
+    status, text = value
+    if status != "ok":
+        return None, text[:300]
+    try:
+        return canonical_answer(Fraction(text)), None
+    except (ValueError, ZeroDivisionError):
+        return None, f"solve() returned {text[:60]!r}, not a number"

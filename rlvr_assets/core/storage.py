@@ -43,6 +43,11 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
+def asset_table(asset_path: Sequence[str]) -> str:
+    """The table an asset's frames live in: its key path joined by underscores."""
+    return "_".join(asset_path)
+
+
 def write_frame(path: Path, table: str, frame: pl.DataFrame, partition_key: str | None = None) -> None:
     """Replace the whole table (unpartitioned) or just one partition's rows."""
     untyped = [name for name, dtype in frame.schema.items() if dtype == pl.Null]

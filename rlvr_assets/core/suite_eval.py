@@ -1,6 +1,6 @@
-"""Evaluate any model on a benchmark suite: per-item results, pass@1 / pass@k per benchmark with bootstrap
-CIs over items, and the grand mean over benchmarks (the study's headline number) with a bootstrap CI
-stratified by benchmark."""
+"""Evaluate any model on a benchmark suite: per-item results and pass@1 / pass@k per benchmark with bootstrap
+CIs over items. Every number is computed by `core/scoring.py`, the grand mean over benchmarks included
+(`suite_score`), so `rlvr-assets eval` and the pipeline's arm scores share one macro mean and bootstrap."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import polars as pl
 
 from rlvr_assets.core.benchmarks import Benchmark
 from rlvr_assets.core.config import SamplingConfig
-from rlvr_assets.core.evaluation import bootstrap_mean_ci, greedy, stratified_bootstrap_mean_ci
-from rlvr_assets.core.gate import pass_at_k
+from rlvr_assets.core.evaluation import greedy
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.scoring import MacroScore, bootstrap_mean_ci, macro_score_ci, pass_at_k
 from rlvr_assets.core.verifiers import verify
 
 ITEM_SCHEMA = {
@@ -109,15 +109,10 @@ def evaluate_suite(
     return pl.DataFrame(rows, schema=ITEM_SCHEMA), scores
 
 
-def grand_mean(scores: Sequence[BenchmarkScore]) -> float:
-    return sum(s.pass_at_1 for s in scores) / len(scores) if scores else float("nan")
-
-
-def grand_mean_ci(items: pl.DataFrame, samples: int, seed: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Bootstrap CI (in points, like `grand_mean`) for the unweighted mean over benchmarks of per-item pass@1:
-    items are resampled within each benchmark, in the order the benchmarks were evaluated."""
-    if items.height == 0:
-        return (float("nan"), float("nan"))
-    groups = [group["pass_at_1"].to_list() for _, group in items.group_by("benchmark", maintain_order=True)]
-    low, high = stratified_bootstrap_mean_ci(groups, samples, seed, alpha)
-    return 100 * low, 100 * high
+def suite_score(items: pl.DataFrame, samples: int, seed: int, alpha: float = 0.05) -> MacroScore:
+    """The grand mean over benchmarks of per-item pass@1 (points) with its CI: `scoring.macro_score_ci`, the
+    pipeline's arm-score code, with items resampled within each benchmark in the order they were evaluated."""
+    groups: dict[str, list[float]] = {}
+    for bench, p1 in zip(items["benchmark"].to_list(), items["pass_at_1"].to_list(), strict=True):
+        groups.setdefault(bench, []).append(p1)
+    return macro_score_ci(groups, samples, seed, alpha)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlvr_assets.core.agentic import EpisodeTraining
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.sampling import resolve_device, trl_generation_args
 from rlvr_assets.core.tasks import Task
@@ -64,7 +65,7 @@ def train_grpo(
         per_device_train_batch_size=batch,
         gradient_accumulation_steps=1,
         num_generations=cfg.num_generations,
-        max_completion_length=cfg.max_completion_length,
+        max_completion_length=cfg.max_new_tokens,
         learning_rate=cfg.learning_rate,
         temperature=cfg.temperature,
         beta=cfg.beta,
@@ -99,14 +100,16 @@ def train_grpo(
                 metrics = {k: float(v) for k, v in logs.items() if isinstance(v, int | float)}
                 on_log({**metrics, "step": float(state.global_step)})
 
+    live = EpisodeTraining.for_corpus(tasks)  # tool-use tasks: live episodes through TRL's rollout_func
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[make_trl_reward()],
+        reward_funcs=[live.reward_func if live else make_trl_reward()],
         args=args,
-        train_dataset=grpo_dataset(tasks),
+        train_dataset=live.dataset() if live else grpo_dataset(tasks),
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=[_Forward()],
+        rollout_func=live.rollout_func if live else None,
     )
     start = time.monotonic()
     trainer.train()

@@ -1,7 +1,8 @@
 """Jobs, the seed-change sensor and the sweep schedule.
 
-Jobs follow the partitioning: task preparation (unpartitioned), one arm's train+eval (arm-partitioned),
-trade rate, rho_cost (cost ratio x arm) and the report. Economics assets are also eager, so the
+Jobs follow the partitioning and select by asset group: task preparation (unpartitioned: the tasks and
+augmentation groups), one arm's train+eval (arm-partitioned: training and evaluation), trade rate, rho_cost
+(cost ratio x arm) and the report. Economics assets are also eager, so the
 automation daemon refreshes them when a new arm's scores land.
 """
 
@@ -11,29 +12,25 @@ from pathlib import Path
 import dagster as dg
 
 from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.defs.groups import AUGMENTATION, EVALUATION, TASKS, TRAINING
 
-TASK_ASSETS = [
-    "base_model",
-    "seed_tasks",
-    "smoke_suite",
-    "augmented_tasks",
-    "gate_results",
-    "gated_tasks",
-    "augmentation_costs",
-]
-ARM_ASSETS = ["training_corpus", "policy_checkpoint", "benchmark_scores"]
+TASK_SELECTION = dg.AssetSelection.groups(TASKS, AUGMENTATION)
+ARM_SELECTION = dg.AssetSelection.groups(TRAINING, EVALUATION)
 
 prepare_tasks_job = dg.define_asset_job(
     "prepare_tasks_job",
-    selection=TASK_ASSETS,
+    selection=TASK_SELECTION,
     description="Seeds -> variants -> gate -> gated pool and measured c_aug.",
 )
 train_arm_job = dg.define_asset_job(
-    "train_arm_job", selection=ARM_ASSETS, description="One arm: corpus -> GRPO checkpoint -> held-out scores."
+    "train_arm_job", selection=ARM_SELECTION, description="One arm: corpus -> GRPO checkpoint -> held-out scores."
 )
-trade_rate_job = dg.define_asset_job("trade_rate_job", selection=["trade_rate"])
-rho_cost_job = dg.define_asset_job("rho_cost_job", selection=["rho_cost"])
-report_job = dg.define_asset_job("report_job", selection=["economics_report"])
+# The economics group holds three partitionings that run in order (trade rate, then rho_cost per cost ratio x
+# arm, then the report), and a job has one partitioning, so each stage is a job of its single asset; a renamed
+# asset fails the definitions' load here rather than silently leaving a job empty.
+trade_rate_job = dg.define_asset_job("trade_rate_job", selection=dg.AssetSelection.assets("trade_rate"))
+rho_cost_job = dg.define_asset_job("rho_cost_job", selection=dg.AssetSelection.assets("rho_cost"))
+report_job = dg.define_asset_job("report_job", selection=dg.AssetSelection.assets("economics_report"))
 JOBS = [prepare_tasks_job, train_arm_job, trade_rate_job, rho_cost_job, report_job]
 
 

@@ -4,11 +4,11 @@ import dagster as dg
 import polars as pl
 
 from rlvr_assets.core.benchmarks import heldout_items
+from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.frames import frame_to_tasks
 from rlvr_assets.core.gate import FACTORS, check_verify
 from rlvr_assets.core.quality import gated_pool_audit, overlapping_pairs, pair_records, validate_gated_pool
 from rlvr_assets.core.tasks import Task
-from rlvr_assets.defs.resources import PipelineConfigResource
 
 
 @dg.asset_check(asset="seed_tasks", blocking=True)
@@ -33,19 +33,19 @@ def gated_tasks_passed_every_factor(gated_tasks: pl.DataFrame, gate_results: pl.
     )
 
 
-def _heldout(pipeline: PipelineConfigResource, smoke_suite: pl.DataFrame) -> list[Task]:
+def _heldout(cfg: PipelineConfig, smoke_suite: pl.DataFrame) -> list[Task]:
     """Every held-out item: the smoke suite asset plus every wired suite's items (paper10 included)."""
-    return [*frame_to_tasks(smoke_suite), *heldout_items(pipeline.config.paths.smoke_suite)]
+    return [*frame_to_tasks(smoke_suite), *heldout_items(cfg.paths.smoke_suite)]
 
 
 @dg.asset_check(asset="seed_tasks", blocking=True, additional_ins={"smoke_suite": dg.AssetIn("smoke_suite")})
 def seeds_do_not_overlap_heldout(
-    pipeline: PipelineConfigResource, seed_tasks: pl.DataFrame, smoke_suite: pl.DataFrame
+    cfg: dg.ResourceParam[PipelineConfig], seed_tasks: pl.DataFrame, smoke_suite: pl.DataFrame
 ) -> dg.AssetCheckResult:
     """No seed's problem statement shares an 8-word span with a held-out item; blocking, so nothing trains
     on or augments a leaked seed. Names the (seed, held-out item) pairs. Variants are checked against the
     held-out items by the gated pool's expectation suite."""
-    pairs = overlapping_pairs(frame_to_tasks(seed_tasks), _heldout(pipeline, smoke_suite))
+    pairs = overlapping_pairs(frame_to_tasks(seed_tasks), _heldout(cfg, smoke_suite))
     return dg.AssetCheckResult(
         passed=not pairs,
         metadata={"overlaps": len(pairs), "overlapping_pairs": dg.MetadataValue.json(pair_records(pairs, "seed"))},
@@ -58,11 +58,14 @@ def seeds_do_not_overlap_heldout(
     additional_ins={"gate_results": dg.AssetIn("gate_results"), "smoke_suite": dg.AssetIn("smoke_suite")},
 )
 def gated_pool_expectations(
-    pipeline: PipelineConfigResource, gated_tasks: pl.DataFrame, gate_results: pl.DataFrame, smoke_suite: pl.DataFrame
+    cfg: dg.ResourceParam[PipelineConfig],
+    gated_tasks: pl.DataFrame,
+    gate_results: pl.DataFrame,
+    smoke_suite: pl.DataFrame,
 ) -> dg.AssetCheckResult:
     """great-expectations suite: schema, no nulls, unique ids, pass@k inside the band, no held-out overlap."""
-    frame, overlaps = gated_pool_audit(gated_tasks, gate_results, _heldout(pipeline, smoke_suite))
-    result = validate_gated_pool(frame, pipeline.config.gate.solve_band, overlaps)
+    frame, overlaps = gated_pool_audit(gated_tasks, gate_results, _heldout(cfg, smoke_suite))
+    result = validate_gated_pool(frame, cfg.gate.solve_band, overlaps)
     return dg.AssetCheckResult(
         passed=result.success,
         metadata={

@@ -5,8 +5,8 @@ the expected final state and the calls that must occur. Rollouts are live episod
 as the next turn, and the reward comes from the final state and the required calls. A seed with `params`
 writes its reference turns, required calls and known-bad turns as templates over them (`{folder}`): the
 templates are its solution program, and rendering them for new params and replaying the reference
-re-derives the expected state, the way a reasoning task's `solve(**params)` re-derives its answer. Replay
-runs the project's own simulated tools on authored data. The held-out BFCL categories are function
+re-derives the expected state, the way a reasoning task's `solve(**params)` re-derives its answer. Every
+tool call, replays included, runs in the tool sandbox (core/tool_sandbox.py). The held-out BFCL categories are function
 calling too: their specs (`BFCLCalls`, `BFCLMultiTurn`) are checked by BFCL's rules (core/bfcl.py).
 """
 
@@ -38,6 +38,7 @@ from rlvr_assets.core.episodes import Episode, Message, ToolEpisode
 from rlvr_assets.core.failures import Rejected
 
 if TYPE_CHECKING:
+    from rlvr_assets.core.bfcl import BFCLTools
     from rlvr_assets.core.tasks import Task
 
 
@@ -178,26 +179,28 @@ class FunctionCalling(Domain):
 
 @dataclass
 class BFCLEpisode:
-    """BFCL multi-turn: each user turn is answered by steps of calls, executed by BFCL's classes in the
-    sandbox, until the model answers without a call; then the next user turn arrives. The completion is
-    the decoded calls (turns -> steps -> call strings), what BFCL's checker reads."""
+    """BFCL multi-turn: each user turn is answered by steps of calls, executed by BFCL's classes in a
+    session of the tool sandbox that lives as long as the episode, until the model answers without a call;
+    then the next user turn arrives. Calls naming anything but the task's functions are refused (and kept
+    in the completion, which the checker then fails). The completion is the decoded calls (turns -> steps
+    -> call strings), what BFCL's checker reads."""
 
     messages: list[Message]
     spec: BFCLMultiTurn
     done: bool = False
     decoded: list[list[list[str]]] = field(default_factory=lambda: [[]])
     steps: int = 0
-
-    def history(self) -> list[list[str]]:
-        return [step for turn in self.decoded for step in turn]
+    tools: BFCLTools | None = field(default=None, repr=False)
 
     def advance(self, text: str) -> None:
-        from rlvr_assets.core.bfcl import decode_turn, execute_calls
+        from rlvr_assets.core.bfcl import BFCLTools, decode_turn
 
         self.messages = [*self.messages, {"role": "assistant", "content": text}]
         calls = decode_turn(text)
         if calls:
-            results = execute_calls(self.spec.entry, self.history(), calls)
+            if self.tools is None:
+                self.tools = BFCLTools(self.spec.entry)
+            results = self.tools.execute(calls)
             self.decoded[-1].append(calls)
             self.messages += [{"role": "tool", "content": res} for res in results]
             self.steps += 1
@@ -208,6 +211,8 @@ class BFCLEpisode:
         turn = len(self.decoded)
         if turn > len(self.spec.later_user_turns):
             self.done = True
+            if self.tools is not None:
+                self.tools.close()
             return
         self.messages = [*self.messages, {"role": "user", "content": self.spec.later_user_turns[turn - 1]}]
         self.decoded.append([])

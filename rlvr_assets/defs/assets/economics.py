@@ -6,32 +6,31 @@ import polars as pl
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.economics import (
     COST_ROW_SCHEMA,
-    ArmScore,
-    ArmShape,
+    TRADE_ROW_SCHEMA,
     TradeEstimate,
-    arm_scores_from_items,
-    bootstrap_trade_rates,
     cost_rows,
+    trade_intervals,
     trade_rates,
 )
-from rlvr_assets.core.evaluation import stratified_bootstrap_mean_ci
 from rlvr_assets.core.funnel import funnel_frame
 from rlvr_assets.core.report import markdown_table, write_report
+from rlvr_assets.core.scoring import (
+    ArmShape,
+    arm_score_table,
+    arm_scores_from_items,
+    bootstrap_arm_scores,
+    bootstrap_differences,
+)
+from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
-from rlvr_assets.defs.resources import PipelineConfigResource
 
 TRADE_SCHEMA = {
-    "arm": pl.String,
-    "estimator": pl.String,
-    "n_base": pl.Int64,
-    "n_aug": pl.Int64,
-    "score": pl.Float64,
-    "n_equiv": pl.Float64,
-    "rho": pl.Float64,
+    **TRADE_ROW_SCHEMA,
     "rho_low": pl.Float64,
     "rho_high": pl.Float64,
     "bootstrap_defined_fraction": pl.Float64,
-    "reason": pl.String,
+    "items": pl.Int64,  # held-out items and training seeds behind each score: what the MDDs are "at"
+    "seeds": pl.Int64,
 }
 RHO_COST_SCHEMA = {
     **COST_ROW_SCHEMA,
@@ -69,67 +68,40 @@ def _arm_inputs(
     return arms, rewards, benchmark_of
 
 
-def arm_score_table(
-    arms: dict[str, ArmShape],
-    rewards: dict[str, dict[int, dict[str, float]]],
-    samples: int,
-    seed: int,
-    benchmark_of: dict[str, str] | None = None,
-) -> list[ArmScore]:
-    """Each arm's macro-mean score over benchmarks, with a bootstrap CI that resamples (seed, item) scores
-    within each benchmark and averages the benchmark means."""
-    out = []
-    for score in arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of):
-        groups: dict[str, list[float]] = {}
-        for per_seed in rewards[score.arm].values():
-            for item, r in per_seed.items():
-                groups.setdefault(benchmark_of[item] if benchmark_of else "", []).append(r)
-        low, high = stratified_bootstrap_mean_ci([groups[b] for b in sorted(groups)], samples, seed)
-        out.append(ArmScore(score.arm, score.n_human, score.n_aug, score.score, 100 * low, 100 * high, score.augmented))
-    return out
-
-
 def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        group_name="economics", code_version="1", kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager()
-    )
+    @dg.asset(group_name=ECONOMICS, kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager())
     def trade_rate(
         context: dg.AssetExecutionContext,
-        pipeline: PipelineConfigResource,
+        cfg: dg.ResourceParam[PipelineConfig],
         benchmark_scores: pl.DataFrame,
         training_corpus: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """rho per augmented arm, by the dominance bound and by log interpolation, with bootstrap CIs."""
-        ev = pipeline.config.eval
+        """rho per augmented arm, by the dominance bound and by log interpolation, with bootstrap CIs, and
+        whether the paired bootstrap identifies it (human curve and augmented gain above noise)."""
+        ev = cfg.eval
         arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
-        estimates: list[TradeEstimate] = trade_rates(arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of))
-        intervals = {
-            (i.arm, i.estimator): i
-            for i in bootstrap_trade_rates(
-                arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed, benchmark_of=benchmark_of
-            )
-        }
+        point = arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of)
+        draws = bootstrap_arm_scores(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed, benchmark_of)
+        estimates: list[TradeEstimate] = trade_rates(point, bootstrap_differences(point, draws))
+        intervals = {(i.arm, i.estimator): i for i in trade_intervals(draws)}
+        n_items = benchmark_scores["item_id"].n_unique()
+        n_seeds = max(len(per_seed) for per_seed in rewards.values())
         rows = []
         for e in estimates:
             iv = intervals.get((e.arm, e.estimator))
             rows.append(
                 {
-                    "arm": e.arm,
-                    "estimator": e.estimator,
-                    "n_base": e.n_base,
-                    "n_aug": e.n_aug,
-                    "score": e.score,
-                    "n_equiv": e.n_equiv,
-                    "rho": e.rho,
+                    **e.as_row(),
                     "rho_low": iv.rho_low if iv else None,
                     "rho_high": iv.rho_high if iv else None,
                     "bootstrap_defined_fraction": iv.defined_fraction if iv else None,
-                    "reason": e.reason,
+                    "items": n_items,
+                    "seeds": n_seeds,
                 }
             )
         frame = pl.DataFrame(rows, schema=TRADE_SCHEMA)
         curve = arm_score_table(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed, benchmark_of)
-        context.log.info("trade rates:\n" + markdown_table(frame.drop("reason")))
+        context.log.info("trade rates:\n" + markdown_table(frame.select("arm", "estimator", "rho", "identified")))
         return dg.Output(
             frame,
             metadata={
@@ -139,9 +111,8 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         )
 
     @dg.asset(
-        group_name="economics",
+        group_name=ECONOMICS,
         partitions_def=economics_partitions(cfg),
-        code_version="1",
         kinds={"duckdb"},
         automation_condition=dg.AutomationCondition.eager(),
     )
@@ -154,12 +125,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         key = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
         ratio, arm = float(key[COST_RATIO_DIM]), key[ARM_DIM]
         rows_for_arm = trade_rate.filter(pl.col("arm") == arm)
-        estimates = [
-            TradeEstimate(
-                r["arm"], r["estimator"], r["n_base"], r["n_aug"], r["score"], r["n_equiv"], r["rho"], r["reason"]
-            )
-            for r in rows_for_arm.iter_rows(named=True)
-        ]
+        estimates = [TradeEstimate.from_row(r) for r in rows_for_arm.iter_rows(named=True)]
         bounds = {r["estimator"]: (r["rho_low"], r["rho_high"]) for r in rows_for_arm.iter_rows(named=True)}
         measured = augmentation_costs["measured_cost_ratio"][0] if augmentation_costs.height else None
         rows = []
@@ -177,15 +143,14 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         return dg.Output(frame, metadata={"rho_cost": dg.MetadataValue.md(markdown_table(frame))})
 
     @dg.asset(
-        group_name="economics",
-        code_version="1",
+        group_name=ECONOMICS,
         kinds={"duckdb"},
         automation_condition=dg.AutomationCondition.eager(),
         deps=[],
     )
     def economics_report(
         context: dg.AssetExecutionContext,
-        pipeline: PipelineConfigResource,
+        cfg: dg.ResourceParam[PipelineConfig],
         rho_cost: pl.DataFrame,
         trade_rate: pl.DataFrame,
         benchmark_scores: pl.DataFrame,
@@ -195,7 +160,6 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         augmentation_costs: pl.DataFrame,
     ) -> dg.MaterializeResult:
         """The curves, the gate funnel and rho_cost vs r with CI bands, as files and as UI metadata."""
-        cfg = pipeline.config
         arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
         curve = arm_score_table(arms, rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed, benchmark_of)
         cost = rho_cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])

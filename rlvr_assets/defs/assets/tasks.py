@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
+from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.frames import (
     attempts_to_frame,
     augmentation_cost_frame,
@@ -21,14 +22,14 @@ from rlvr_assets.core.funnel import funnel_frame
 from rlvr_assets.core.gate import FACTORS, run_gate
 from rlvr_assets.core.llm_rewrite import apply_llm_rewrites, make_backend
 from rlvr_assets.core.models import base_model_dir, materialize_base_model
-from rlvr_assets.core.operators import CATALOGUE_VERSION, apply_operators, operator_versions
+from rlvr_assets.core.operators import apply_operators, operator_versions
 from rlvr_assets.core.report import markdown_table
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import load_policy, resolve_device
 from rlvr_assets.core.seeds import load_seed_dir, load_task_file
 from rlvr_assets.core.storage import read_frame, write_frame
 from rlvr_assets.core.tasks import Task
-from rlvr_assets.defs.resources import PipelineConfigResource
+from rlvr_assets.defs.groups import AUGMENTATION, TASKS
 
 ROLLOUT_CACHE_TABLE = "gate_rollout_cache"
 
@@ -37,10 +38,9 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-@dg.asset(group_name="tasks", code_version="1", kinds={"transformers", "duckdb"})
-def base_model(context: dg.AssetExecutionContext, pipeline: PipelineConfigResource) -> dg.Output[pl.DataFrame]:
+@dg.asset(group_name=TASKS, kinds={"transformers", "duckdb"})
+def base_model(context: dg.AssetExecutionContext, cfg: dg.ResourceParam[PipelineConfig]) -> dg.Output[pl.DataFrame]:
     """The starting policy as a plain safetensors directory (the SmolLM2 GGUF converted once by default)."""
-    cfg = pipeline.config
     start = time.monotonic()
     info = materialize_base_model(cfg.model, base_model_dir(cfg.model, cfg.paths.artifacts_dir))
     context.log.info(f"base model ready at {info.path} ({info.parameters} parameters, {time.monotonic() - start:.1f}s)")
@@ -54,10 +54,9 @@ def base_model(context: dg.AssetExecutionContext, pipeline: PipelineConfigResour
     )
 
 
-@dg.asset(group_name="tasks", code_version="1", kinds={"duckdb"})
-def seed_tasks(context: dg.AssetExecutionContext, pipeline: PipelineConfigResource) -> dg.Output[pl.DataFrame]:
+@dg.asset(group_name=TASKS, kinds={"duckdb"})
+def seed_tasks(context: dg.AssetExecutionContext, cfg: dg.ResourceParam[PipelineConfig]) -> dg.Output[pl.DataFrame]:
     """Hand-authored tasks from seeds/: a small base for augmentation and a larger human pool."""
-    cfg = pipeline.config
     tasks = load_seed_dir(cfg.paths.seeds_dir, cfg.economics.prices.default_human_task_usd)
     tasks = [t for t in tasks if t.domain in cfg.domains and t.provenance.split in ("base", "pool")]
     frame = tasks_to_frame(tasks)
@@ -74,10 +73,9 @@ def seed_tasks(context: dg.AssetExecutionContext, pipeline: PipelineConfigResour
     )
 
 
-@dg.asset(group_name="tasks", code_version="1", kinds={"duckdb"})
-def smoke_suite(pipeline: PipelineConfigResource) -> dg.Output[pl.DataFrame]:
+@dg.asset(group_name=TASKS, kinds={"duckdb"})
+def smoke_suite(cfg: dg.ResourceParam[PipelineConfig]) -> dg.Output[pl.DataFrame]:
     """Project-authored held-out items: never trained on and never augmented."""
-    cfg = pipeline.config
     items = load_task_file(cfg.paths.smoke_suite)
     if cfg.eval.limit:
         items = items[: cfg.eval.limit]
@@ -89,15 +87,14 @@ def smoke_suite(pipeline: PipelineConfigResource) -> dg.Output[pl.DataFrame]:
     )
 
 
-@dg.asset(group_name="augmentation", code_version=f"catalogue-{CATALOGUE_VERSION}", kinds={"duckdb"})
+@dg.asset(group_name=AUGMENTATION, kinds={"duckdb"})
 def augmented_tasks(
     context: dg.AssetExecutionContext,
-    pipeline: PipelineConfigResource,
+    cfg: dg.ResourceParam[PipelineConfig],
     seed_tasks: pl.DataFrame,
     base_model: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Every operator applied to every base seed: the variants plus each not-applicable or failed attempt."""
-    cfg = pipeline.config
     versions = operator_versions(cfg.operators.enabled)
     base = [t for t in frame_to_tasks(seed_tasks) if t.provenance.split == "base"]
     attempts = []
@@ -127,16 +124,15 @@ def augmented_tasks(
     )
 
 
-@dg.asset(group_name="augmentation", code_version="1", kinds={"transformers", "duckdb"})
+@dg.asset(group_name=AUGMENTATION, kinds={"transformers", "duckdb"})
 def gate_results(
     context: dg.AssetExecutionContext,
-    pipeline: PipelineConfigResource,
+    cfg: dg.ResourceParam[PipelineConfig],
     augmented_tasks: pl.DataFrame,
     seed_tasks: pl.DataFrame,
     base_model: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """One row per variant per gate factor, with the variant's decision, reason and measured gate cost."""
-    cfg = pipeline.config
     proposed = augmented_tasks.filter(pl.col("status") == "proposed")
     variants = frame_to_tasks(proposed)
     parents = {t.id: t for t in frame_to_tasks(seed_tasks)}
@@ -184,7 +180,7 @@ def gate_results(
     )
 
 
-@dg.asset(group_name="augmentation", code_version="1", kinds={"duckdb"})
+@dg.asset(group_name=AUGMENTATION, kinds={"duckdb"})
 def gated_tasks(
     context: dg.AssetExecutionContext, augmented_tasks: pl.DataFrame, gate_results: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
@@ -204,14 +200,14 @@ def gated_tasks(
     )
 
 
-@dg.asset(group_name="augmentation", code_version="1", kinds={"duckdb"})
+@dg.asset(group_name=AUGMENTATION, kinds={"duckdb"})
 def augmentation_costs(
-    pipeline: PipelineConfigResource,
+    cfg: dg.ResourceParam[PipelineConfig],
     augmented_tasks: pl.DataFrame,
     gate_results: pl.DataFrame,
     seed_tasks: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Measured c_aug per accepted variant (generation + gate rollouts + sandbox CPU) and c_human from seeds."""
-    frame = augmentation_cost_frame(augmented_tasks, gate_results, seed_tasks, pipeline.config.economics.prices)
+    frame = augmentation_cost_frame(augmented_tasks, gate_results, seed_tasks, cfg.economics.prices)
     row = frame.row(0, named=True)
     return dg.Output(frame, metadata={k: (v if v is not None else "n/a") for k, v in row.items()})

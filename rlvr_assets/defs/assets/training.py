@@ -5,32 +5,32 @@ import time
 import dagster as dg
 import polars as pl
 
-from rlvr_assets.core.arms import arm_specs, corpus_hash, select_corpus
+from rlvr_assets.core.arms import arm_corpus, corpus_hash
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.evaluation import eval_sampling, evaluate_items, stratified_bootstrap_mean_ci
+from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
 from rlvr_assets.core.sampling import load_policy
+from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.training import train_grpo
+from rlvr_assets.defs.groups import EVALUATION, TRAINING
 from rlvr_assets.defs.partitions import arm_partitions
-from rlvr_assets.defs.resources import PipelineConfigResource
 
 
 def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
     arms = arm_partitions(cfg)
 
-    @dg.asset(group_name="training", partitions_def=arms, code_version="1", kinds={"duckdb"})
+    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"duckdb"})
     def training_corpus(
         context: dg.AssetExecutionContext,
-        pipeline: PipelineConfigResource,
+        cfg: dg.ResourceParam[PipelineConfig],
         seed_tasks: pl.DataFrame,
         gated_tasks: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """The tasks one arm trains on: n human seeds, or the base plus gated variants at its fraction."""
-        seeds = frame_to_tasks(seed_tasks)
-        n_base = sum(1 for t in seeds if t.provenance.split == "base")
-        spec = next(s for s in arm_specs(pipeline.config.arms, n_base) if s.key == context.partition_key)
-        corpus = select_corpus(spec, seeds, frame_to_tasks(gated_tasks))
+        spec, corpus = arm_corpus(
+            cfg.arms, context.partition_key, frame_to_tasks(seed_tasks), frame_to_tasks(gated_tasks)
+        )
         n_aug = sum(1 for t in corpus if t.provenance.kind == "augmented")
         if n_aug < spec.n_aug_target:
             context.log.warning(f"arm {spec.key}: wanted {spec.n_aug_target} gated variants, only {n_aug} exist")
@@ -52,15 +52,14 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             },
         )
 
-    @dg.asset(group_name="training", partitions_def=arms, code_version="1", kinds={"trl", "torch"})
+    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"trl", "torch"})
     def policy_checkpoint(
         context: dg.AssetExecutionContext,
-        pipeline: PipelineConfigResource,
+        cfg: dg.ResourceParam[PipelineConfig],
         training_corpus: pl.DataFrame,
         base_model: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed."""
-        cfg = pipeline.config
         tasks = frame_to_tasks(training_corpus)
         digest = corpus_hash(tasks)
         rows = []
@@ -111,17 +110,16 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             },
         )
 
-    @dg.asset(group_name="evaluation", partitions_def=arms, code_version="1", kinds={"transformers", "duckdb"})
+    @dg.asset(group_name=EVALUATION, partitions_def=arms, kinds={"transformers", "duckdb"})
     def benchmark_scores(
         context: dg.AssetExecutionContext,
-        pipeline: PipelineConfigResource,
+        cfg: dg.ResourceParam[PipelineConfig],
         policy_checkpoint: pl.DataFrame,
         smoke_suite: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """Greedy pass@1 of each checkpoint on the held-out suites, one row per item and training seed. The arm's
         score is the macro mean over benchmarks (the study's grand mean), its CI a bootstrap stratified by
         benchmark."""
-        cfg = pipeline.config
         items = frame_to_tasks(smoke_suite) if "smoke" in cfg.eval.suites else []
         benchmark_of = dict.fromkeys((t.id for t in items), "smoke")
         if "paper10" in cfg.eval.suites:
@@ -152,23 +150,19 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 for r in results
             )
         frame = pl.DataFrame(rows)
-        by_bench: dict[str, list[float]] = {}
+        per_seed: dict[int, dict[str, float]] = {}
         for row in rows:
-            by_bench.setdefault(row["benchmark"], []).append(row["reward"])
-        names = sorted(by_bench)
-        per_bench = {b: 100 * sum(by_bench[b]) / len(by_bench[b]) for b in names}
-        low, high = stratified_bootstrap_mean_ci(
-            [by_bench[b] for b in names], cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed
-        )
+            per_seed.setdefault(row["training_seed"], {})[row["item_id"]] = row["reward"]
+        arm = arm_macro_score(per_seed, benchmark_of, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
         seconds = time.monotonic() - started
         return dg.Output(
             frame,
             metadata={
-                "pass@1": round(sum(per_bench.values()) / len(per_bench), 2),
-                "ci_low": round(100 * low, 2),
-                "ci_high": round(100 * high, 2),
-                "benchmarks": len(per_bench),
-                "pass@1_per_benchmark": dg.MetadataValue.json({b: round(v, 2) for b, v in per_bench.items()}),
+                "pass@1": round(arm.score, 2),
+                "ci_low": round(arm.ci_low, 2),
+                "ci_high": round(arm.ci_high, 2),
+                "benchmarks": len(arm.per_benchmark),
+                "pass@1_per_benchmark": dg.MetadataValue.json({b: round(v, 2) for b, v in arm.per_benchmark.items()}),
                 "items": len(items),
                 "items_per_minute": round(len(rows) / max(seconds, 1e-9) * 60, 1),
             },

@@ -3,7 +3,7 @@
 Side by side in one run: rollouts batched across prompts (the gate's and eval's path) against a plain
 per-prompt `generate` loop (one call per prompt for its samples), and GRPO seconds per step.
 
-    python benchmarks/rollout_and_training.py --model var/artifacts/base_model/smollm2-gguf --device cpu
+    python perf/rollout_and_training.py --model var/artifacts/base_model/smollm2-gguf --device cpu
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main() -> None:
     training = TrainingConfig(
         max_steps=args.grpo_steps,
         num_generations=args.num_generations,
-        max_completion_length=args.max_new_tokens,
+        max_new_tokens=args.max_new_tokens,
         seeds=[0],
         backend=args.backend,
     )

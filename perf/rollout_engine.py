@@ -6,8 +6,8 @@ each figure is the median over repeats. Optional scaling runs time samples per p
 prompt length (filler context before the task) on every backend; `--grpo-steps` times TRL GRPO steps
 (the config's training batch) with each backend generating.
 
-    python benchmarks/rollout_engine.py --backends hf-generate,continuous --json
-    python benchmarks/rollout_engine.py --model tiny --scaling --json
+    python perf/rollout_engine.py --backends hf-generate,continuous --json
+    python perf/rollout_engine.py --model tiny --scaling --json
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def grpo_seconds_per_step(
         "runs_per_backend": repeats,
         "prompts_per_step": cfg.training.prompts_per_step,
         "num_generations": cfg.training.num_generations,
-        "max_completion_length": cfg.training.max_completion_length,
+        "max_new_tokens": cfg.training.max_new_tokens,
         "seconds_per_step": per_step,
         "speedup_over_" + names[0]: {n: round(per_step[names[0]] / per_step[n], 2) for n in names[1:]},
     }

@@ -5,7 +5,7 @@ Limits compared: check_correctness gives each program a 3 s timeout in a forked 
 `reliability_guard` (no memory limit by default, no network isolation, same user). Ours: 3 s wall and
 3 s CPU, 1 GiB address space, 4 MiB files, 8 processes, unprivileged user, private network namespace.
 
-    python benchmarks/humaneval_sandbox.py [--repeat 1]
+    python perf/humaneval_sandbox.py [--repeat 1]
 """
 
 from __future__ import annotations

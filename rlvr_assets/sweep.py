@@ -1,5 +1,8 @@
-"""Run the whole sweep in-process against a persistent Dagster instance, one run per job and partition.
+"""`rlvr-assets run`: the whole sweep in-process against a persistent Dagster instance, one run per job and
+partition.
 
+This is a client of the code location, not part of it: it launches the jobs `build_definitions` defines, reads
+tables through their IO manager and asks the instance what ran, so the Dagster layer (`defs/`) only wires.
 The runs land in the same instance `dagster dev` reads, so the UI shows their lineage, logs and metadata.
 Each stage's wall time and peak resident memory are measured so the budget can be checked.
 """
@@ -13,12 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import psutil
 
-from rlvr_assets.core.arms import arm_inputs_fingerprint, arm_specs, select_corpus
+from rlvr_assets.core.arms import arm_fingerprints
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
 from rlvr_assets.core.frames import frame_to_tasks
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.defs.automation import (
+    ARM_SELECTION,
+    prepare_tasks_job,
+    report_job,
+    rho_cost_job,
+    trade_rate_job,
+    train_arm_job,
+)
 from rlvr_assets.defs.partitions import arm_keys, economics_partitions
 
 INPUTS_TAG = "rlvr/arm_inputs"
@@ -70,24 +81,26 @@ def ensure_dagster_home(cfg: PipelineConfig) -> Path:
     return home
 
 
-def arm_fingerprints(cfg: PipelineConfig) -> dict[str, str]:
-    """Each arm's inputs fingerprint, from the prepared tasks in DuckDB and the settings that shape training
-    and evaluation (the arm assets' code versions included)."""
-    db = cfg.paths.duckdb_path
-    seeds = frame_to_tasks(read_frame(db, "seed_tasks"))
-    gated = frame_to_tasks(read_frame(db, "gated_tasks"))
-    base = str(read_frame(db, "base_model")["fingerprint"][0])
-    heldout = ",".join(sorted(read_frame(db, "smoke_suite")["task_id"].to_list()))
-    settings = [ARM_CODE_VERSION, cfg.model.model_dump_json(), cfg.training.model_dump_json()]
-    settings += [cfg.eval.model_dump_json(), heldout]
-    n_base = sum(1 for t in seeds if t.provenance.split == "base")
-    return {
-        spec.key: arm_inputs_fingerprint(select_corpus(spec, seeds, gated), base, settings)
-        for spec in arm_specs(cfg.arms, n_base)
-    }
+def arm_code_versions(defs: dg.Definitions) -> dict[str, str]:
+    """The code versions of the assets an arm's job materializes, as the definitions set them."""
+    keys = ARM_SELECTION.resolve(defs.resolve_asset_graph())
+    return {k.to_user_string(): str(defs.resolve_assets_def(k).code_versions_by_key[k]) for k in keys}
 
 
-ARM_CODE_VERSION = "arm-assets-1"  # bump with the code versions of training_corpus / policy_checkpoint / scores
+def current_arm_fingerprints(defs: dg.Definitions, cfg: PipelineConfig, instance: dg.DagsterInstance) -> dict[str, str]:
+    """Each arm's inputs fingerprint now, from the prepared tasks read through the assets' own IO manager."""
+
+    def load(asset: str) -> pl.DataFrame:
+        return defs.load_asset_value(asset, instance=instance)
+
+    return arm_fingerprints(
+        cfg,
+        frame_to_tasks(load("seed_tasks")),
+        frame_to_tasks(load("gated_tasks")),
+        str(load("base_model")["fingerprint"][0]),
+        load("smoke_suite")["task_id"].to_list(),
+        arm_code_versions(defs),
+    )
 
 
 def run_sweep(
@@ -103,7 +116,7 @@ def run_sweep(
     """prepare tasks -> train+score each arm -> trade rate -> rho_cost per (ratio, arm) -> report.
 
     An arm is trained again only when it has no scores yet or its inputs fingerprint (corpus, base model,
-    training and evaluation settings) differs from the one its last successful run was tagged with;
+    training and evaluation settings, held-out items, code versions of its assets) differs from the one its last successful run was tagged with;
     `force` retrains every arm, `missing_only` skips whatever is materialized, stale or not."""
     timings: list[StageTiming] = []
 
@@ -116,7 +129,7 @@ def run_sweep(
     def trained_with(arm: str, fingerprint: str) -> bool:
         runs = instance.get_runs(
             filters=dg.RunsFilter(
-                job_name="train_arm_job",
+                job_name=train_arm_job.name,
                 statuses=[dg.DagsterRunStatus.SUCCESS],
                 tags={"dagster/partition": arm, INPUTS_TAG: fingerprint},
             ),
@@ -141,19 +154,19 @@ def run_sweep(
         echo(f"== {label}: done in {timings[-1].seconds:.1f}s, peak RSS {timings[-1].peak_rss_gib:.2f} GiB")
 
     prepared = missing_only and has_materialization("gated_tasks")
-    stage("prepare_tasks_job", None, "already materialized, --missing-only" if prepared else None)
+    stage(prepare_tasks_job.name, None, "already materialized, --missing-only" if prepared else None)
     scored = materialized("benchmark_scores")
-    fingerprints = arm_fingerprints(cfg)
+    fingerprints = current_arm_fingerprints(defs, cfg, instance)
     for arm in arms or arm_keys(cfg):
         skip = None
         if missing_only and arm in scored:
             skip = "already materialized, --missing-only"
         elif not force and arm in scored and trained_with(arm, fingerprints[arm]):
             skip = "up to date: same corpus, base model and settings as its last run"
-        stage("train_arm_job", arm, skip, {INPUTS_TAG: fingerprints[arm]})
-    stage("trade_rate_job", None, None)
+        stage(train_arm_job.name, arm, skip, {INPUTS_TAG: fingerprints[arm]})
+    stage(trade_rate_job.name, None, None)
     done_costs = materialized("rho_cost") if missing_only else set()
     for key in economics_partitions(cfg).get_partition_keys():
-        stage("rho_cost_job", key, "already materialized, --missing-only" if key in done_costs else None)
-    stage("report_job", None, None)
+        stage(rho_cost_job.name, key, "already materialized, --missing-only" if key in done_costs else None)
+    stage(report_job.name, None, None)
     return timings

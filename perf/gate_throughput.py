@@ -4,7 +4,7 @@ Prints candidates gated per minute (all five factors, rollouts included) for the
 configured operators make from the base seeds, then completion tokens per second of the batched rollouts
 against a plain per-prompt `generate` loop (one call per prompt for its k samples) in the same run.
 
-    python benchmarks/gate_throughput.py [--config rlvr_assets.yaml] [--loop-prompts 6]
+    python perf/gate_throughput.py [--config rlvr_assets.yaml] [--loop-prompts 6]
 """
 
 from __future__ import annotations

@@ -1,0 +1,157 @@
+"""Code versions derived from source: they change with the code an asset reaches, and only with that code."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from rlvr_assets.core.code_versions import SourceIndex
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CORE = {
+    "__init__.py": "",
+    "a.py": "from {pkg}.core.b import base\n\n\ndef helper():\n    return base() + 1\n",
+    "b.py": "def base():\n    return 1\n",
+    "c.py": (
+        "from pathlib import Path\n\nWORKER = Path(__file__).with_name('worker.py')\n\n\ndef value():\n    return 2\n"
+    ),
+    "worker.py": "print('runs as a script, never imported')\n",
+    "unrelated.py": "def nothing():\n    return 0\n",
+}
+LAYER = '''
+from {pkg}.core.a import helper
+from {pkg}.core import c
+
+LIMIT = 3
+
+
+def _shared(x):
+    return x + LIMIT
+
+
+def one():
+    """Reaches core.a, and core.b through it."""
+    return helper()
+
+
+def two():
+    return c.value() + _shared(1)
+
+
+def build():
+    def nested():
+        return helper()
+
+    return nested
+'''
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A throwaway package laid out like rlvr_assets: a core of whole modules and a layer of functions."""
+    name = f"cvpkg_{uuid.uuid4().hex[:8]}"
+    root = tmp_path / name
+    (root / "core").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    for file, text in CORE.items():
+        (root / "core" / file).write_text(text.format(pkg=name))
+    (root / "layer.py").write_text(LAYER.format(pkg=name))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    layer = importlib.import_module(f"{name}.layer")
+    fns = {"one": layer.one, "two": layer.two, "nested": layer.build()}
+
+    def versions() -> dict[str, str]:
+        index = SourceIndex(package=name, whole_modules=f"{name}.core")
+        return {k: index.version(fn) for k, fn in fns.items()}
+
+    yield root, versions
+    for module in [m for m in sys.modules if m.startswith(name)]:
+        del sys.modules[module]
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_version_changes_with_the_code_it_reaches_and_only_that(package) -> None:
+    root, versions = package
+    before = versions()
+    assert len(set(before.values())) == 3
+
+    _edit(root / "core" / "b.py", "return 1", "return 5")  # reached by one and nested through core.a
+    after = versions()
+    assert after["one"] != before["one"] and after["nested"] != before["nested"]
+    assert after["two"] == before["two"]
+
+    before = after
+    _edit(root / "core" / "worker.py", "print(", "print('changed', ")  # the script core.c runs
+    after = versions()
+    assert after["two"] != before["two"] and after["one"] == before["one"]
+
+    before = after
+    _edit(root / "layer.py", "LIMIT = 3", "LIMIT = 4")  # a constant of the layer that two's helper reads
+    after = versions()
+    assert after["two"] != before["two"] and after["one"] == before["one"]
+
+    before = after
+    _edit(root / "layer.py", "return c.value() + _shared(1)", "return c.value() + _shared(2)")
+    _edit(root / "core" / "unrelated.py", "return 0", "return 1")
+    after = versions()
+    assert after["two"] != before["two"]
+    assert after["one"] == before["one"] and after["nested"] == before["nested"]
+
+
+def test_prose_and_formatting_leave_versions_alone(package) -> None:
+    root, versions = package
+    before = versions()
+    _edit(root / "core" / "b.py", "def base():\n", 'def base():\n    """Why base is one."""  # a comment\n\n')
+    _edit(root / "core" / "a.py", "from", '"""A module docstring."""\n\n# comment\nfrom')
+    _edit(root / "layer.py", "LIMIT = 3", "LIMIT = (\n    3  # three\n)")
+    _edit(root / "layer.py", '"""Reaches core.a, and core.b through it."""', '"""Reworded."""')
+    (root / "core" / "c.py").write_text(
+        (root / "core" / "c.py").read_text() + "\n\ndef described(x=dict(description='prose only')):\n    return x\n"
+    )
+    changed_c = versions()["two"]
+    _edit(root / "core" / "c.py", "prose only", "other prose")
+    assert versions()["two"] == changed_c  # a description= keyword is prose
+    after = versions()
+    assert after["one"] == before["one"] and after["nested"] == before["nested"]
+
+
+def test_versions_of_the_project_are_the_same_in_every_process() -> None:
+    """Nothing in a version depends on hash randomisation or import order: a fresh process agrees."""
+    code = (
+        "from rlvr_assets.core.code_versions import SourceIndex\n"
+        "from rlvr_assets.core import arms, training\n"
+        "i = SourceIndex()\n"
+        "print(i.version(arms.arm_corpus), i.version(training.train_grpo))\n"
+    )
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        outputs.add(done.stdout.strip())
+    from rlvr_assets.core import arms, training
+
+    index = SourceIndex()
+    assert outputs == {f"{index.version(arms.arm_corpus)} {index.version(training.train_grpo)}"}
+
+
+def test_missing_function_source_is_a_clear_error() -> None:
+    namespace: dict[str, object] = {}
+    exec(textwrap.dedent("def made_at_runtime():\n    return 1\n"), namespace)  # no file behind it
+    fn = namespace["made_at_runtime"]
+    fn.__module__ = "rlvr_assets.core.arms"  # type: ignore[attr-defined]
+    with pytest.raises(LookupError, match=r"made_at_runtime not found in the source of rlvr_assets\.core\.arms"):
+        SourceIndex().version(fn)  # type: ignore[arg-type]
