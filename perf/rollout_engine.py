@@ -126,6 +126,8 @@ def main() -> int:
     parser.add_argument("--samples", type=int, help="samples per prompt (default: gate.samples)")
     parser.add_argument("--max-new-tokens", type=int, help="default: sampling.max_new_tokens")
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs per backend (median reported)")
+    parser.add_argument("--greedy", action="store_true", help="temperature 0, as held-out evaluation decodes")
+    parser.add_argument("--batch-size", type=int, help="sequences per batch (default: sampling.batch_size)")
     parser.add_argument("--scaling", action="store_true", help="also time k = 4, 8, 16 and three prompt lengths")
     parser.add_argument("--grpo-steps", type=int, default=0, help="also time GRPO runs of this many steps")
     parser.add_argument("--grpo-repeats", type=int, default=1, help="GRPO runs per backend (order A B B A ...)")
@@ -148,6 +150,10 @@ def main() -> int:
     sampling = cfg.sampling
     if args.max_new_tokens is not None:
         sampling = sampling.model_copy(update={"max_new_tokens": args.max_new_tokens})
+    if args.greedy:
+        sampling = sampling.model_copy(update={"temperature": 0.0})
+    if args.batch_size is not None:
+        sampling = sampling.model_copy(update={"batch_size": args.batch_size})
     k = args.samples or cfg.gate.samples
     path = ensure_base_model(model_cfg, cfg.paths.artifacts_dir)
     policies: dict[str, Policy] = {name: load_policy(path, model_cfg, name) for name in names}  # type: ignore[arg-type]
