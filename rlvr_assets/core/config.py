@@ -80,11 +80,13 @@ class SamplingConfig(_Strict):
     )
     temperature: float = Field(1.0, description="Sampling temperature: pass@k needs diverse samples, not greedy ones.")
     top_p: float = Field(1.0, description="Nucleus sampling cut-off; 1.0 samples the full distribution.")
-    batch_size: int = Field(32, description="Sequences per generate() call: throughput against memory.")
+    batch_size: int = Field(
+        32, description="Sequences per generate() call, or decoded together (continuous): throughput against memory."
+    )
     max_batch_tokens: int = Field(
         16_384,
-        description="Tokens per generate() batch (padded prompt + new tokens): bounds memory on long tool-use "
-        "contexts, where batch_size alone does not.",
+        description="hf-generate: tokens per generate() batch (padded prompt + new tokens); continuous on CPU: "
+        "the KV cache's size in tokens. Bounds memory on long tool-use contexts, where batch_size alone does not.",
     )
     seed: int = Field(0, description="Sampler seed, so a gate decision reproduces.")
 

@@ -162,9 +162,6 @@ class HFGenerate:
         self.device = self.chat.device
         self.model = self.chat.load_model()
 
-    def render(self, messages: Conversation) -> str:
-        return self.chat.render(messages)
-
     def sample(
         self,
         conversations: list[Conversation],
