@@ -187,15 +187,20 @@ def main() -> int:
     }
     if args.scaling:
         few = conversations[:2]
-        by_k = {str(kk): alternate(policies, few, kk, sampling, 1) for kk in (4, 8, 16)}
-        by_length = {
-            str(reps): alternate(policies, [padded(c, reps) for c in few], 4, sampling, 1) for reps in (0, 8, 32)
-        }
+        by_k = {kk: alternate(policies, few, kk, sampling, args.repeats) for kk in (4, 8, 16)}
+        by_length = [
+            alternate(policies, [padded(c, reps) for c in few], 4, sampling, args.repeats) for reps in (0, 8, 32)
+        ]
         result["scaling"] = {
             "prompts": len(few),
             "samples_per_prompt": {
-                kk: {
-                    n: {"seconds": r["seconds"], "seconds_over_k4": round(r["seconds"] / by_k["4"][n]["seconds"], 2)}
+                str(kk): {
+                    n: {
+                        "seconds": r["seconds"],
+                        "completion_tokens": r["completion_tokens"],
+                        "seconds_over_k4": round(r["seconds"] / by_k[4][n]["seconds"], 2),
+                        "linear_would_be": kk / 4,
+                    }
                     for n, r in row.items()
                 }
                 for kk, row in by_k.items()
@@ -204,7 +209,7 @@ def main() -> int:
                 str(int(next(iter(row.values()))["mean_prompt_tokens"])): {
                     n: {"seconds": r["seconds"], "tokens_per_s": r["tokens_per_s"]} for n, r in row.items()
                 }
-                for row in by_length.values()
+                for row in by_length
             },
         }
     if args.grpo_steps:
