@@ -21,6 +21,16 @@ from rlvr_assets.core.economics import (
 from rlvr_assets.core.scoring import ci_differences
 
 
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("--seeds needs at least one training seed")
+    return seeds
+
+
 def _fmt(value: object) -> str:
     if value is None:
         return "-"
@@ -99,6 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rlvr_assets.core.runlock import LockHolder, VarDirBusy, var_dir_lock
 
     cfg = load_config(args.config)
+    if args.seeds:  # a slice of the study: these training seeds only (e.g. one seed of a GPU profile)
+        cfg = cfg.model_copy(update={"training": cfg.training.model_copy(update={"seeds": args.seeds})})
     _check_model_source(cfg, _config_path(args))
 
     def waiting(holder: LockHolder) -> None:
@@ -458,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)")
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
+    run.add_argument(
+        "--seeds", type=_parse_seeds, help="comma-separated training seeds (default: training.seeds of the config)"
+    )
     run.add_argument("--timings-json", help="also write the per-stage timings to this file")
     run.add_argument(
         "--wait", action="store_true", help="if another run holds the var directory, wait for it instead of exiting"

@@ -59,3 +59,36 @@ def test_training_new_tokens_keeps_the_old_name_for_old_config_files(tmp_path: P
     config.write_text("training:\n  max_completion_length: 24\n  max_new_tokens: 32\n")
     with pytest.raises(ValueError, match="max_completion_length"):
         load_config(config)
+
+
+def test_gpu_profile_validates_as_a_study_with_a_selectable_slice() -> None:
+    import pytest
+
+    from rlvr_assets.cli import build_parser
+    from rlvr_assets.core.benchmarks import registry
+    from rlvr_assets.defs.partitions import arm_keys
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_config(root / "configs" / "gpu.yaml")
+    assert cfg.model.device == "cuda" and cfg.training.precision == "bf16" and not cfg.training.cudnn_attention
+    assert (cfg.training.temperature, cfg.training.learning_rate) == (0.7, 3e-5)
+    assert cfg.training.prompts_per_step * cfg.training.num_generations == 32
+    assert len(cfg.arms.human_sizes) >= 3 and len(cfg.arms.aug_fractions) >= 2 and len(cfg.training.seeds) == 2
+    reasoning = [b.name for b in registry(cfg.paths.smoke_suite)["paper10"] if b.area == "reasoning"]
+    assert set(cfg.eval.suites) == {"smoke", "paper10"} and sorted(cfg.eval.benchmarks or []) == sorted(reasoning)
+    assert cfg.paths.seeds_dir.is_dir() and cfg.paths.smoke_suite.is_file()
+    assert {"human-4", "human-16", "aug-0.50"} <= set(arm_keys(cfg))
+    args = build_parser().parse_args(["run", "--config", "configs/gpu.yaml", "--arms", "human-4", "--seeds", "0"])
+    assert args.seeds == [0]
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["run", "--seeds", "zero"])
+    assert exit_info.value.code == 2
+
+
+def test_unknown_paper10_benchmark_in_eval_config_names_the_field(tmp_path: Path) -> None:
+    import pytest
+
+    config = tmp_path / "pipeline.yaml"
+    config.write_text("eval:\n  benchmarks: [rg_chain_sum, nope]\n")
+    with pytest.raises(ValueError, match=r"eval\.benchmarks.*nope"):
+        load_config(config)

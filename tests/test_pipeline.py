@@ -77,10 +77,11 @@ def test_rho_cost_is_finite_and_equals_rho_times_r(tiny_sweep) -> None:
 
 def test_report_files_are_written(tiny_sweep) -> None:
     report = tiny_sweep["cfg"].paths.artifacts_dir / "report"
-    for name in ("report.md", "arms.csv", "rho_cost.csv", "funnel.csv", "scaling_curve.png", "rho_cost.png"):
+    names = ("report.md", "arms.csv", "rho_cost.csv", "funnel.csv", "scaling_curve.png", "rho_cost.png")
+    for name in (*names, "reward_curves.png", "training_log.csv"):
         assert (report / name).stat().st_size > 0, name
     text = (report / "report.md").read_text()
-    assert "Gate funnel" in text
+    assert "Gate funnel" in text and "## Training" in text and "reward_curves.png" in text
     assert text.split("\n## ")[0].count("NOT IDENTIFIED") == 1, "the report opens with the banner"
     assert "Minimum detectable difference" in text
 
@@ -97,6 +98,24 @@ def test_run_summary_says_not_identified_and_prints_the_mdd(tiny_sweep, capsys) 
     assert f"Minimum detectable difference at {items} items x 1 seed(s)" in out
     assert "the rewards do not vary at all" in out, "all-zero rewards have no SE, so no MDD is claimed"
     assert "aug-0.50 - human-4 (augmented gain)" in out
+
+
+def test_training_log_has_every_step_of_every_arm_and_seed(tiny_sweep) -> None:
+    cfg = tiny_sweep["cfg"]
+    log = _table(tiny_sweep, "training_log")
+    expected = {(arm, seed, step) for arm in arm_keys(cfg) for seed in cfg.training.seeds for step in (1, 2)}
+    assert set(zip(log["arm"], log["seed"], log["step"], strict=True)) == expected and log.height == len(expected)
+    for column in ("reward", "reward_std", "frac_reward_zero_std", "loss", "entropy", "mean_completion_length"):
+        assert log[column].null_count() == 0, column
+    assert (log["seconds"] > 0).all() and "kl" in log.columns
+    assert log["zero_gradient"].to_list() == (log["frac_reward_zero_std"] == 1.0).to_list()
+    ckpts = _table(tiny_sweep, "policy_checkpoint")
+    per_arm = log.group_by("arm").agg(pl.col("zero_gradient").sum().alias("zero"))
+    assert dict(per_arm.iter_rows()) == dict(ckpts.group_by("arm").agg(pl.col("zero_gradient_steps").sum()).iter_rows())
+    instance: dg.DagsterInstance = tiny_sweep["instance"]
+    for asset, key in (("policy_checkpoint", "reward_curve"), ("economics_report", "reward_curves")):
+        event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+        assert "data:image/png;base64," in event.asset_materialization.metadata[key].value
 
 
 def test_checkpoint_lineage_names_corpus_and_base_model(tiny_sweep) -> None:

@@ -100,6 +100,8 @@ def arm_fingerprints(
     evaluation, the held-out items and the code versions of the assets that train and score it."""
     settings = [f"{asset}={version}" for asset, version in sorted(code_versions.items())]
     settings += [cfg.model.model_dump_json(), cfg.training.model_dump_json(), cfg.eval.model_dump_json()]
+    # the gate's rollouts give the pass rates dynamic sampling starts from
+    settings += [cfg.gate.model_dump_json(), cfg.sampling.model_dump_json()]
     settings.append(",".join(sorted(heldout_ids)))
     out = {}
     for spec in arm_specs(cfg.arms, sum(1 for t in seeds if t.provenance.split == "base")):

@@ -303,16 +303,8 @@ def bfcl_multi_turn_items() -> list[Task]:
     from rlvr_assets.core.environments import TOOL_PROTOCOL
 
     docs_dir = package_file("bfcl-eval", "multi_turn_func_doc/gorilla_file_system.json").parent
-    doc_files = {
-        "GorillaFileSystem": "gorilla_file_system",
-        "MathAPI": "math_api",
-        "MessageAPI": "message_api",
-        "TwitterAPI": "posting_api",
-        "TicketAPI": "ticket_api",
-        "TradingBot": "trading_bot",
-        "TravelAPI": "travel_booking",
-        "VehicleControlAPI": "vehicle_control",
-    }
+    from rlvr_assets.core.bfcl import DOC_FILES as doc_files
+
     entries = package_file("bfcl-eval", "data/BFCL_v4_multi_turn_base.json").read_text().splitlines()
     answers = package_file("bfcl-eval", "possible_answer/BFCL_v4_multi_turn_base.json").read_text().splitlines()
     truth = {json.loads(a)["id"]: json.loads(a)["ground_truth"] for a in answers}

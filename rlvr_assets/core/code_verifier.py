@@ -37,13 +37,11 @@ of either is reward 0 with the reason.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import json
 import math
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -51,32 +49,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_assets.core.answers import Verdict
-from rlvr_assets.core.sandbox import SandboxLimits, _kill_group, _limit_child, network_guard
+from rlvr_assets.core.sandbox import SandboxLimits, _kill_group, namespace_flags, network_guard, spawn_worker
 
 if TYPE_CHECKING:
     from rlvr_assets.core.domains.code import UnitTests
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 _WORKER = Path(__file__).with_name("code_worker.py")  # run as a script, never imported
-
-
-@functools.cache
-def _namespace_flags() -> tuple[tuple[str, ...], bool]:
-    """`unshare` flags for the worker: network_guard's, plus a PID namespace of its own where one can be made
-    here (`--pid --fork`: the worker's PID 1 adopts and reaps orphans, and its exit kills all that is left).
-    Returns (flags, whether they include the PID namespace)."""
-    net = network_guard()
-    flags = {"unshare-net": ("--net",), "unshare-net+userns": ("--net", "--map-root-user")}.get(net, ())
-    unshare = shutil.which("unshare")
-    if unshare is not None:
-        with_pid = (*flags, "--pid", "--fork")
-        try:
-            probe = subprocess.run([unshare, *with_pid, "true"], capture_output=True, timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            probe = None
-        if probe is not None and probe.returncode == 0:
-            return with_pid, True
-    return flags, False
 
 
 def extract_code(completion: str) -> str:
@@ -140,7 +119,7 @@ class CodeSandbox:
         """The guards candidate code runs under here, e.g. 'unshare-net+pid+chroot+uid-per-job' (starts it)."""
         self._ensure_worker()
         parts = [] if network_guard() == "none" else [network_guard()]
-        if _namespace_flags()[1]:
+        if namespace_flags()[1]:
             parts.append("pid" if parts else "unshare-pid")
         if self._isolation.get("chroot"):
             # chrooted root could chroot again and walk out: only a chroot without privileges is a guard
@@ -150,27 +129,7 @@ class CodeSandbox:
         return "+".join(parts) or "none"
 
     def _start(self) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-I", "-B", str(_WORKER)]
-        flags, _ = _namespace_flags()
-        if flags:
-            argv = [shutil.which("unshare") or "unshare", *flags, *argv]
-        worker_limits = SandboxLimits(
-            wall_seconds=self.limits.wall_seconds,
-            cpu_seconds=10**6,  # the worker lives long; each job process lowers its own CPU limit
-            memory_mb=self.limits.memory_mb,
-            file_size_mb=self.limits.file_size_mb,
-            max_processes=10**5,
-        )
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "TMPDIR": "/tmp"}
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd="/tmp",
-            preexec_fn=lambda: _limit_child(worker_limits),
-        )
+        return spawn_worker([sys.executable, "-I", "-B", str(_WORKER)], self.limits)
 
     def _ensure_worker(self) -> bool:
         """Start the worker unless it is running; it first reports which guards its job processes get."""

@@ -226,7 +226,12 @@ class ArmsConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    """GRPO budget shared by every arm (compute matching: same steps, prompts and rollouts per step)."""
+    """GRPO budget shared by every arm (compute matching: same steps, prompts and rollouts per step).
+
+    Temperature and learning rate default to the values that learned in measurement (docs/MEASUREMENTS.md:
+    T = 0.7, lr = 3e-5 raised SmolLM2-135M's held-out smoke score; T = 1.0, lr = 1e-5 did not). Steps and
+    rollouts per step are budgets: small here for CPU, 32 steps x 32 rollouts in the GPU profile (configs/gpu.yaml).
+    """
 
     # budget
     max_steps: int = Field(8, description="Optimizer steps per arm and seed when compute-matched.")
@@ -247,8 +252,12 @@ class TrainingConfig(_Strict):
         "flatters augmentation).",
     )
     # optimisation
-    learning_rate: float = Field(5e-6, description="AdamW learning rate.")
-    temperature: float = Field(1.0, description="Sampling temperature of training rollouts: groups need spread.")
+    learning_rate: float = Field(
+        3e-5, description="AdamW peak learning rate (linear decay to 0): 3e-5 learned, 1e-5 did not."
+    )
+    temperature: float = Field(
+        0.7, description="Sampling temperature of training rollouts: 0.7 learned, 1.0 did not (MEASUREMENTS)."
+    )
     beta: float = Field(0.0, description="KL penalty to the base model; 0 skips the reference model (less memory).")
     seeds: list[int] = Field(
         default_factory=lambda: [0], description="Training seeds per arm: more seeds, tighter score intervals."
@@ -261,7 +270,7 @@ class TrainingConfig(_Strict):
     backend: Backend | None = Field(
         None,
         description="GRPO generation backend (TRL's own option for it); unset: sampling.backend, filled in when "
-        "the pipeline config loads. `continuous` applies on CPU; GPU training keeps TRL's padded generate.",
+        "the pipeline config loads. `continuous` applies in fp32; bf16 training keeps TRL's padded generate.",
     )
     vllm_mode: Literal["colocate", "server"] = Field(
         "colocate", description="backend vllm: vLLM inside the trainer's process, or a `trl vllm-serve` server."
@@ -269,6 +278,37 @@ class TrainingConfig(_Strict):
     vllm_server_url: str | None = Field(
         None, description="vllm_mode server: e.g. http://127.0.0.1:8000 (unset: TRL's default host and port)."
     )
+    # precision and stability
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="fp32: fp32 weights and compute. bf16: mixed precision, fp32 master weights and AdamW states "
+        "with bf16 autocast compute (never bf16 weights: AdamW steps below bf16's rounding step are lost). auto: "
+        "bf16 on CUDA, fp32 on CPU.",
+    )
+    cudnn_attention: bool = Field(
+        False,
+        description="Allow cuDNN's SDPA backend in training. Off: its backward returns NaN gradients on "
+        "left-padded bf16 batches on Hopper GPUs (torch >= 2.11, pytorch/pytorch#196678).",
+    )
+    # dynamic sampling
+    dynamic_sampling: bool = Field(
+        True,
+        description="DAPO-style: re-draw a prompt whose latest group (gate rollouts, then training rollouts) all "
+        "scored the same, since it carries no gradient.",
+    )
+    dynamic_sampling_recheck: int = Field(
+        3, ge=0, description="A re-drawn prompt is tried again after this many skips, since the policy moves."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainingConfig:
+        if self.num_generations < 2:
+            raise ValueError(
+                f"training.num_generations must be >= 2 (GRPO compares a group), got {self.num_generations}"
+            )
+        if self.max_steps < 1 or self.prompts_per_step < 1:
+            raise ValueError("training.max_steps and training.prompts_per_step must be >= 1")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -301,8 +341,25 @@ class EvalConfig(_Strict):
     max_new_tokens: int = Field(64, description="Tokens one greedy answer may generate.")
     batch_size: int = Field(32, description="Sequences per generate() call.")
     limit: int | None = Field(None, description="Items per benchmark (all when unset): a budget knob for quick runs.")
+    benchmarks: list[str] | None = Field(
+        None,
+        description="paper10 benchmarks to score (all ten when unset), e.g. the three reasoning ones on a GPU slice.",
+    )
     bootstrap_samples: int = Field(1000, description="Bootstrap draws behind every score and trade-rate interval.")
     bootstrap_seed: int = Field(0, description="Seed of those draws, so intervals reproduce.")
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _benchmarks(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        from rlvr_assets.core.benchmarks import registry  # lazy: the registry module imports the task model
+
+        known = [b.name for b in registry(Path("."))["paper10"]]
+        unknown = [name for name in v if name not in known]
+        if unknown or not v:
+            raise ValueError(f"eval.benchmarks: unknown paper10 benchmark(s) {unknown or v}; known: {known}")
+        return v
 
 
 class PricesConfig(_Strict):

@@ -1,11 +1,14 @@
-"""The economics report as files: markdown summary, CSV tables and the two figures teams look at first.
+"""The economics report as files: markdown summary, CSV tables and the figures teams look at first (the
+scaling curve, rho_cost vs r, and each arm's training reward curve).
 
 It opens with a banner whenever no trade rate is identified, so noise is never read as a result, and
 lists each comparison's minimum detectable difference so a reader learns what a real answer would need."""
 
 from __future__ import annotations
 
+import base64
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -216,6 +219,90 @@ def _plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float]) -> 
     plt.close(fig)
 
 
+def _reward_curve_figure(log: pl.DataFrame):  # type: ignore[no-untyped-def]
+    """Training reward and the fraction of zero-gradient groups per step, one line per arm (mean over seeds,
+    band: min to max over seeds); hollow markers are steps whose every group scored the same."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5), sharex=True, height_ratios=[2, 1])
+    per_step = (
+        log.group_by("arm", "step")
+        .agg(
+            pl.col("reward").mean().alias("mean"),
+            pl.col("reward").min().alias("low"),
+            pl.col("reward").max().alias("high"),
+            pl.col("frac_reward_zero_std").mean().alias("zero_std"),
+            pl.col("zero_gradient").all().alias("zero_gradient"),
+        )
+        .sort("arm", "step")
+    )
+    for (arm,), rows in per_step.group_by("arm", maintain_order=True):
+        steps = rows["step"].to_list()
+        line = top.plot(steps, rows["mean"].to_list(), label=str(arm))[0]
+        color = line.get_color()
+        if log.filter(pl.col("arm") == arm)["seed"].n_unique() > 1:
+            top.fill_between(steps, rows["low"].to_list(), rows["high"].to_list(), color=color, alpha=0.15)
+        zero = rows.filter(pl.col("zero_gradient"))
+        top.scatter(zero["step"].to_list(), zero["mean"].to_list(), facecolors="none", edgecolors=color, s=18)
+        bottom.plot(steps, rows["zero_std"].to_list(), color=color)
+    top.set_ylabel("training reward")
+    top.set_title("GRPO training reward per arm (hollow: zero-gradient step)")
+    top.legend(fontsize=7)
+    bottom.set_ylabel("frac groups\nzero std")
+    bottom.set_ylim(-0.05, 1.05)
+    bottom.set_xlabel("optimizer step")
+    fig.tight_layout()
+    return fig
+
+
+def plot_reward_curves(path: Path, log: pl.DataFrame) -> None:
+    """Write the per-arm training reward curves (`training_log` rows) as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = _reward_curve_figure(log)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def training_summary(log: pl.DataFrame) -> pl.DataFrame:
+    """Per arm: steps, first and last training reward (mean over seeds) and zero-gradient steps per seed."""
+    per_step = log.group_by("arm", "step").agg(pl.col("reward").mean()).sort("arm", "step")
+    ends = per_step.group_by("arm").agg(
+        pl.col("step").max().alias("steps"),
+        pl.col("reward").first().alias("first_reward"),
+        pl.col("reward").last().alias("last_reward"),
+    )
+    zero = log.group_by("arm").agg(
+        (pl.col("zero_gradient").sum() / pl.col("seed").n_unique()).alias("zero_gradient_steps_per_seed"),
+        pl.col("seconds").mean().alias("seconds_per_step"),
+    )
+    return ends.join(zero, on="arm").sort("arm")
+
+
+def reward_curve_markdown(log: pl.DataFrame) -> str:
+    """Dagster UI metadata: the reward curve figure inline (PNG data URI) plus the numbers as a table."""
+    import matplotlib.pyplot as plt
+
+    fig = _reward_curve_figure(log)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    image = base64.b64encode(buffer.getvalue()).decode()
+    table = (
+        log.group_by("arm", "step")
+        .agg(
+            pl.col("reward").mean().alias("reward"),
+            pl.col("frac_reward_zero_std").mean().alias("frac_reward_zero_std"),
+            pl.col("seconds").mean().alias("seconds"),
+        )
+        .sort("arm", "step")
+    )
+    return f"![reward curve](data:image/png;base64,{image})\n\n{markdown_table(table)}"
+
+
 def write_report(
     out_dir: Path,
     arms: Sequence[ArmScore],
@@ -224,6 +311,7 @@ def write_report(
     funnel: pl.DataFrame,
     costs: dict[str, object],
     ratios: Sequence[float],
+    training_log: pl.DataFrame | None = None,
 ) -> Path:
     """Write report.md plus CSVs and PNGs into `out_dir`; returns the markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -274,8 +362,25 @@ def write_report(
         "## Gate funnel (attempts -> accepted, per factor and operator)",
         markdown_table(funnel),
         "",
-        "Figures: scaling_curve.png, rho_cost.png (estimates that are not identified in grey). "
-        "Tables: arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv.",
+    ]
+    if training_log is not None and training_log.height:
+        nested = [c for c, t in training_log.schema.items() if isinstance(t, pl.List)]
+        flat = training_log.with_columns(pl.col(c).list.join(" ") for c in nested)  # CSV holds no lists
+        flat.write_csv(out_dir / "training_log.csv")
+        plot_reward_curves(out_dir / "reward_curves.png", training_log)
+        lines += [
+            "## Training (GRPO reward per arm; zero-gradient steps: every group scored the same)",
+            markdown_table(training_summary(training_log)),
+            "",
+            "![reward curves](reward_curves.png)",
+            "",
+        ]
+    curves = ", reward_curves.png" if training_log is not None and training_log.height else ""
+    lines += [
+        f"Figures: scaling_curve.png, rho_cost.png (estimates that are not identified in grey){curves}. "
+        "Tables: arms.csv (re-usable with "
+        "`rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv"
+        f"{', training_log.csv' if curves else ''}.",
     ]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")

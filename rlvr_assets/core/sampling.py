@@ -334,22 +334,25 @@ class VLLMOffline:
         return samples
 
 
-def trl_generation_args(cfg: TrainingConfig, device: str) -> dict[str, Any]:
+def trl_generation_args(cfg: TrainingConfig, device: str, bf16: bool) -> dict[str, Any]:
     """GRPOConfig keyword arguments that make TRL generate through `cfg.backend` during GRPO: its padded
     `generate` (hf-generate), its transformers continuous batching option, or vLLM (colocate or server).
 
-    `continuous` applies on CPU only. On a GPU, training runs in bf16 and TRL 1.16 casts the policy to bf16
-    in place before each continuous-batching generation (GRPOTrainer._generate_single_turn), which would
-    overwrite fp32 master weights; GPU training therefore generates with TRL's padded `generate`."""
+    `continuous` applies when training in fp32 (the CPU default). Under bf16, TRL 1.16 casts the policy to
+    bf16 in place before each continuous-batching generation (GRPOTrainer._generate_single_turn), which
+    would overwrite the fp32 master weights (core/training.py), so bf16 training generates with TRL's padded
+    `generate` instead."""
     backend = cfg.backend or DEFAULT_BACKEND
-    if backend == "continuous" and device == "cpu":
+    if backend == "continuous" and not bf16:
         per_step = cfg.prompts_per_step * cfg.num_generations
-        cache = {
-            "page_size": CPU_PAGE_SIZE,
-            "num_blocks": CPU_TRAINING_KV_TOKENS // CPU_PAGE_SIZE,
-            "max_batch_tokens": max(CPU_STEP_TOKENS, per_step),
-            "max_requests_per_batch": per_step,
-        }
+        cache: dict[str, Any] = {}
+        if device == "cpu":  # TRL would size the cache from free memory: gigabytes to allocate per step here
+            cache = {
+                "page_size": CPU_PAGE_SIZE,
+                "num_blocks": CPU_TRAINING_KV_TOKENS // CPU_PAGE_SIZE,
+                "max_batch_tokens": max(CPU_STEP_TOKENS, per_step),
+                "max_requests_per_batch": per_step,
+            }
         return {"use_transformers_continuous_batching": True, "transformers_continuous_batching_config": cache}
     if backend == "vllm":
         args: dict[str, Any] = {"use_vllm": True, "vllm_mode": cfg.vllm_mode}

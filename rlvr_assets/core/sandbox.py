@@ -62,6 +62,53 @@ def network_guard() -> str:
     return "none"
 
 
+@functools.cache
+def namespace_flags() -> tuple[tuple[str, ...], bool]:
+    """`unshare` flags for the worker: network_guard's, plus a PID namespace of its own where one can be made
+    here (`--pid --fork`: the worker's PID 1 adopts and reaps orphans, and its exit kills all that is left).
+    Returns (flags, whether they include the PID namespace)."""
+    net = network_guard()
+    flags = {"unshare-net": ("--net",), "unshare-net+userns": ("--net", "--map-root-user")}.get(net, ())
+    unshare = shutil.which("unshare")
+    if unshare is not None:
+        with_pid = (*flags, "--pid", "--fork")
+        try:
+            probe = subprocess.run([unshare, *with_pid, "true"], capture_output=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            probe = None
+        if probe is not None and probe.returncode == 0:
+            return with_pid, True
+    return flags, False
+
+
+WORKER_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "TMPDIR": "/tmp"}
+
+
+def spawn_worker(argv: list[str], limits: SandboxLimits) -> subprocess.Popen[bytes]:
+    """A long-lived sandbox worker (the code and tool sandboxes fork their jobs from one): in its own network
+    and, where possible, PID namespace, with a clean environment and `limits` on memory and file size; its
+    CPU and process limits are lifted, since each job it forks lowers its own."""
+    flags, _ = namespace_flags()
+    if flags:
+        argv = [shutil.which("unshare") or "unshare", *flags, *argv]
+    worker_limits = SandboxLimits(
+        wall_seconds=limits.wall_seconds,
+        cpu_seconds=10**6,
+        memory_mb=limits.memory_mb,
+        file_size_mb=limits.file_size_mb,
+        max_processes=10**5,
+    )
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=dict(WORKER_ENV),
+        cwd="/tmp",
+        preexec_fn=lambda: _limit_child(worker_limits),
+    )
+
+
 def _limit_child(limits: SandboxLimits) -> None:
     """Runs in the child between fork and exec."""
     os.setsid()

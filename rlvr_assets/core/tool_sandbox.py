@@ -23,14 +23,13 @@ import itertools
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from rlvr_assets.core.sandbox import SandboxLimits, _kill_group, _limit_child, network_guard
+from rlvr_assets.core.sandbox import SandboxLimits, _kill_group, namespace_flags, network_guard, spawn_worker
 
 _WORKER = Path(__file__).with_name("tool_worker.py")  # run as a script, never imported
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -55,28 +54,9 @@ class ToolSandbox:
 
     # --- the worker -----------------------------------------------------------------------------------
     def _start(self) -> subprocess.Popen[bytes]:
-        from rlvr_assets.core.code_verifier import _namespace_flags
-
         argv = [sys.executable, "-I", "-B", str(_WORKER), str(_PROJECT_ROOT), str(self.wall_seconds)]
-        flags, _ = _namespace_flags()
-        if flags:
-            argv = [shutil.which("unshare") or "unshare", *flags, *argv]
-        limits = SandboxLimits(
-            wall_seconds=self.wall_seconds,
-            cpu_seconds=10**6,  # the worker lives long; each session lowers its own CPU limit
-            memory_mb=self.memory_mb,
-            file_size_mb=4,
-            max_processes=10**5,
-        )
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "TMPDIR": "/tmp"}
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd="/tmp",
-            preexec_fn=lambda: _limit_child(limits),
+        return spawn_worker(
+            argv, SandboxLimits(wall_seconds=self.wall_seconds, memory_mb=self.memory_mb, file_size_mb=4)
         )
 
     def _ensure_worker(self) -> None:
@@ -98,12 +78,10 @@ class ToolSandbox:
     @property
     def guard(self) -> str:
         """The guards tool sessions run under here, e.g. 'unshare-net+pid+chroot+uid-per-session'."""
-        from rlvr_assets.core.code_verifier import _namespace_flags
-
         with self._lock:
             self._ensure_worker()
         parts = [] if network_guard() == "none" else [network_guard()]
-        if _namespace_flags()[1]:
+        if namespace_flags()[1]:
             parts.append("pid" if parts else "unshare-pid")
         if self._info.get("chroot"):
             parts.append("chroot" if self._info.get("uid") else "chroot-as-root")

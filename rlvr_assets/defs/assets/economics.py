@@ -13,7 +13,7 @@ from rlvr_assets.core.economics import (
     trade_rates,
 )
 from rlvr_assets.core.funnel import funnel_frame
-from rlvr_assets.core.report import markdown_table, write_report
+from rlvr_assets.core.report import markdown_table, reward_curve_markdown, write_report
 from rlvr_assets.core.scoring import (
     ArmShape,
     arm_score_table,
@@ -21,6 +21,7 @@ from rlvr_assets.core.scoring import (
     bootstrap_arm_scores,
     bootstrap_differences,
 )
+from rlvr_assets.core.storage import read_frame
 from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
 
@@ -166,13 +167,21 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         funnel = funnel_frame(augmented_tasks, gate_results)
         costs = augmentation_costs.row(0, named=True) if augmentation_costs.height else {}
         out_dir = cfg.paths.artifacts_dir / "report"
-        path = write_report(out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios)
+        try:  # written by policy_checkpoint, one partition per arm
+            log = read_frame(cfg.paths.duckdb_path, "training_log", sorted(arms)).drop("partition_key")
+        except LookupError:
+            log = None
+        path = write_report(
+            out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=log
+        )
         context.log.info(f"report written to {path}")
+        curves = {"reward_curves": dg.MetadataValue.md(reward_curve_markdown(log))} if log is not None else {}
         return dg.MaterializeResult(
             metadata={
                 "report": dg.MetadataValue.path(str(path)),
                 "summary": dg.MetadataValue.md(path.read_text()),
                 "rho_cost_rows": cost.height,
+                **curves,
             }
         )
 

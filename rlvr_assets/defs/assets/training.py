@@ -8,10 +8,13 @@ import polars as pl
 from rlvr_assets.core.arms import arm_corpus, corpus_hash
 from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.core.dynamic_sampling import gate_pass_rates
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
-from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame, training_log_frame
+from rlvr_assets.core.report import reward_curve_markdown
 from rlvr_assets.core.sampling import load_policy
 from rlvr_assets.core.scoring import arm_macro_score
+from rlvr_assets.core.storage import write_frame
 from rlvr_assets.core.training import train_grpo
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
 from rlvr_assets.defs.partitions import arm_partitions
@@ -58,11 +61,15 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         cfg: dg.ResourceParam[PipelineConfig],
         training_corpus: pl.DataFrame,
         base_model: pl.DataFrame,
+        gate_results: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed."""
+        """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed.
+        The gate's pass rates seed dynamic sampling; every step's metrics go to the `training_log` table."""
         tasks = frame_to_tasks(training_corpus)
         digest = corpus_hash(tasks)
+        pass_rates = gate_pass_rates(gate_results.filter(pl.col("factor") == "verify").to_dicts(), cfg.gate.samples)
         rows = []
+        logs = []
         for seed in cfg.training.seeds:
             out_dir = cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / f"seed-{seed}"
             lineage = {
@@ -81,7 +88,10 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                         f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
                     )
 
-            result = train_grpo(tasks, base_model["path"][0], out_dir, cfg.training, cfg.model, seed, lineage, log)
+            result = train_grpo(
+                tasks, base_model["path"][0], out_dir, cfg.training, cfg.model, seed, lineage, log, pass_rates
+            )
+            logs.append(training_log_frame(context.partition_key, seed, result.log))
             rows.append(
                 {
                     "arm": context.partition_key,
@@ -93,9 +103,13 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "train_seconds": result.seconds,
                     "mean_train_reward": result.mean_reward,
                     "final_loss": result.final_loss,
+                    "zero_gradient_steps": result.zero_gradient_steps,
+                    "precision": result.precision,
                 }
             )
         frame = pl.DataFrame(rows)
+        training_log = pl.concat(logs)
+        write_frame(cfg.paths.duckdb_path, "training_log", training_log, context.partition_key)
         return dg.Output(
             frame,
             metadata={
@@ -107,6 +121,9 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "train_seconds": round(sum(r["train_seconds"] for r in rows), 1),
                 "mean_train_reward": round(sum(r["mean_train_reward"] for r in rows) / len(rows), 4),
                 "checkpoint": dg.MetadataValue.path(rows[0]["path"]),
+                "precision": rows[0]["precision"],
+                "zero_gradient_steps": sum(r["zero_gradient_steps"] for r in rows),
+                "reward_curve": dg.MetadataValue.md(reward_curve_markdown(training_log)),
             },
         )
 
@@ -124,6 +141,8 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         benchmark_of = dict.fromkeys((t.id for t in items), "smoke")
         if "paper10" in cfg.eval.suites:
             for bench in registry(cfg.paths.smoke_suite)["paper10"]:
+                if cfg.eval.benchmarks is not None and bench.name not in cfg.eval.benchmarks:
+                    continue
                 chosen = bench.items(cfg.eval.limit)
                 items += chosen
                 benchmark_of |= dict.fromkeys((t.id for t in chosen), bench.name)
