@@ -41,6 +41,7 @@ ui: $(STAMP)
 perf: $(STAMP)
 	$(VENV)/bin/python perf/humaneval_sandbox.py
 	$(VENV)/bin/python perf/gate_throughput.py
+	$(VENV)/bin/python perf/rollout_engine.py --backends hf-generate,continuous
 
 clean:
 	rm -rf var

@@ -18,7 +18,7 @@ from rlvr_assets.core.gate import run_gate
 from rlvr_assets.core.models import ensure_base_model
 from rlvr_assets.core.operators import apply_operators
 from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.sampling import load_policy
 from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.core.tasks import Task
 
@@ -38,7 +38,7 @@ def main() -> None:
         if a.variant
     ]
     variants = list({v.id: v for v in variants}.values())
-    policy = Policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model)
+    policy = load_policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model, cfg.sampling.backend)
     policy.sample([variants[0].messages], 1, cfg.sampling.model_copy(update={"max_new_tokens": 4}))  # warm-up
 
     completion_tokens = 0

@@ -33,7 +33,7 @@ from rlvr_assets.core.config import ModelConfig, SamplingConfig, TrainingConfig
 from rlvr_assets.core.evaluation import ItemResult, evaluate_items
 from rlvr_assets.core.models import ensure_base_model
 from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.sampling import Policy, load_policy
 from rlvr_assets.core.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
 from rlvr_assets.core.seeds import load_task_file
 from rlvr_assets.core.tasks import Task
@@ -142,6 +142,12 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-gguf", help="model directory, HF id, or smollm2-gguf")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument(
+        "--backend",
+        default="hf-generate",
+        choices=["hf-generate", "continuous", "vllm"],
+        help="rollout engine backend for probe, eval and GRPO (default: hf-generate, as its figures were measured)",
+    )
     parser.add_argument("--cudnn-attention", action="store_true", help="allow cuDNN SDPA (the old NaN path)")
     parser.add_argument("--domains", default="reasoning", help="seed files to train on (human seeds)")
     parser.add_argument("--steps", type=int, default=8)
@@ -178,7 +184,7 @@ def main() -> None:
         random.Random(args.seed).shuffle(tasks)
         items = {} if args.skip_eval or args.probe_only else heldout(args.benchmarks.split(","), args.limit)
         result: dict[str, object] = {"model": args.model, "device": args.device, "train_tasks": len(tasks)}
-        policy = Policy(path, model_cfg)
+        policy = load_policy(path, model_cfg, args.backend)
         if args.probe_temperatures:
             temps = [float(x) for x in args.probe_temperatures.split(",")]
             result["probe"] = probe(
@@ -206,6 +212,7 @@ def main() -> None:
             cudnn_attention=args.cudnn_attention,
             dynamic_sampling=not args.no_dynamic_sampling,
             seeds=[args.seed],
+            backend=args.backend,
         )
         run = train_grpo(tasks, path, Path(scratch) / "arm", training, model_cfg, args.seed, {"benchmark": True})
         log = run.log
@@ -229,7 +236,10 @@ def main() -> None:
         }
         if base is not None:
             trained = evaluate(
-                Policy(run.checkpoint_dir, model_cfg), items, args.eval_max_new_tokens, args.eval_batch_size
+                load_policy(run.checkpoint_dir, model_cfg, args.backend),
+                items,
+                args.eval_max_new_tokens,
+                args.eval_batch_size,
             )
             result["heldout"] = compare(base["rewards"], trained["rewards"], args.bootstrap_samples, args.seed)  # type: ignore[arg-type]
             result["eval_rollout_tokens_per_s"] = {

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from rlvr_assets.core.config import ModelConfig, SamplingConfig, TrainingConfig
-from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.sampling import load_policy
 from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.core.training import train_grpo
 
@@ -26,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True, help="model directory (e.g. the base_model asset's path)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--backend", default="hf-generate", help="rollout engine backend (rollouts and GRPO)")
     parser.add_argument("--prompts", type=int, default=16)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=48)
@@ -38,7 +39,7 @@ def main() -> None:
     model_cfg = ModelConfig(source=args.model, device=args.device, torch_threads=None if args.device == "cuda" else 2)
     tasks = load_seed_dir(ROOT / "seeds")
     conversations = [tasks[i % len(tasks)].messages for i in range(args.prompts)]
-    policy = Policy(args.model, model_cfg)
+    policy = load_policy(args.model, model_cfg, args.backend)
     sampling = SamplingConfig(max_new_tokens=args.max_new_tokens, temperature=1.0, batch_size=args.batch_size)
     policy.sample(conversations[:2], 1, sampling.model_copy(update={"max_new_tokens": 4}))  # warm-up
 
@@ -64,12 +65,14 @@ def main() -> None:
         num_generations=args.num_generations,
         max_new_tokens=args.max_new_tokens,
         seeds=[0],
+        backend=args.backend,
     )
     with tempfile.TemporaryDirectory() as out:
         result = train_grpo(tasks[:8], args.model, Path(out), training, model_cfg, 0, {"benchmark": True})
 
     numbers = {
         "device": args.device,
+        "backend": args.backend,
         "batched_rollout_tokens_per_s": round(batched_tokens / batched_s, 1),
         "loop_rollout_tokens_per_s": round(loop_tokens / loop_s, 1),
         "batched_over_loop": round((batched_tokens / batched_s) / (loop_tokens / loop_s), 2),

@@ -286,7 +286,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from rlvr_assets.core.gate import run_gate
     from rlvr_assets.core.models import ensure_base_model
     from rlvr_assets.core.rollouts import sample_rollouts
-    from rlvr_assets.core.sampling import Policy
+    from rlvr_assets.core.sampling import load_policy
     from rlvr_assets.core.seeds import load_seed_dir
     from rlvr_assets.core.tasks import Task
 
@@ -303,7 +303,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if not candidates:
         print(f"error: {args.candidates} has no candidate tasks", file=sys.stderr)
         return 2
-    policy = Policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model)
+    policy = load_policy(ensure_base_model(cfg.model, cfg.paths.artifacts_dir), cfg.model, cfg.sampling.backend)
 
     def sample_fn(tasks: Sequence[Task], n: int) -> list[tuple[int, str | list[str], int]]:
         return [(r.task_index, r.completion, r.tokens) for r in sample_rollouts(policy, tasks, n, cfg.sampling)]
@@ -396,10 +396,10 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
 
 def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
     from rlvr_assets.core.models import ensure_base_model
-    from rlvr_assets.core.sampling import Policy
+    from rlvr_assets.core.sampling import load_policy
 
     model_cfg = cfg.model.model_copy(update={"source": model})
-    return Policy(ensure_base_model(model_cfg, cfg.paths.artifacts_dir), model_cfg)
+    return load_policy(ensure_base_model(model_cfg, cfg.paths.artifacts_dir), model_cfg, cfg.sampling.backend)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

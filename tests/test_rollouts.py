@@ -105,10 +105,10 @@ def test_bfcl_multi_turn_episode_is_judged_by_bfcls_own_checker() -> None:
 def test_length_bucketed_batches_return_samples_in_conversation_order(tmp_path: Path) -> None:
     from rlvr_assets.core.config import ModelConfig
     from rlvr_assets.core.models import materialize_base_model
-    from rlvr_assets.core.sampling import Policy
+    from rlvr_assets.core.sampling import load_policy
 
     cfg = ModelConfig(source="tiny", device="cpu", torch_threads=2)
-    policy = Policy(materialize_base_model(cfg, tmp_path / "tiny").path, cfg)
+    policy = load_policy(materialize_base_model(cfg, tmp_path / "tiny").path, cfg, "hf-generate")
     conversations = [[{"role": "user", "content": "word " * k}] for k in (40, 1, 20, 5)]
     samples = policy.sample(conversations, 3, SamplingConfig(max_new_tokens=4, temperature=0.0, batch_size=4))
     assert [s.prompt_index for s in samples] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]

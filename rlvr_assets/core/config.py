@@ -6,10 +6,11 @@ ratio here adds exactly one partition and leaves every other partition fresh.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,6 +18,28 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 CONFIG_ENV_VAR = "RLVR_ASSETS_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "rlvr_assets.yaml"
+
+
+# The rollout engine's backends (core/sampling.py): transformers' padded `generate`, transformers' continuous
+# batching, vLLM. One setting serves the gate, evaluation and GRPO generation.
+Backend = Literal["hf-generate", "continuous", "vllm"]
+DEFAULT_BACKEND: Backend = "continuous"
+# The package a backend needs beyond the base install (vLLM is the `vllm` extra).
+BACKEND_PACKAGES: dict[str, str] = {"vllm": "vllm"}
+
+
+def missing_backend_package(backend: str) -> str | None:
+    """The package `backend` needs that is not installed here, or None when it can run."""
+    package = BACKEND_PACKAGES.get(backend)
+    return package if package and importlib.util.find_spec(package) is None else None
+
+
+def _check_backend(backend: str | None) -> None:
+    if backend and (package := missing_backend_package(backend)):
+        raise ValueError(
+            f"backend '{backend}' needs the '{package}' package, which is not installed here "
+            f"(pip install -e '.[{package}]' on a GPU machine)"
+        )
 
 
 class _Strict(BaseModel):
@@ -43,20 +66,35 @@ class ModelConfig(_Strict):
 
 
 class SamplingConfig(_Strict):
-    """Gate rollouts: the k samples per variant that V_solve, V_distinct and V_informative share."""
+    """Rollouts: the gate's k samples per variant (V_solve, V_distinct and V_informative share them), and
+    the engine backend that samples them, for held-out evaluation and GRPO too."""
 
+    backend: Backend = Field(
+        DEFAULT_BACKEND,
+        description="The rollout engine's backend (core/sampling.py) for the gate, evaluation and, unless "
+        "training.backend names another, GRPO generation: `hf-generate` (padded model.generate), `continuous` "
+        "(transformers continuous batching; measured faster on CPU), `vllm` (GPU, needs the vllm extra).",
+    )
     max_new_tokens: int = Field(
         48, description="Tokens one rollout may generate: bounds the gate's cost per sample (answers are short)."
     )
     temperature: float = Field(1.0, description="Sampling temperature: pass@k needs diverse samples, not greedy ones.")
     top_p: float = Field(1.0, description="Nucleus sampling cut-off; 1.0 samples the full distribution.")
-    batch_size: int = Field(32, description="Sequences per generate() call: throughput against memory.")
+    batch_size: int = Field(
+        32, description="Sequences per generate() call, or decoded together (continuous): throughput against memory."
+    )
     max_batch_tokens: int = Field(
         16_384,
-        description="Tokens per generate() batch (padded prompt + new tokens): bounds memory on long tool-use "
-        "contexts, where batch_size alone does not.",
+        description="hf-generate: tokens per generate() batch (padded prompt + new tokens); continuous on CPU: "
+        "the KV cache's size in tokens. Bounds memory on long tool-use contexts, where batch_size alone does not.",
     )
     seed: int = Field(0, description="Sampler seed, so a gate decision reproduces.")
+
+    @field_validator("backend")
+    @classmethod
+    def _installed(cls, v: Backend) -> Backend:
+        _check_backend(v)
+        return v
 
 
 class GateConfig(_Strict):
@@ -127,6 +165,7 @@ class LLMRewriteConfig(_Strict):
     def _check(self) -> LLMRewriteConfig:
         if self.backend == "openai" and not (self.base_url and self.model):
             raise ValueError("operators.llm with backend openai needs base_url and model")
+        _check_backend(self.backend)
         return self
 
 
@@ -228,7 +267,17 @@ class TrainingConfig(_Strict):
         False, description="Train LoRA adapters (merged into the checkpoint) instead of all weights."
     )
     lora_rank: int = Field(16, description="LoRA rank when use_lora; alpha is twice the rank.")
-    use_vllm: bool = Field(False, description="Generate training rollouts with vLLM (TRL colocate mode; GPU only).")
+    backend: Backend | None = Field(
+        None,
+        description="GRPO generation backend (TRL's own option for it); unset: sampling.backend, filled in when "
+        "the pipeline config loads. `continuous` applies in fp32; bf16 training keeps TRL's padded generate.",
+    )
+    vllm_mode: Literal["colocate", "server"] = Field(
+        "colocate", description="backend vllm: vLLM inside the trainer's process, or a `trl vllm-serve` server."
+    )
+    vllm_server_url: str | None = Field(
+        None, description="vllm_mode server: e.g. http://127.0.0.1:8000 (unset: TRL's default host and port)."
+    )
     # precision and stability
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto",
@@ -260,6 +309,19 @@ class TrainingConfig(_Strict):
         if self.max_steps < 1 or self.prompts_per_step < 1:
             raise ValueError("training.max_steps and training.prompts_per_step must be >= 1")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "use_vllm" in data:
+            raise ValueError("use_vllm is replaced by sampling.backend: vllm (or training.backend: vllm)")
+        return data
+
+    @field_validator("backend")
+    @classmethod
+    def _installed(cls, v: Backend | None) -> Backend | None:
+        _check_backend(v)
+        return v
 
     def steps_for(self, corpus_size: int) -> int:
         """Optimizer steps for an arm whose corpus has `corpus_size` tasks."""
@@ -457,7 +519,9 @@ class PipelineConfig(_Strict):
         description="Seed domains the pipeline uses; reasoning alone fits the CPU budget.",
     )
     model: ModelConfig = Field(default_factory=ModelConfig, description="The starting policy.")
-    sampling: SamplingConfig = Field(default_factory=SamplingConfig, description="Gate rollouts.")
+    sampling: SamplingConfig = Field(
+        default_factory=SamplingConfig, description="Rollouts (gate, evaluation) and the engine backend."
+    )
     gate: GateConfig = Field(default_factory=GateConfig, description="The five-factor quality gate.")
     operators: OperatorsConfig = Field(default_factory=OperatorsConfig, description="Augmentation operators.")
     arms: ArmsConfig = Field(default_factory=ArmsConfig, description="Training arms (arm partitions).")
@@ -498,6 +562,21 @@ def _check_inputs(cfg: PipelineConfig, source: Path) -> None:
         raise ConfigError(f"{source}: field 'paths.seeds_dir': no *.jsonl seed files in {seeds} ({rule})")
     if not cfg.paths.smoke_suite.is_file():
         raise ConfigError(f"{source}: field 'paths.smoke_suite': no file {cfg.paths.smoke_suite} ({rule})")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _training_follows_sampling(cls, data: Any) -> Any:
+        """GRPO generates with the rollout backend unless `training.backend` names another."""
+        if not isinstance(data, dict):
+            return data
+        sampling, training = data.get("sampling"), data.get("training")
+        backend = sampling.get("backend") if isinstance(sampling, dict) else getattr(sampling, "backend", None)
+        if isinstance(training, TrainingConfig):
+            training = training.model_dump(exclude_unset=True)
+        training = dict(training or {})
+        if training.get("backend") is None:
+            return {**data, "training": {**training, "backend": backend or DEFAULT_BACKEND}}
+        return data
 
 
 class ConfigError(ValueError):

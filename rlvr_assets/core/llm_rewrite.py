@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rlvr_assets.core.config import LLMRewriteConfig, SamplingConfig
+from rlvr_assets.core.config import Backend, LLMRewriteConfig, SamplingConfig
 from rlvr_assets.core.operators import Attempt
 from rlvr_assets.core.tasks import Provenance, Task, build_task
 
@@ -55,15 +55,18 @@ class RewriteBackend(Protocol):
 
 
 class TransformersBackend:
-    """The local transformers model (by default the pipeline's base model), greedy, batched."""
+    """The local model through the rollout engine (core/sampling.py), by default the pipeline's base model
+    on `hf-generate`; greedy, batched."""
 
     name = "transformers"
+    engine: Backend = "hf-generate"
 
     def __init__(self, model_path: str, device: str = "cpu", threads: int | None = 2) -> None:
         from rlvr_assets.core.config import ModelConfig
-        from rlvr_assets.core.sampling import Policy
+        from rlvr_assets.core.sampling import load_policy
 
-        self.policy = Policy(model_path, ModelConfig(source=model_path, device=device, torch_threads=threads))  # type: ignore[arg-type]
+        model_cfg = ModelConfig(source=model_path, device=device, torch_threads=threads)  # type: ignore[arg-type]
+        self.policy = load_policy(model_path, model_cfg, self.engine)
 
     def complete(self, prompts: Sequence[str], max_new_tokens: int) -> list[Generation]:
         start = time.monotonic()
@@ -76,30 +79,14 @@ class TransformersBackend:
         return [Generation(s.text, s.prompt_tokens, s.completion_tokens, each) for s in samples]
 
 
-class VLLMBackend:
-    """vLLM offline inference, for GPU machines with `pip install -e '.[vllm]'`."""
+class VLLMBackend(TransformersBackend):
+    """The rollout engine's vLLM backend, for GPU machines with `pip install -e '.[vllm]'`."""
 
     name = "vllm"
+    engine: Backend = "vllm"
 
-    def __init__(self, model: str, seed: int = 0) -> None:
-        try:
-            from vllm import LLM, SamplingParams
-        except ImportError as exc:
-            raise RuntimeError(
-                "the vllm rewrite backend needs vllm: pip install -e '.[vllm]' on a GPU machine"
-            ) from exc
-        self._llm = LLM(model=model, seed=seed)
-        self._params = SamplingParams
-        self._seed = seed
-
-    def complete(self, prompts: Sequence[str], max_new_tokens: int) -> list[Generation]:
-        start = time.monotonic()
-        params = self._params(temperature=0.0, max_tokens=max_new_tokens, seed=self._seed)
-        outputs = self._llm.chat([[{"role": "user", "content": p}] for p in prompts], params)
-        each = (time.monotonic() - start) / max(1, len(outputs))
-        return [
-            Generation(o.outputs[0].text, len(o.prompt_token_ids), len(o.outputs[0].token_ids), each) for o in outputs
-        ]
+    def __init__(self, model_path: str, device: str = "cuda", threads: int | None = None) -> None:
+        super().__init__(model_path, device, threads)
 
 
 class OpenAICompatibleBackend:
@@ -243,6 +230,6 @@ def make_backend(cfg: LLMRewriteConfig, base_model_path: str, device: str = "cpu
     if cfg.backend == "transformers":
         return TransformersBackend(cfg.model or base_model_path, device=device)
     if cfg.backend == "vllm":
-        return VLLMBackend(cfg.model or base_model_path)
+        return VLLMBackend(cfg.model or base_model_path, device=device)
     assert cfg.base_url and cfg.model
     return OpenAICompatibleBackend(cfg.base_url, cfg.model, cfg.api_key_env)

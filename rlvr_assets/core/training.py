@@ -28,7 +28,7 @@ from rlvr_assets.core.agentic import EpisodeTraining
 from rlvr_assets.core.checkpoint_files import save_policy
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.dynamic_sampling import InformativeSampler, PassRateTracker
-from rlvr_assets.core.sampling import resolve_device
+from rlvr_assets.core.sampling import resolve_device, trl_generation_args
 from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.verifiers import make_trl_reward
 
@@ -207,8 +207,7 @@ def train_grpo(
         report_to="none",
         use_cpu=device == "cpu",
         bf16=precision == "bf16",
-        use_vllm=cfg.use_vllm,
-        vllm_mode="colocate",
+        **trl_generation_args(cfg, device, bf16=precision == "bf16"),  # the rollout engine's backend
         disable_tqdm=True,
         dataloader_num_workers=0,
     )

@@ -24,7 +24,7 @@ from rlvr_assets.core.llm_rewrite import apply_llm_rewrites, make_backend
 from rlvr_assets.core.models import base_model_dir, materialize_base_model
 from rlvr_assets.core.operators import apply_operators, operator_versions
 from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import Policy, resolve_device
+from rlvr_assets.core.sampling import load_policy, resolve_device
 from rlvr_assets.core.seeds import load_seed_dir, load_task_file
 from rlvr_assets.core.storage import read_frame, write_frame
 from rlvr_assets.core.tasks import Task
@@ -140,7 +140,7 @@ def gate_results(
     proposed = augmented_tasks.filter(pl.col("status") == "proposed")
     variants = frame_to_tasks(proposed)
     parents = {t.id: t for t in frame_to_tasks(seed_tasks)}
-    policy = Policy(base_model["path"][0], cfg.model)
+    policy = load_policy(base_model["path"][0], cfg.model, cfg.sampling.backend)
     started = time.monotonic()
     rollout_seconds: list[float] = []
 

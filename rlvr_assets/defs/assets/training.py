@@ -15,7 +15,7 @@ from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame, training_log
 from rlvr_assets.core.launch import TRAINING_POOL, TrainingJob, from_plain
 from rlvr_assets.core.lineage import arm_lineage, lineage_frame, rejected_frame
 from rlvr_assets.core.report import reward_curve_markdown
-from rlvr_assets.core.sampling import Policy
+from rlvr_assets.core.sampling import load_policy
 from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.storage import write_frame
 from rlvr_assets.core.training import TrainingResult
@@ -199,7 +199,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         rows = []
         started = time.monotonic()
         for ckpt in policy_checkpoint.iter_rows(named=True):
-            policy = Policy(ckpt["path"], cfg.model)
+            policy = load_policy(ckpt["path"], cfg.model, cfg.sampling.backend)
             results = evaluate_items(
                 policy,
                 items,
