@@ -36,7 +36,12 @@ with dg.DagsterInstance.from_config(sys.argv[2]) as instance:
     meta = {}
     if result.success:
         event = instance.get_latest_materialization_event(dg.AssetKey("policy_checkpoint"))
-        meta = {k: getattr(v, "value", str(v)) for k, v in event.asset_materialization.metadata.items()}
+        def plain(value):
+            if isinstance(value, dict):
+                return {str(a): plain(b) for a, b in value.items()}
+            return value if isinstance(value, (str, int, float, bool, list, type(None))) else str(value)
+
+        meta = {k: plain(getattr(v, "value", str(v))) for k, v in event.asset_materialization.metadata.items()}
 print("RESULT " + json.dumps({
     "success": result.success,
     "pid": os.getpid(),
