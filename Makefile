@@ -2,7 +2,7 @@
 VENV := .venv
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup run test test-fast lint ui perf clean
+.PHONY: setup run test test-fast test-docker lint ui perf clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -18,15 +18,24 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -m "not e2e"
+	$(VENV)/bin/python -m pytest -q -m "not e2e and not docker"
+
+# the Docker launcher for real (starts dockerd, builds the image locally); not part of `make test` or CI
+test-docker: $(STAMP)
+	PYTHON=$(VENV)/bin/python bash scripts/docker_test.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rlvr_assets tests
 	$(VENV)/bin/ruff format --check rlvr_assets tests
 
+# `make ui UI_ARGS='-p 3001'` picks another port, UI_HOME another Dagster home.
+# `exec`: dagster dev replaces the recipe's shell, so the SIGTERM make forwards to its child (and Ctrl-C's
+# SIGINT) reaches dagster dev itself, which then stops its webserver and daemon instead of being orphaned.
+UI_HOME ?= $(CURDIR)/var/dagster_home
+UI_ARGS ?=
 ui: $(STAMP)
-	mkdir -p var/dagster_home && [ -f var/dagster_home/dagster.yaml ] || cp dagster.yaml var/dagster_home/
-	DAGSTER_HOME=$(CURDIR)/var/dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
+	mkdir -p $(UI_HOME) && { [ -f $(UI_HOME)/dagster.yaml ] || cp deploy/dagster.yaml $(UI_HOME)/; }
+	exec env DAGSTER_HOME=$(UI_HOME) $(VENV)/bin/dagster dev -w workspace.yaml $(UI_ARGS)
 
 # timing scripts (perf/), each printing side-by-side ratios; figures in docs/MEASUREMENTS.md
 perf: $(STAMP)

@@ -75,6 +75,36 @@ def cmd_economics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_libraries() -> None:
+    """The terminal gets progress lines and warnings that need action, not library chatter: Dagster's beta
+    notices, transformers' and datasets' info logs and progress bars (all still in the UI's event log)."""
+    import logging
+    import os
+    import warnings
+
+    import dagster as dg
+
+    # training runs in a child process (Dagster Pipes): it inherits these
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+
+    for category in (dg.BetaWarning, dg.PreviewWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category)
+    for name in ("transformers", "trl", "datasets", "accelerate", "httpx", "great_expectations"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        import datasets
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        datasets.disable_progress_bars()
+    except ImportError:  # pragma: no cover - both are dependencies
+        pass
+
+
 def print_economics_summary(cost: pl.DataFrame, trade: pl.DataFrame) -> None:
     """The end of `run`: the rho_cost table, whether anything is identified (a plain NOT IDENTIFIED line
     otherwise) and each comparison's minimum detectable difference."""
@@ -130,9 +160,12 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
     from rlvr_assets.definitions import build_definitions
     from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
+    if not args.verbose:
+        _quiet_libraries()
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     started = time.monotonic()
+    print("one line per finished stage; Dagster's own logs are in the UI (`make ui`) or here with --verbose")
     with dg.DagsterInstance.get() as instance:
         timings = run_sweep(
             defs,
@@ -141,6 +174,7 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
             missing_only=args.missing_only,
             force=args.force,
             arms=args.arms.split(",") if args.arms else None,
+            log_level="DEBUG" if args.verbose else "WARNING",
         )
         cost = defs.load_asset_value("rho_cost", instance=instance)
         trade = defs.load_asset_value("trade_rate", instance=instance)
@@ -447,6 +481,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.failures import Rejected
+    from rlvr_assets.core.lineage import lineage_frame, load_arm_lineage, rejected_frame
+
+    cfg = load_config(args.config)
+    result = load_arm_lineage(cfg.paths.duckdb_path, args.arm, seed_filter=args.seed, with_rejected=args.rejected)
+    if isinstance(result, Rejected):
+        print(f"error: {result.reason}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    counts = result.counts
+    print(
+        f"arm {result.arm}: {counts['tasks']} training tasks ({counts['seeds']} seeds, {counts['variants']} variants)"
+    )
+    table = lineage_frame(result).drop("gate").to_dicts()
+    _print_table(table, ["task_id", "origin", "seed", "operator", "rng_seed", "parent"])
+    variants = [r for r in result.tasks if r.origin == "variant"]
+    if variants:
+        print("\ngate verdicts of the variants (factor, pass/FAIL, value, reason):")
+    for r in variants:
+        why = f" ({r.decision_reason})" if r.decision_reason not in (None, "", "accepted") else ""
+        print(f"{r.task_id} {r.name}: {'accepted' if r.accepted else 'rejected'}{why}")
+        for f in r.factors:
+            value = "-" if f.value is None else f"{f.value:.3g}"
+            print(f"    {f.factor:<12} {'pass' if f.passed else 'FAIL':<5} {value:<6} {f.reason}")
+    if result.rejected is not None:
+        print(f"\nrejected variants of these parents: {len(result.rejected)}")
+        _print_table(
+            rejected_frame(result.rejected).to_dicts(),
+            ["parent", "stage", "task_id", "operator", "rng_seed", "failed_factors", "reason"],
+        )
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from rlvr_assets.core.tasks import task_json_schema
 
@@ -474,6 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", type=_parse_seeds, help="comma-separated training seeds (default: training.seeds of the config)"
     )
     run.add_argument("--timings-json", help="also write the per-stage timings to this file")
+    run.add_argument("--verbose", action="store_true", help="print Dagster's DEBUG event log and library logs too")
     run.add_argument(
         "--wait", action="store_true", help="if another run holds the var directory, wait for it instead of exiting"
     )
@@ -527,6 +598,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--config")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_eval)
+    lin = sub.add_parser(
+        "lineage", help="every training task of an arm: origin, operator, parent, gate verdicts and reasons"
+    )
+    lin.add_argument("arm", help="arm key, e.g. aug-0.50 or human-8")
+    lin.add_argument("--seed", help="only this seed (name or content id) and its variants")
+    lin.add_argument("--rejected", action="store_true", help="also the parents' rejected variants with reasons")
+    lin.add_argument("--config", help="pipeline YAML (where the DuckDB file is)")
+    lin.add_argument("--json", action="store_true")
+    lin.set_defaults(func=cmd_lineage)
     schema = sub.add_parser("schema", help="print (or write) the task JSON Schema")
     schema.add_argument("--output", help="write to this file instead of stdout")
     schema.set_defaults(func=cmd_schema)
@@ -540,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["run"])
     try:
         return int(args.func(args))
-    except ConfigError as exc:  # one line naming the file and the field, never a traceback
+    except ConfigError as exc:  # one line naming the file and the field, never a traceback, before any model work
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -21,9 +21,10 @@ from rlvr_assets.defs.assets.tasks import (
     smoke_suite,
 )
 from rlvr_assets.defs.assets.training import build_training_assets
-from rlvr_assets.defs.automation import JOBS, build_seed_sensor, build_sweep_schedule
+from rlvr_assets.defs.automation import JOBS, automation_sensor, build_seed_sensor, build_sweep_schedule
 from rlvr_assets.defs.checks import CHECKS
-from rlvr_assets.defs.code_versions import with_code_versions
+from rlvr_assets.defs.code_versions import settings_versions, with_code_versions
+from rlvr_assets.defs.groups import with_owners
 from rlvr_assets.defs.partitions import arm_keys
 from rlvr_assets.defs.resources import DuckDBPolarsIOManager
 
@@ -42,10 +43,10 @@ def build_definitions(cfg: PipelineConfig) -> dg.Definitions:
         *build_economics_assets(cfg),
     ]
     return dg.Definitions(
-        assets=with_code_versions(assets, SourceIndex()),
+        assets=with_owners(with_code_versions(assets, SourceIndex(), settings_versions(cfg)), cfg.owners),
         asset_checks=CHECKS,
         jobs=JOBS,
-        sensors=[build_seed_sensor(cfg)],
+        sensors=[build_seed_sensor(cfg), automation_sensor],
         schedules=[build_sweep_schedule(arm_keys(cfg))],
         resources={"cfg": cfg, "io_manager": DuckDBPolarsIOManager(database=str(cfg.paths.duckdb_path))},
         executor=dg.in_process_executor,

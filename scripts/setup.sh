@@ -7,6 +7,16 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+# The UI test drives Debian's Chromium through Playwright; Playwright must not fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo "sudo")
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: no apt-get; install Chromium yourself (or set RLVR_CHROMIUM) for tests/test_ui_browser.py" >&2
+  fi
+fi
 "${PIP[@]}" install --upgrade pip
 # torch first and pinned: the local CPU build; an unpinned torch pulls gigabytes of CUDA packages.
 "${PIP[@]}" install torch==2.13.0

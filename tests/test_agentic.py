@@ -195,8 +195,9 @@ def test_run_with_reasoning_and_function_calling_trains_every_arm_on_its_mixed_c
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
     """`rlvr-assets run` with `domains: [reasoning, function_calling]` on the tiny model: every arm trains on
-    its mixed corpus (tool-use tasks as live episodes) and is scored; each step logs episodes and tool calls."""
-    from trl import GRPOTrainer
+    its mixed corpus (tool-use tasks as live episodes) and is scored; each step logs episodes and tool calls
+    (read from what each arm's training process reported: training runs out of the Dagster process)."""
+    import json
 
     from rlvr_assets.cli import main
     from rlvr_assets.core.config import load_config
@@ -227,14 +228,6 @@ def test_run_with_reasoning_and_function_calling_trains_every_arm_on_its_mixed_c
         },
     )
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    logged: list[dict[str, float]] = []
-    real_log = GRPOTrainer.log
-
-    def log(self, logs, *args, **kwargs):  # type: ignore[no-untyped-def]
-        real_log(self, logs, *args, **kwargs)  # adds the step's averaged metrics to `logs`
-        logged.append(dict(logs))
-
-    monkeypatch.setattr(GRPOTrainer, "log", log)
     assert main(["run", "--config", str(config)]) == 0
     capsys.readouterr()
 
@@ -244,6 +237,8 @@ def test_run_with_reasoning_and_function_calling_trains_every_arm_on_its_mixed_c
     assert {tuple(d) for d in mixed["domains"].to_list()} >= {("function_calling", "reasoning")}
     scores = read_frame(cfg.paths.duckdb_path, "benchmark_scores")
     assert set(scores["arm"].unique()) == {"human-2", "human-8", "aug-0.50"}
+    outcomes = sorted((cfg.paths.artifacts_dir / "checkpoints").glob("*/seed-0/outcome.json"))
+    logged = [step for path in outcomes for step in json.loads(path.read_text())["history"]]
     steps = [entry for entry in logged if "reward" in entry]
     assert len(steps) == 3  # one step per arm
     live = [entry for entry in steps if "episodes" in entry]  # arms whose corpus has tool-use tasks

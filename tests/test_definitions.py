@@ -7,14 +7,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from rlvr_assets.core.arms import arm_fingerprints
 from rlvr_assets.core.code_versions import SourceIndex
 from rlvr_assets.core.config import load_config
-from rlvr_assets.core.seeds import load_seed_dir
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.defs.code_versions import with_code_versions
 from rlvr_assets.defs.partitions import arm_keys
-from tests.conftest import ROOT, write_config
+from tests.conftest import TINY, write_config
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,7 @@ def test_code_versions_are_derived_and_a_declared_one_is_refused(loaded) -> None
     index = SourceIndex()
     for key in defs.resolve_asset_graph().get_all_asset_keys():
         assets_def = defs.resolve_assets_def(key)
-        assert assets_def.code_versions_by_key[key] == index.version(assets_def.op.compute_fn.decorated_fn)
+        assert assets_def.code_versions_by_key[key].startswith(index.version(assets_def.op.compute_fn.decorated_fn))
 
     @dg.asset(code_version="7")
     def hand_versioned() -> int:
@@ -58,12 +56,18 @@ def test_code_versions_are_derived_and_a_declared_one_is_refused(loaded) -> None
         with_code_versions([hand_versioned], index)
 
 
-def test_an_arm_is_stale_for_the_sweep_when_its_assets_code_changes(tmp_path: Path) -> None:
-    cfg = load_config(write_config(tmp_path))
-    seeds = load_seed_dir(ROOT / "seeds")
-    args = (cfg, seeds, [], "base-fp", ["h1", "h2"])
-    before = arm_fingerprints(*args, {"policy_checkpoint": "aaa", "benchmark_scores": "bbb"})
-    assert before == arm_fingerprints(*args, {"benchmark_scores": "bbb", "policy_checkpoint": "aaa"})
-    after = arm_fingerprints(*args, {"policy_checkpoint": "aab", "benchmark_scores": "bbb"})
-    assert set(before) == set(after) == set(arm_keys(cfg))
-    assert all(before[k] != after[k] for k in before)
+def test_settings_an_asset_reads_are_part_of_its_code_version(tmp_path: Path) -> None:
+    """A changed learning rate gives the checkpoint a new code version (Dagster then marks every arm stale);
+    a new cost ratio changes no arm asset's version, so it retrains nothing."""
+
+    def versions(cfg) -> dict[str, str]:
+        graph = build_definitions(cfg).resolve_asset_graph()
+        return {k.to_user_string(): graph.get(k).code_version for k in graph.get_all_asset_keys()}
+
+    base = versions(load_config(write_config(tmp_path)))
+    lr = versions(load_config(write_config(tmp_path, {"training": {**TINY["training"], "learning_rate": 1e-5}})))
+    ratio = versions(load_config(write_config(tmp_path, {"economics": {"cost_ratios": [5, 40, 12.5]}})))
+    threads = versions(load_config(write_config(tmp_path, {"model": {**TINY["model"], "torch_threads": 1}})))
+    assert "policy_checkpoint" in {k for k in base if base[k] != lr[k]} <= {"policy_checkpoint", "training_log"}
+    assert {k for k in base if base[k] != ratio[k]} == {"economics_report"}
+    assert threads == base, "thread counts change no result"

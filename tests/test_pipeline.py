@@ -47,6 +47,16 @@ def test_arms_are_compute_matched(tiny_sweep) -> None:
     assert ckpts["steps"][0] == tiny_sweep["cfg"].training.max_steps
 
 
+def test_the_report_draws_every_arms_training_curve(tiny_sweep) -> None:
+    log = _table(tiny_sweep, "training_log")
+    steps = log.group_by("arm", "seed").agg(pl.col("step").n_unique().alias("n"))
+    assert set(steps["arm"].to_list()) == set(arm_keys(tiny_sweep["cfg"]))
+    report = tiny_sweep["cfg"].paths.artifacts_dir / "report"
+    assert (report / "reward_curves.png").stat().st_size > 0 and (report / "training_log.csv").exists()
+    event = tiny_sweep["instance"].get_latest_materialization_event(dg.AssetKey("economics_report"))
+    assert "data:image/png;base64," in event.asset_materialization.metadata["reward_curves"].value
+
+
 def test_augmented_arm_trains_on_base_plus_gated_variants(tiny_sweep) -> None:
     corpus = _table(tiny_sweep, "training_corpus")
     gated = set(_table(tiny_sweep, "gated_tasks")["task_id"].to_list())
@@ -233,6 +243,7 @@ def test_rerunning_the_gate_reuses_rollouts_of_unchanged_variants(tiny_sweep) ->
     metadata = event.asset_materialization.metadata
     assert metadata["variants_rolled_out"].value == 0
     assert metadata["variants_reusing_rollouts"].value == metadata["variants"].value > 0
+    assert "rollout_tokens_per_second" not in metadata, "no throughput figure when nothing was rolled out"
     after = _table(tiny_sweep, "gate_results").sort(["variant_id", "factor"])
     assert after.select("variant_id", "factor", "passed", "accepted").equals(
         before.select("variant_id", "factor", "passed", "accepted")

@@ -8,10 +8,10 @@ spread round-robin over parents so no single seed dominates.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rlvr_assets.core.config import ArmsConfig, PipelineConfig
+from rlvr_assets.core.config import ArmsConfig
 from rlvr_assets.core.tasks import Task
 
 
@@ -79,31 +79,3 @@ def arm_corpus(cfg: ArmsConfig, key: str, seeds: Sequence[Task], gated: Sequence
 
 def corpus_hash(tasks: Sequence[Task]) -> str:
     return hashlib.sha256("\n".join(sorted(t.id for t in tasks)).encode()).hexdigest()[:16]
-
-
-def arm_inputs_fingerprint(corpus: Sequence[Task], base_model_fingerprint: str, settings: Sequence[str]) -> str:
-    """Everything an arm's checkpoint and scores depend on: its corpus, the starting weights and the
-    training/evaluation settings. Equal fingerprints mean retraining the arm would reproduce it."""
-    payload = "\n".join([corpus_hash(corpus), base_model_fingerprint, *settings])
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def arm_fingerprints(
-    cfg: PipelineConfig,
-    seeds: Sequence[Task],
-    gated: Sequence[Task],
-    base_model_fingerprint: str,
-    heldout_ids: Sequence[str],
-    code_versions: Mapping[str, str],
-) -> dict[str, str]:
-    """Each arm's inputs fingerprint: its corpus, the base weights, the settings that shape training and
-    evaluation, the held-out items and the code versions of the assets that train and score it."""
-    settings = [f"{asset}={version}" for asset, version in sorted(code_versions.items())]
-    settings += [cfg.model.model_dump_json(), cfg.training.model_dump_json(), cfg.eval.model_dump_json()]
-    # the gate's rollouts give the pass rates dynamic sampling starts from
-    settings += [cfg.gate.model_dump_json(), cfg.sampling.model_dump_json()]
-    settings.append(",".join(sorted(heldout_ids)))
-    out = {}
-    for spec in arm_specs(cfg.arms, sum(1 for t in seeds if t.provenance.split == "base")):
-        out[spec.key] = arm_inputs_fingerprint(select_corpus(spec, seeds, gated), base_model_fingerprint, settings)
-    return out

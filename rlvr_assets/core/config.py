@@ -417,6 +417,100 @@ class PathsConfig(_Strict):
         return self.var_dir / "artifacts"
 
 
+class DockerLaunchConfig(_Strict):
+    """`scale.launcher: docker`: each arm/seed trains in a container of `image` (see the repo's Dockerfile)."""
+
+    image: str = Field(
+        "rlvr-assets-train:latest", description="Training image: the project and its dependencies installed."
+    )
+    volumes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra mounts, host path -> container path (append `:ro` for read-only); `paths.var_dir` "
+        "(checkpoints, job files) is always mounted at its own path, so the container writes where the asset reads.",
+    )
+    network: str | None = Field(
+        "none",
+        description="Docker network mode of the container; `none` keeps training offline (null: Docker's default).",
+    )
+    python: str = Field("python", description="Python interpreter inside the image.")
+    workdir: str | None = Field(None, description="Working directory inside the container (null: the image's).")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables of the container.")
+
+
+class K8sLaunchConfig(_Strict):
+    """`scale.launcher: k8s`: each arm/seed trains in a pod (needs the `k8s` extra, dagster-k8s)."""
+
+    image: str = Field("rlvr-assets-train:latest", description="Training image the pod runs.")
+    namespace: str | None = Field(None, description="Namespace of the pods (null: the kube config's default).")
+    load_incluster_config: bool = Field(
+        False, description="True when Dagster itself runs inside the cluster; false reads ~/.kube/config."
+    )
+    gpus_per_pod: int = Field(1, description="`nvidia.com/gpu` the pod requests; Kubernetes picks the devices.")
+    checkpoint_claim: str | None = Field(
+        None,
+        description="PersistentVolumeClaim mounted at `paths.var_dir` in the pod: checkpoints and job files must "
+        "live where both Dagster and the pod see them.",
+    )
+    base_pod_spec: dict = Field(
+        default_factory=dict,
+        description="Extra pod spec merged over the generated one (node selectors, tolerations, service account).",
+    )
+
+
+class ScaleConfig(_Strict):
+    """Where arm training runs: each arm/seed in its own process through Dagster Pipes, on which devices, how many
+    at once, and how often it checkpoints so a killed training resumes."""
+
+    launcher: Literal["subprocess", "docker", "k8s"] = Field(
+        "subprocess",
+        description="Pipes client that starts each training: a local process (`PipesSubprocessClient`), a container "
+        "(`PipesDockerClient`) or a Kubernetes pod (`PipesK8sClient`).",
+    )
+    gpus: list[str] = Field(
+        default_factory=list,
+        description="CUDA device ids arms may train on (e.g. ['0', '1', '2', '3']); each training is pinned to its "
+        "own through CUDA_VISIBLE_DEVICES. Empty: train on CPU (or on whatever `model.device` finds).",
+    )
+    processes_per_arm: int = Field(
+        1,
+        ge=1,
+        description="Processes (GPUs) one training spans; above 1 the command is `accelerate launch --num_processes N "
+        "-m rlvr_assets.train`.",
+    )
+    parallel_arms: int | None = Field(
+        None,
+        ge=1,
+        description="Arm trainings at once: the limit `rlvr-assets run` sets on the `rlvr_training` concurrency pool "
+        "and the arm runs it keeps in flight. Null: len(gpus) // processes_per_arm, or 1 without GPUs.",
+    )
+    checkpoint_every: int = Field(
+        4,
+        ge=1,
+        description="Optimizer steps between resumable checkpoints (weights, optimizer, scheduler and RNG state); a "
+        "killed training restarts from the last one.",
+    )
+    python: str | None = Field(
+        None, description="Interpreter of the local training process (null: the one running Dagster)."
+    )
+    docker: DockerLaunchConfig = Field(default_factory=DockerLaunchConfig, description="The Docker launcher.")
+    k8s: K8sLaunchConfig = Field(default_factory=K8sLaunchConfig, description="The Kubernetes launcher.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ScaleConfig:
+        if self.gpus and len(self.gpus) < self.processes_per_arm:
+            raise ValueError(
+                f"scale.processes_per_arm ({self.processes_per_arm}) needs at least that many scale.gpus, got {self.gpus}"
+            )
+        return self
+
+    @property
+    def training_slots(self) -> int:
+        """How many arm trainings may run at once."""
+        if self.parallel_arms:
+            return self.parallel_arms
+        return max(1, len(self.gpus) // self.processes_per_arm) if self.gpus else 1
+
+
 class PipelineConfig(_Strict):
     """The whole pipeline: one file decides arms, gate, training budget, evaluation and prices."""
 
@@ -437,6 +531,37 @@ class PipelineConfig(_Strict):
         default_factory=EconomicsConfig, description="Cost ratios (rho_cost partitions) and prices."
     )
     paths: PathsConfig = Field(default_factory=PathsConfig, description="Inputs and outputs on disk.")
+    scale: ScaleConfig = Field(
+        default_factory=ScaleConfig, description="Where and how many arm trainings run (Dagster Pipes, GPU pool)."
+    )
+    owners: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "tasks": ["team:task-authors"],
+            "augmentation": ["team:task-authors"],
+            "training": ["team:post-training"],
+            "evaluation": ["team:post-training"],
+            "economics": ["team:research"],
+        },
+        description="Asset owners by asset group (emails or `team:name`), shown in the Dagster UI.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PipelineConfig:
+        if self.scale.processes_per_arm > 1 and self.model.device == "cpu":
+            raise ValueError("scale.processes_per_arm > 1 spans GPUs: it needs model.device cuda or auto")
+        return self
+
+
+def _check_inputs(cfg: PipelineConfig, source: Path) -> None:
+    """Fail at load, before any model work, when an input the run reads is not on disk."""
+    rule = f"relative paths in a config resolve against its folder, {source.parent}"
+    seeds = cfg.paths.seeds_dir
+    if not seeds.is_dir():
+        raise ConfigError(f"{source}: field 'paths.seeds_dir': no folder {seeds} ({rule})")
+    if not any(seeds.glob("*.jsonl")):
+        raise ConfigError(f"{source}: field 'paths.seeds_dir': no *.jsonl seed files in {seeds} ({rule})")
+    if not cfg.paths.smoke_suite.is_file():
+        raise ConfigError(f"{source}: field 'paths.smoke_suite': no file {cfg.paths.smoke_suite} ({rule})")
 
     @model_validator(mode="before")
     @classmethod
@@ -476,8 +601,10 @@ def _validation_line(path: Path, exc: ValidationError) -> str:
 def load_config(path: Path | str | None = None) -> PipelineConfig:
     """Load the pipeline config from `path`, $RLVR_ASSETS_CONFIG, or the project default, in that order.
 
-    Relative paths inside the file resolve against the file's own directory. Anything wrong with the file
-    is a ConfigError whose message is one line naming the file and the field.
+    One rule for paths: a relative path inside the file resolves against the file's own folder (so a config
+    and its seeds move together); write an absolute path to point elsewhere. Anything wrong with the file is a
+    ConfigError whose message is one line naming the file and the field; a missing seeds folder or smoke suite
+    fails here, before any model is converted or trained.
     """
     chosen = Path(path) if path else Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
     if not chosen.exists():
@@ -506,6 +633,8 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
     if paths:
         raw["paths"] = paths
     try:
-        return PipelineConfig.model_validate(raw)
+        cfg = PipelineConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_validation_line(chosen, exc)) from None
+    _check_inputs(cfg, chosen.resolve())
+    return cfg

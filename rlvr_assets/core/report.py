@@ -1,5 +1,5 @@
-"""The economics report as files: markdown summary, CSV tables and the figures teams look at first (the
-scaling curve, rho_cost vs r, and each arm's training reward curve).
+"""The economics report as files: a paragraph saying what the run shows, markdown tables, CSVs and the figures
+teams look at first (core/figures.py; each arm's training reward curve is drawn here from `training_log`).
 
 It opens with a banner whenever no trade rate is identified, so noise is never read as a result, and
 lists each comparison's minimum detectable difference so a reader learns what a real answer would need."""
@@ -14,7 +14,33 @@ from pathlib import Path
 
 import polars as pl
 
+from rlvr_assets.core.figures import (
+    plot_funnel,
+    plot_rho_cost,
+    plot_rho_per_arm,
+    plot_scaling_curve,
+    rho_cost_style,
+)
 from rlvr_assets.core.scoring import ArmScore, scale_to_detect
+
+__all__ = [
+    "FIGURES",
+    "MDD_NOTE",
+    "arm_frame",
+    "cost_view",
+    "identification_banner",
+    "identification_lines",
+    "markdown_table",
+    "mdd_frame",
+    "plot_reward_curves",
+    "reward_curve_markdown",
+    "rho_cost_style",  # the figure style, defined in core/figures.py
+    "run_summary",
+    "trade_view",
+    "training_summary",
+    "write_arms_csv",
+    "write_report",
+]
 
 MDD_NOTE = (
     "MDD = (z_0.975 + z_0.80) x SE = 2.80 x SE of the difference (two-sided 95%, 80% power); SE falls about as "
@@ -26,7 +52,8 @@ def markdown_table(frame: pl.DataFrame) -> str:
     def fmt(value: object) -> str:
         if isinstance(value, float):
             return f"{value:.4g}"
-        return "" if value is None else str(value)
+        # a reason may hold a pipe or a newline: escaped, it stays in its cell instead of breaking the table
+        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
 
     header = "| " + " | ".join(frame.columns) + " |"
     sep = "|" + "---|" * len(frame.columns)
@@ -133,90 +160,110 @@ def identification_lines(trade: pl.DataFrame) -> list[str]:
     return lines
 
 
-def _plot_curve(path: Path, arms: Sequence[ArmScore]) -> None:
-    import matplotlib
+FIGURES = {
+    # UI metadata key: (file, title)
+    "scaling_curve_figure": ("scaling_curve.png", "Human scaling curve and augmented arms"),
+    "rho_cost_figure": ("rho_cost.png", "rho_cost against the cost ratio r"),
+    "rho_per_arm_figure": ("rho_per_arm.png", "Trade rate per augmented arm, with CIs"),
+    "gate_funnel_figure": ("funnel.png", "Gate funnel"),
+}
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+TRADE_VIEW = ["arm", "estimator", "n_human", "n_aug", "score", "n_equiv", "rho", "rho_low", "rho_high"]
+TRADE_VIEW += ["identified", "reason", "identified_reason"]
+COST_VIEW = ["arm", "estimator", "cost_ratio", "rho", "rho_cost", "rho_cost_low", "rho_cost_high", "break_even"]
+COST_VIEW += ["identified", "reason"]
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+
+def _view(frame: pl.DataFrame, columns: Sequence[str], order: Sequence[str]) -> pl.DataFrame:
+    """The columns a reader compares (those present), rows in a fixed order, every reason in full."""
+    keep = [c for c in columns if c in frame.columns]
+    return frame.select(keep).sort([c for c in order if c in keep], nulls_last=True)
+
+
+def trade_view(trade: pl.DataFrame) -> pl.DataFrame:
+    """The trade-rate table as the UI shows it: one row per arm and estimator, sorted."""
+    return _view(trade, TRADE_VIEW, ["arm", "estimator"])
+
+
+def cost_view(cost: pl.DataFrame) -> pl.DataFrame:
+    """The rho_cost table as the UI shows it: sorted by arm, estimator and cost ratio."""
+    return _view(cost, COST_VIEW, ["arm", "estimator", "cost_ratio"])
+
+
+def arm_frame(arms: Sequence[ArmScore]) -> pl.DataFrame:
+    """Every arm's score with its CI: human-only arms by size, then augmented arms by size."""
+    rows = [
+        {
+            "arm": a.arm,
+            "kind": "human" if a.is_human_only else "augmented",
+            "n_human": a.n_human,
+            "n_aug": a.n_aug,
+            "score": a.score,
+            "ci_low": a.ci_low,
+            "ci_high": a.ci_high,
+        }
+        for a in sorted(arms, key=lambda a: (not a.is_human_only, a.n_human + a.n_aug, a.arm))
+    ]
+    schema = {"arm": pl.String, "kind": pl.String, "n_human": pl.Int64, "n_aug": pl.Int64}
+    schema |= {"score": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def run_summary(arms: Sequence[ArmScore], trade: pl.DataFrame, costs: dict[str, object], funnel: pl.DataFrame) -> str:
+    """One short paragraph saying what the run shows: what was trained, how scores came out, what the gate
+    kept, whether a trade rate is identified and what the measured cost ratio means for it."""
     human = sorted((a for a in arms if a.is_human_only), key=lambda a: a.n_human)
-    ax.errorbar(
-        [a.n_human for a in human],
-        [a.score for a in human],
-        yerr=_err(human),
-        marker="o",
-        capsize=3,
-        label="human-only arms",
-    )
-    for a in arms:
-        if not a.is_human_only:
-            ax.errorbar(
-                [a.n_human + a.n_aug],
-                [a.score],
-                yerr=_err([a]),
-                marker="s",
-                capsize=3,
-                label=f"{a.arm} ({a.n_human}h+{a.n_aug}a)",
+    augmented = [a for a in arms if not a.is_human_only]
+    parts = [
+        f"This run trained {len(arms)} arms: human-only with {', '.join(str(a.n_human) for a in human) or 'no'} tasks"
+        + (
+            f" and {len(augmented)} augmented ({', '.join(f'{a.arm} = {a.n_human}h + {a.n_aug}a' for a in augmented)})."
+            if augmented
+            else "."
+        )
+    ]
+    if arms:
+        lo, hi = min(arms, key=lambda a: a.score), max(arms, key=lambda a: a.score)
+        widest = max(
+            (a.ci_high - a.ci_low for a in arms if a.ci_low is not None and a.ci_high is not None), default=None
+        )
+        ci = f"; the widest 95% CI spans {widest:.1f} points" if widest is not None else ""
+        if hi.score == lo.score:
+            parts.append(f"Every arm scored {lo.score:.1f} held-out pass@1{ci}.")
+        else:
+            parts.append(f"Held-out pass@1 ranged from {lo.score:.1f} ({lo.arm}) to {hi.score:.1f} ({hi.arm}){ci}.")
+    total = funnel.filter(pl.col("operator") == "all") if "operator" in funnel.columns else funnel.clear()
+    if total.height and {"attempts", "proposed", "accepted"} <= set(total.columns):
+        row = total.row(0, named=True)
+        parts.append(
+            f"The gate kept {row['accepted']} of {row['proposed']} proposed variants ({row['attempts']} operator attempts)."
+        )
+    judged = _judged(trade)
+    identified = judged.filter(pl.col("identified").fill_null(False)) if judged.height else judged
+    if judged.height == 0:
+        parts.append("No augmented arm was scored, so there is no trade rate.")
+    elif identified.height == 0:
+        parts.append(f"None of the {judged.height} trade-rate estimates is identified (the note below says why).")
+    else:
+        best = identified.sort("rho", descending=True, nulls_last=True).row(0, named=True)
+        parts.append(
+            f"{identified.height} of {judged.height} trade-rate estimates are identified; the largest is rho = "
+            f"{best['rho']:.3g} ({best['arm']}, {best['estimator']}), break-even r* = "
+            f"{(1 / best['rho']) if best['rho'] else float('inf'):.3g}."
+        )
+    measured = costs.get("measured_cost_ratio")
+    if isinstance(measured, int | float):
+        usable = identified.filter(pl.col("rho") > 0) if identified.height else identified
+        if usable.height:
+            verdict = (
+                "augmentation pays at it"
+                if any(measured * r >= 1 for r in usable["rho"].to_list())
+                else "augmentation does not pay at it"
             )
-    ax.set_xscale("log")
-    ax.set_xlabel("tasks in corpus (log)")
-    ax.set_ylabel("held-out pass@1 (%)")
-    ax.set_title("Human scaling curve and augmented arms")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _err(arms: Sequence[ArmScore]) -> list[list[float]] | None:
-    if any(a.ci_low is None or a.ci_high is None for a in arms):
-        return None
-    return [[max(0.0, a.score - (a.ci_low or 0)) for a in arms], [max(0.0, (a.ci_high or 0) - a.score) for a in arms]]
-
-
-def rho_cost_style(row: dict[str, object]) -> dict[str, object]:
-    """Line style of one estimate in the rho_cost figure: an estimate that is not identified is greyed out."""
-    if row.get("identified"):
-        return {}
-    return {
-        "color": "lightgrey",
-        "linestyle": ":" if row.get("estimator") == "log_interpolation" else "--",
-        "alpha": 0.8,
-    }
-
-
-def _plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    r_max = max(ratios) * 1.2 if ratios else 50.0
-    grid = [r_max * i / 100 for i in range(1, 101)]
-    for row in _judged(trade).filter(pl.col("rho").is_not_null()).iter_rows(named=True):
-        style = rho_cost_style(row)
-        label = f"{row['arm']} ({row['estimator']})" + ("" if row.get("identified") else ", not identified")
-        line = ax.plot(grid, [row["rho"] * r for r in grid], label=label, **style)[0]
-        if row.get("rho_low") is not None and row.get("rho_high") is not None:
-            ax.fill_between(
-                grid,
-                [row["rho_low"] * r for r in grid],
-                [row["rho_high"] * r for r in grid],
-                color=line.get_color(),
-                alpha=0.15 if row.get("identified") else 0.06,
-            )
-        ax.scatter(ratios, [row["rho"] * r for r in ratios], color=line.get_color(), s=12, alpha=style.get("alpha"))
-    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="break-even (rho_cost = 1)")
-    ax.set_xlabel("cost ratio r = c_human / c_aug")
-    ax.set_ylabel("rho_cost = rho x r")
-    identified = _judged(trade)["identified"].fill_null(False).any() if trade.height else False
-    ax.set_title("Cost-adjusted trade rate (95% bootstrap bands)" + ("" if identified else "\nNOT IDENTIFIED: noise"))
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        else:
+            verdict = "without an identified rho that says nothing about whether augmentation pays"
+        parts.append(f"The measured cost ratio c_human / c_aug is {measured:.3g}; {verdict}.")
+    return " ".join(parts)
 
 
 def _reward_curve_figure(log: pl.DataFrame):  # type: ignore[no-untyped-def]
@@ -313,41 +360,44 @@ def write_report(
     ratios: Sequence[float],
     training_log: pl.DataFrame | None = None,
 ) -> Path:
-    """Write report.md plus CSVs and PNGs into `out_dir`; returns the markdown path."""
+    """Write report.md plus CSVs and PNGs into `out_dir`; returns the markdown path. `training_log` (per-step
+    rows: arm, seed, step, reward, ...) adds the reward curves."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_arms_csv(out_dir / "arms.csv", arms)
     trade.write_csv(out_dir / "trade_rate.csv")
     cost.write_csv(out_dir / "rho_cost.csv")
     funnel.write_csv(out_dir / "funnel.csv")
-    _plot_curve(out_dir / "scaling_curve.png", arms)
-    _plot_rho_cost(out_dir / "rho_cost.png", trade, ratios)
-    arm_frame = pl.DataFrame(
-        [
-            {
-                "arm": a.arm,
-                "n_human": a.n_human,
-                "n_aug": a.n_aug,
-                "score": a.score,
-                "ci_low": a.ci_low,
-                "ci_high": a.ci_high,
-            }
-            for a in arms
-        ]
-    )
     measured = costs.get("measured_cost_ratio")
+    plot_scaling_curve(out_dir / "scaling_curve.png", arms)
+    plot_rho_cost(out_dir / "rho_cost.png", trade, ratios, measured if isinstance(measured, int | float) else None)
+    plot_rho_per_arm(out_dir / "rho_per_arm.png", trade)
+    plot_funnel(out_dir / "funnel.png", funnel)
+    curves = training_log is not None and training_log.height > 0
+    if curves and training_log is not None:
+        nested = [c for c, t in training_log.schema.items() if isinstance(t, pl.List)]
+        flat = training_log.with_columns(pl.col(c).list.join(" ") for c in nested)  # CSV holds no lists
+        flat.write_csv(out_dir / "training_log.csv")
+        plot_reward_curves(out_dir / "reward_curves.png", training_log)
+    arms_table = arm_frame(arms)
     banner = identification_banner(trade)
     mdd = mdd_frame(trade)
     lines = [
         "# rlvr_assets economics report",
         "",
+        run_summary(arms, trade, costs, funnel),
+        "",
         *([f"> **{banner}**", ""] if banner else []),
+        "![scaling curve](scaling_curve.png) ![rho per arm](rho_per_arm.png)",
+        "",
         "## Arms (held-out pass@1, %, mean over benchmarks; 95% bootstrap CI over items within each benchmark)",
-        markdown_table(arm_frame),
+        markdown_table(arms_table),
         "",
         "## Trade rate rho = (N_equiv - n_base) / n_aug",
         markdown_table(trade),
         "",
         "## rho_cost(r) = rho x r, break-even r* = 1 / rho",
+        "![rho_cost against r](rho_cost.png)",
+        "",
         markdown_table(cost),
         "",
         "## Minimum detectable difference of each comparison",
@@ -359,28 +409,27 @@ def write_report(
         f"c_aug per accepted variant: {costs.get('c_aug_usd')} USD; c_human per seed: {costs.get('c_human_usd')} USD; "
         f"measured r = {measured}",
         "",
+        *(
+            [
+                "## Training (GRPO reward per arm; zero-gradient steps: every group scored the same)",
+                markdown_table(training_summary(training_log)),
+                "",
+                "![reward curves](reward_curves.png)",
+                "",
+            ]
+            if curves and training_log is not None
+            else []
+        ),
         "## Gate funnel (attempts -> accepted, per factor and operator)",
+        "![gate funnel](funnel.png)",
+        "",
         markdown_table(funnel),
         "",
-    ]
-    if training_log is not None and training_log.height:
-        nested = [c for c, t in training_log.schema.items() if isinstance(t, pl.List)]
-        flat = training_log.with_columns(pl.col(c).list.join(" ") for c in nested)  # CSV holds no lists
-        flat.write_csv(out_dir / "training_log.csv")
-        plot_reward_curves(out_dir / "reward_curves.png", training_log)
-        lines += [
-            "## Training (GRPO reward per arm; zero-gradient steps: every group scored the same)",
-            markdown_table(training_summary(training_log)),
-            "",
-            "![reward curves](reward_curves.png)",
-            "",
-        ]
-    curves = ", reward_curves.png" if training_log is not None and training_log.height else ""
-    lines += [
-        f"Figures: scaling_curve.png, rho_cost.png (estimates that are not identified in grey){curves}. "
-        "Tables: arms.csv (re-usable with "
-        "`rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv"
-        f"{', training_log.csv' if curves else ''}.",
+        "Figures: scaling_curve.png, rho_cost.png (estimates that are not identified in grey, null ones listed "
+        "under it), rho_per_arm.png, funnel.png"
+        + (", reward_curves.png. " if curves else ". ")
+        + "Tables: arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv"
+        + (", training_log.csv." if curves else "."),
     ]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")

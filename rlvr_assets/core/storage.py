@@ -48,8 +48,9 @@ def asset_table(asset_path: Sequence[str]) -> str:
     return "_".join(asset_path)
 
 
-def write_frame(path: Path, table: str, frame: pl.DataFrame, partition_key: str | None = None) -> None:
-    """Replace the whole table (unpartitioned) or just one partition's rows."""
+def write_frame(path: Path, table: str, frame: pl.DataFrame, partition_key: str | None = None) -> int:
+    """Replace the whole table (unpartitioned) or just one partition's rows; returns the table's row count after
+    the write (all partitions)."""
     untyped = [name for name, dtype in frame.schema.items() if dtype == pl.Null]
     if untyped:
         # a column that is null in every row has no type; the next partition's rows could not be stored
@@ -69,6 +70,7 @@ def write_frame(path: Path, table: str, frame: pl.DataFrame, partition_key: str 
             con.execute(f'DELETE FROM "{table}" WHERE {PARTITION_COLUMN} = ?', [partition_key])
             con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
         con.unregister("incoming")
+        return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
 
 
 def read_frame(path: Path, table: str, partition_keys: Sequence[str] | None = None) -> pl.DataFrame:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rlvr_assets.core.agentic import EpisodeTraining
+from rlvr_assets.core.checkpoint_files import save_policy
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
 from rlvr_assets.core.dynamic_sampling import InformativeSampler, PassRateTracker
 from rlvr_assets.core.sampling import resolve_device, trl_generation_args
@@ -32,6 +33,7 @@ from rlvr_assets.core.tasks import Task
 from rlvr_assets.core.verifiers import make_trl_reward
 
 Precision = Literal["fp32", "bf16"]
+STEPS_FILE = "rlvr_steps.json"  # a resumable checkpoint's StepLogs, so a resumed training's log starts at step 1
 
 
 @dataclass(frozen=True)
@@ -166,11 +168,14 @@ def train_grpo(
     lineage: dict[str, Any],
     on_log: Callable[[dict[str, float]], None] | None = None,
     pass_rates: Mapping[str, tuple[float, int]] | None = None,
+    *,
+    checkpoint_every: int | None = None,  # resumable checkpoint (weights, optimizer, RNG) every k steps
+    resume_from: str | None = None,  # continue from such a checkpoint through the trainer's own resume
 ) -> TrainingResult:
     """Train one arm and save its checkpoint. `pass_rates` (task id -> (pass rate, rollouts)) is what the
     gate already measured; dynamic sampling starts from it."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     if not tasks:
@@ -196,7 +201,9 @@ def train_grpo(
         seed=seed,
         data_seed=seed,
         logging_steps=1,
-        save_strategy="no",
+        save_strategy="steps" if checkpoint_every else "no",
+        save_steps=checkpoint_every or 500,
+        save_total_limit=2,  # the newest may be torn by a kill; the one before it is complete
         report_to="none",
         use_cpu=device == "cpu",
         bf16=precision == "bf16",
@@ -230,6 +237,10 @@ def train_grpo(
     )
     steps: list[StepLog] = []
     scored: list[tuple[str, ...]] = []  # task ids of each step's reward call
+    if resume_from and (Path(resume_from) / STEPS_FILE).exists():  # the log so far travels with the checkpoint
+        rows = json.loads((Path(resume_from) / STEPS_FILE).read_text())
+        steps += [StepLog(**{**row, "prompt_ids": tuple(row["prompt_ids"])}) for row in rows]
+        scored += [s.prompt_ids for s in steps]
 
     class _Record(TrainerCallback):
         started = 0.0
@@ -245,6 +256,11 @@ def train_grpo(
 
         def on_step_end(self, _args, _state, _control, **_kw):  # type: ignore[no-untyped-def]
             self.seconds = time.monotonic() - self.started
+
+        def on_save(self, args, state, _control, **_kw):  # type: ignore[no-untyped-def]
+            saved = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if saved.is_dir():
+                (saved / STEPS_FILE).write_text(json.dumps([asdict(s) for s in steps]))
 
         def on_log(self, _args, state, _control, logs=None, **_kw):  # type: ignore[no-untyped-def]
             if not logs or "reward" not in logs:
@@ -295,17 +311,17 @@ def train_grpo(
         callbacks=[_Record()],
         rollout_func=live.rollout_func if live else None,
     )
+    trainer.remove_callback(PrinterCallback)  # its raw dicts; metrics reach the caller through on_log
     start = time.monotonic()
     with _sdpa_context(backends):
-        trainer.train()
+        trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.monotonic() - start
     history = [s.reward for s in steps if s.reward is not None]
     mean_reward = sum(history) / len(history) if history else 0.0
     final_loss = next((s.loss for s in reversed(steps) if s.loss is not None), None)
     ckpt = out_dir / "model"
     trained = trainer.model.merge_and_unload() if cfg.use_lora else trainer.model
-    trained.save_pretrained(ckpt)
-    tokenizer.save_pretrained(ckpt)
+    save_policy(trained, tokenizer, ckpt)
     log = tuple(steps)
     full_lineage = {
         **lineage,

@@ -1,4 +1,4 @@
-"""Jobs, the seed-change sensor and the sweep schedule.
+"""Jobs, the seed-change sensor, the automation sensor and the sweep schedule.
 
 Jobs follow the partitioning and select by asset group: task preparation (unpartitioned: the tasks and
 augmentation groups), one arm's train+eval (arm-partitioned: training and evaluation), trade rate, rho_cost
@@ -45,21 +45,48 @@ def files_fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def build_seed_sensor(cfg: PipelineConfig) -> dg.SensorDefinition:
-    watched = [cfg.paths.seeds_dir, cfg.paths.smoke_suite]
+WATCHED_FILES_KEY = "watched_files_fingerprint"
 
+
+def watched_files_fingerprint(cfg: PipelineConfig) -> str:
+    """The seed files and the smoke suite as the seed sensor sees them."""
+    return files_fingerprint([cfg.paths.seeds_dir, cfg.paths.smoke_suite])
+
+
+def build_seed_sensor(cfg: PipelineConfig) -> dg.SensorDefinition:
     @dg.sensor(
         job=prepare_tasks_job,
         minimum_interval_seconds=60,
-        description="Re-prepares tasks when a seed or held-out file changes.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Re-prepares tasks when a seed or held-out file differs from what seed_tasks last read (on "
+        "by default; it runs with the daemon `dagster dev` starts). The eager corpora then rebuild, and only "
+        "arms whose corpus changed show as unsynced.",
     )
     def seed_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        fingerprint = files_fingerprint(watched)
+        fingerprint = watched_files_fingerprint(cfg)
         if fingerprint == context.cursor:
             return dg.SkipReason("seed files unchanged")
+        latest = context.instance.get_latest_materialization_event(dg.AssetKey("seed_tasks"))
+        seen = (
+            latest.asset_materialization.metadata.get(WATCHED_FILES_KEY)
+            if latest and latest.asset_materialization
+            else None
+        )
+        if seen is not None and seen.value == fingerprint:
+            return dg.SensorResult(skip_reason="seed_tasks already read these files", cursor=fingerprint)
         return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"seeds-{fingerprint}")], cursor=fingerprint)
 
     return seed_files_sensor
+
+
+# Cheap, eager assets (the corpora, the economics) refresh themselves when their inputs land; training is
+# never started by this sensor (policy_checkpoint and benchmark_scores have no automation condition).
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "default_automation_condition_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Rebuilds the corpora after new tasks and the economics after new scores (on by default).",
+)
 
 
 def build_sweep_schedule(arm_keys: list[str]) -> dg.ScheduleDefinition:
@@ -67,15 +94,23 @@ def build_sweep_schedule(arm_keys: list[str]) -> dg.ScheduleDefinition:
         job=train_arm_job,
         cron_schedule="0 3 * * 6",
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Weekly: trains every arm whose checkpoint is missing (new fractions train alone).",
+        description="Weekly: trains every arm Dagster reports missing or stale (the same verdict as the UI's "
+        "'Materialize unsynced' and `rlvr-assets run`). Off by default: training is the expensive step.",
     )
     def weekly_sweep_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
-        done = context.instance.get_materialized_partitions(dg.AssetKey("benchmark_scores"))
-        todo = [k for k in arm_keys if k not in done]
+        from rlvr_assets.defs.staleness import arm_states
+
+        states = arm_states(context.instance, context.repository_def.asset_graph, arm_keys)
+        todo = [s for s in states.values() if s.status != "fresh"]
         if not todo:
-            return dg.SkipReason("every arm is scored")
+            return dg.SkipReason("every arm is fresh: same corpus, base model, code and settings as its last run")
         return [
-            dg.RunRequest(partition_key=k, run_key=f"sweep-{context.scheduled_execution_time:%Y%m%d}-{k}") for k in todo
+            dg.RunRequest(
+                partition_key=s.arm,
+                run_key=f"sweep-{context.scheduled_execution_time:%Y%m%d}-{s.arm}",
+                tags={"rlvr/why": f"{s.status}: {'; '.join(s.causes)}"[:250]},
+            )
+            for s in todo
         ]
 
     return weekly_sweep_schedule

@@ -13,7 +13,17 @@ from rlvr_assets.core.economics import (
     trade_rates,
 )
 from rlvr_assets.core.funnel import funnel_frame
-from rlvr_assets.core.report import markdown_table, reward_curve_markdown, write_report
+from rlvr_assets.core.report import (
+    FIGURES,
+    arm_frame,
+    cost_view,
+    identification_banner,
+    markdown_table,
+    reward_curve_markdown,
+    run_summary,
+    trade_view,
+    write_report,
+)
 from rlvr_assets.core.scoring import (
     ArmShape,
     arm_score_table,
@@ -23,6 +33,7 @@ from rlvr_assets.core.scoring import (
 )
 from rlvr_assets.core.storage import read_frame
 from rlvr_assets.defs.groups import ECONOMICS
+from rlvr_assets.defs.metadata import figure, frame_table
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
 
 TRADE_SCHEMA = {
@@ -106,8 +117,8 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         return dg.Output(
             frame,
             metadata={
-                "trade_rate": dg.MetadataValue.md(markdown_table(frame)),
-                "arm_scores": dg.MetadataValue.md(markdown_table(pl.DataFrame([vars(a) for a in curve]))),
+                "trade_rate": frame_table(trade_view(frame)),
+                "arm_scores": frame_table(arm_frame(curve)),
             },
         )
 
@@ -141,7 +152,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 }
             )
         frame = pl.DataFrame(rows, schema=RHO_COST_SCHEMA)
-        return dg.Output(frame, metadata={"rho_cost": dg.MetadataValue.md(markdown_table(frame))})
+        return dg.Output(frame, metadata={"rho_cost": frame_table(cost_view(frame))})
 
     @dg.asset(
         group_name=ECONOMICS,
@@ -160,7 +171,8 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         gate_results: pl.DataFrame,
         augmentation_costs: pl.DataFrame,
     ) -> dg.MaterializeResult:
-        """The curves, the gate funnel and rho_cost vs r with CI bands, as files and as UI metadata."""
+        """What the run shows in one paragraph, the figures (scaling curve, rho_cost against r with the measured
+        ratio, rho per arm with CIs, gate funnel) and the sorted tables, as files and as UI metadata."""
         arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
         curve = arm_score_table(arms, rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed, benchmark_of)
         cost = rho_cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
@@ -175,13 +187,25 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=log
         )
         context.log.info(f"report written to {path}")
-        curves = {"reward_curves": dg.MetadataValue.md(reward_curve_markdown(log))} if log is not None else {}
+        banner = identification_banner(trade_rate)
+        has_log = log is not None and log.height > 0
         return dg.MaterializeResult(
             metadata={
+                "what_the_run_shows": dg.MetadataValue.text(run_summary(curve, trade_rate, costs, funnel)),
+                **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
+                **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
+                # the training_log's curves with their per-step table (core/report.py)
+                **(
+                    {"reward_curves": dg.MetadataValue.md(reward_curve_markdown(log))}
+                    if has_log and log is not None
+                    else {}
+                ),
+                "arm_scores": frame_table(arm_frame(curve)),
+                "trade_rate": frame_table(trade_view(trade_rate)),
+                "rho_cost": frame_table(cost_view(cost)),
+                "gate_funnel": frame_table(funnel),
                 "report": dg.MetadataValue.path(str(path)),
-                "summary": dg.MetadataValue.md(path.read_text()),
-                "rho_cost_rows": cost.height,
-                **curves,
+                "report_markdown": dg.MetadataValue.md(path.read_text()),
             }
         )
 

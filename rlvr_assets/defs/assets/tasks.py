@@ -23,15 +23,17 @@ from rlvr_assets.core.gate import FACTORS, run_gate
 from rlvr_assets.core.llm_rewrite import apply_llm_rewrites, make_backend
 from rlvr_assets.core.models import base_model_dir, materialize_base_model
 from rlvr_assets.core.operators import apply_operators, operator_versions
-from rlvr_assets.core.report import markdown_table
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import load_policy, resolve_device
 from rlvr_assets.core.seeds import load_seed_dir, load_task_file
 from rlvr_assets.core.storage import read_frame, write_frame
 from rlvr_assets.core.tasks import Task
+from rlvr_assets.defs.automation import WATCHED_FILES_KEY, watched_files_fingerprint
 from rlvr_assets.defs.groups import AUGMENTATION, TASKS
+from rlvr_assets.defs.metadata import frame_table
 
 ROLLOUT_CACHE_TABLE = "gate_rollout_cache"
+GATE_OUTCOME = ["variant_id", "factor", "passed", "value", "reason", "accepted", "q", "pass_rate", "pass_at_k"]
 
 
 def _digest(*parts: str) -> str:
@@ -69,6 +71,8 @@ def seed_tasks(context: dg.AssetExecutionContext, cfg: dg.ResourceParam[Pipeline
             "base": splits.get("base", 0),
             "pool": splits.get("pool", 0),
             "mean_authoring_cost_usd": float(frame["authoring_cost_usd"].mean() or 0.0),
+            # what the seed sensor compares the files on disk against
+            WATCHED_FILES_KEY: watched_files_fingerprint(cfg),
         },
     )
 
@@ -138,8 +142,10 @@ def gate_results(
     parents = {t.id: t for t in frame_to_tasks(seed_tasks)}
     policy = load_policy(base_model["path"][0], cfg.model, cfg.sampling.backend)
     started = time.monotonic()
+    rollout_seconds: list[float] = []
 
     def sample_fn(tasks: Sequence[Task], n: int) -> list[tuple[int, str | list[str], int]]:
+        began = time.monotonic()
         rollouts = sample_rollouts(
             policy,
             tasks,
@@ -147,6 +153,7 @@ def gate_results(
             cfg.sampling,
             progress=lambda done, total: context.log.info(f"gate rollouts {done}/{total}"),
         )
+        rollout_seconds.append(time.monotonic() - began)
         return [(r.task_index, r.completion, r.tokens) for r in rollouts]
 
     # rollouts are the expensive part: reuse them for variants (content-hashed) already rolled out by the
@@ -162,22 +169,27 @@ def gate_results(
     frame = gate_to_frame(run, variants, cfg.economics.prices)
     accepted = sum(d.accepted for d in run.decisions)
     total_tokens = sum(run.rollout_tokens.values())
-    context.log.info(f"gate: {accepted}/{len(variants)} accepted in {seconds:.1f}s, {total_tokens} rollout tokens")
-    return dg.Output(
-        frame,
-        metadata={
-            "variants": len(variants),
-            "variants_rolled_out": len(run.sampled),
-            "variants_reusing_rollouts": len(variants) - len(run.sampled),
-            "accepted": accepted,
-            "gate_seconds": round(seconds, 2),
-            "rollout_tokens": total_tokens,
-            "rollout_tokens_per_second": round(total_tokens / max(seconds, 1e-9), 1),
-            "rejected_by_factor": dg.MetadataValue.json(
-                {f: int(frame.filter((pl.col("factor") == f) & ~pl.col("passed")).height) for f in FACTORS}
-            ),
-        },
-    )
+    new_tokens = sum(run.rollout_tokens[v] for v in run.sampled)
+    context.log.info(f"gate: {accepted}/{len(variants)} accepted in {seconds:.1f}s, {new_tokens} new rollout tokens")
+    metadata: dict[str, object] = {
+        "variants": len(variants),
+        "variants_rolled_out": len(run.sampled),
+        "variants_reusing_rollouts": len(variants) - len(run.sampled),
+        "accepted": accepted,
+        "gate_seconds": round(seconds, 2),
+        "rollout_tokens": total_tokens,
+        "rollout_tokens_new": new_tokens,
+        "rejected_by_factor": dg.MetadataValue.json(
+            {f: int(frame.filter((pl.col("factor") == f) & ~pl.col("passed")).height) for f in FACTORS}
+        ),
+    }
+    # a throughput only where something was generated: tokens this run rolled out over the time spent doing it
+    if new_tokens and sum(rollout_seconds) > 0:
+        metadata["rollout_tokens_per_second"] = round(new_tokens / sum(rollout_seconds), 1)
+    # a content version: the decisions and pass rates downstream reads (policy_checkpoint's dynamic sampling),
+    # not the measured costs, so an unchanged gate outcome leaves every arm fresh
+    decided = frame.select(GATE_OUTCOME).sort("variant_id", "factor").rows()
+    return dg.Output(frame, data_version=dg.DataVersion(_digest(*map(repr, decided))), metadata=metadata)
 
 
 @dg.asset(group_name=AUGMENTATION, kinds={"duckdb"})
@@ -196,7 +208,7 @@ def gated_tasks(
     return dg.Output(
         frame,
         data_version=dg.DataVersion(_digest(*sorted(frame["task_id"].to_list()))),
-        metadata={"accepted": frame.height, "funnel": dg.MetadataValue.md(markdown_table(funnel))},
+        metadata={"accepted": frame.height, "funnel": frame_table(funnel)},
     )
 
 

@@ -10,27 +10,57 @@ from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.dynamic_sampling import gate_pass_rates
 from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
+from rlvr_assets.core.failures import Rejected
 from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame, training_log_frame
+from rlvr_assets.core.launch import TRAINING_POOL, TrainingJob, from_plain
+from rlvr_assets.core.lineage import arm_lineage, lineage_frame, rejected_frame
 from rlvr_assets.core.report import reward_curve_markdown
 from rlvr_assets.core.sampling import load_policy
 from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.storage import write_frame
-from rlvr_assets.core.training import train_grpo
+from rlvr_assets.core.training import TrainingResult
 from rlvr_assets.defs.groups import EVALUATION, TRAINING
-from rlvr_assets.defs.partitions import arm_partitions
+from rlvr_assets.defs.launchers import launch_training
+from rlvr_assets.defs.metadata import cross_arm_scores, frame_table
+from rlvr_assets.defs.partitions import arm_keys, arm_partitions
+
+
+def _steps_markdown(history: list[dict[str, float]], max_rows: int = 200) -> str:
+    """The trainer's per-step metrics as the UI shows them on the materialization (evenly thinned past
+    `max_rows` steps, so a thousand-step run stays readable)."""
+    keys = [
+        k
+        for k in ("reward", "reward_std", "frac_reward_zero_std", "loss", "kl", "entropy")
+        if any(k in h for h in history)
+    ]
+    shown = history if len(history) <= max_rows else [history[i * len(history) // max_rows] for i in range(max_rows)]
+    lines = ["| seed | step | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 2)]
+    for h in shown:
+        cells = [f"{h[k]:.4f}" if isinstance(h.get(k), int | float) else "" for k in keys]
+        lines.append(f"| {int(h.get('seed', 0))} | {int(h.get('step', 0))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
     arms = arm_partitions(cfg)
 
-    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"duckdb"})
+    @dg.asset(
+        group_name=TRAINING,
+        partitions_def=arms,
+        kinds={"duckdb"},
+        automation_condition=dg.AutomationCondition.eager(),  # cheap; rebuilt as soon as new tasks land
+    )
     def training_corpus(
         context: dg.AssetExecutionContext,
         cfg: dg.ResourceParam[PipelineConfig],
         seed_tasks: pl.DataFrame,
         gated_tasks: pl.DataFrame,
+        augmented_tasks: pl.DataFrame,
+        gate_results: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """The tasks one arm trains on: n human seeds, or the base plus gated variants at its fraction."""
+        """The tasks one arm trains on: n human seeds, or the base plus gated variants at its fraction. Its
+        metadata is the arm's lineage: every task's origin, operator, parent and gate verdicts with reasons
+        (the table `rlvr-assets lineage ARM` prints)."""
         spec, corpus = arm_corpus(
             cfg.arms, context.partition_key, frame_to_tasks(seed_tasks), frame_to_tasks(gated_tasks)
         )
@@ -42,10 +72,16 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             pl.lit("human" if spec.is_human_only else "augmented").alias("arm_kind"),
         )
         digest = corpus_hash(corpus)
+        lineage = arm_lineage(spec.key, frame, seed_tasks, augmented_tasks, gate_results, with_rejected=True)
+        audit: dict[str, dg.MetadataValue] = {}
+        if not isinstance(lineage, Rejected):
+            audit["lineage"] = frame_table(lineage_frame(lineage))
+            audit["rejected_variants_of_parents"] = frame_table(rejected_frame(lineage.rejected or ()))
         return dg.Output(
             frame,
             data_version=dg.DataVersion(digest),
             metadata={
+                **audit,
                 "n_human": len(corpus) - n_aug,
                 "n_aug": n_aug,
                 "n_aug_target": spec.n_aug_target,
@@ -55,7 +91,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             },
         )
 
-    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"trl", "torch"})
+    @dg.asset(group_name=TRAINING, partitions_def=arms, kinds={"trl", "torch"}, pool=TRAINING_POOL)
     def policy_checkpoint(
         context: dg.AssetExecutionContext,
         cfg: dg.ResourceParam[PipelineConfig],
@@ -64,11 +100,14 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         gate_results: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
         """GRPO (TRL) from the base model on the arm's corpus, compute-matched across arms, per training seed.
-        The gate's pass rates seed dynamic sampling; every step's metrics go to the `training_log` table."""
+        The gate's pass rates seed dynamic sampling; every step's metrics go to the `training_log` table.
+        Each seed trains in its own process through the Pipes client `scale.launcher` picks, holding a slot of
+        the `rlvr_training` pool (one per GPU), and resumes from its last checkpoint after a kill."""
         tasks = frame_to_tasks(training_corpus)
         digest = corpus_hash(tasks)
         pass_rates = gate_pass_rates(gate_results.filter(pl.col("factor") == "verify").to_dicts(), cfg.gate.samples)
         rows = []
+        steps_logged = []
         logs = []
         for seed in cfg.training.seeds:
             out_dir = cfg.paths.artifacts_dir / "checkpoints" / context.partition_key / f"seed-{seed}"
@@ -80,17 +119,20 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "run_id": context.run_id,
                 "task_ids": [t.id for t in tasks],
             }
-
-            def log(metrics: dict[str, float], seed: int = seed) -> None:
-                if "reward" in metrics:
-                    context.log.info(
-                        f"seed {seed} step {int(metrics.get('step', 0))}/{cfg.training.steps_for(len(tasks))}: "
-                        f"reward {metrics['reward']:.3f} loss {metrics.get('loss', float('nan')):.4f}"
-                    )
-
-            result = train_grpo(
-                tasks, base_model["path"][0], out_dir, cfg.training, cfg.model, seed, lineage, log, pass_rates
+            job = TrainingJob(
+                arm=context.partition_key,
+                seed=seed,
+                tasks=[t.to_json() for t in tasks],
+                base_model_path=base_model["path"][0],
+                out_dir=str(out_dir),
+                config=cfg.model_dump(mode="json"),
+                lineage=lineage,
+                options={"pass_rates": {task_id: list(rate) for task_id, rate in pass_rates.items()}},
             )
+            outcome, reported = launch_training(context, cfg, job)
+            result = from_plain(TrainingResult, outcome.result)
+            context.log.info(f"seed {seed}: {result.steps} steps in pid {outcome.pid}; child reported {reported}")
+            steps_logged += outcome.history
             logs.append(training_log_frame(context.partition_key, seed, result.log))
             rows.append(
                 {
@@ -105,6 +147,11 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     "final_loss": result.final_loss,
                     "zero_gradient_steps": result.zero_gradient_steps,
                     "precision": result.precision,
+                    "resumed_from_step": outcome.resumed_from_step or 0,
+                    "train_pid": outcome.pid,
+                    "train_host": outcome.hostname,
+                    "train_started_at": outcome.started_at,
+                    "train_ended_at": outcome.ended_at,
                 }
             )
         frame = pl.DataFrame(rows)
@@ -124,6 +171,9 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "precision": rows[0]["precision"],
                 "zero_gradient_steps": sum(r["zero_gradient_steps"] for r in rows),
                 "reward_curve": dg.MetadataValue.md(reward_curve_markdown(training_log)),
+                "launcher": cfg.scale.launcher,
+                "resumed_from_step": dg.MetadataValue.json({r["training_seed"]: r["resumed_from_step"] for r in rows}),
+                "per_step": dg.MetadataValue.md(_steps_markdown(steps_logged)),
             },
         )
 
@@ -174,12 +224,13 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             per_seed.setdefault(row["training_seed"], {})[row["item_id"]] = row["reward"]
         arm = arm_macro_score(per_seed, benchmark_of, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
         seconds = time.monotonic() - started
+        score = {"pass@1": round(arm.score, 2), "ci_low": round(arm.ci_low, 2), "ci_high": round(arm.ci_high, 2)}
+        arms_table = cross_arm_scores(context.instance, arm_keys(cfg), context.partition_key, score)
         return dg.Output(
             frame,
             metadata={
-                "pass@1": round(arm.score, 2),
-                "ci_low": round(arm.ci_low, 2),
-                "ci_high": round(arm.ci_high, 2),
+                **score,
+                "scores_of_all_arms": frame_table(arms_table),
                 "benchmarks": len(arm.per_benchmark),
                 "pass@1_per_benchmark": dg.MetadataValue.json({b: round(v, 2) for b, v in arm.per_benchmark.items()}),
                 "items": len(items),
