@@ -551,18 +551,6 @@ class PipelineConfig(_Strict):
             raise ValueError("scale.processes_per_arm > 1 spans GPUs: it needs model.device cuda or auto")
         return self
 
-
-def _check_inputs(cfg: PipelineConfig, source: Path) -> None:
-    """Fail at load, before any model work, when an input the run reads is not on disk."""
-    rule = f"relative paths in a config resolve against its folder, {source.parent}"
-    seeds = cfg.paths.seeds_dir
-    if not seeds.is_dir():
-        raise ConfigError(f"{source}: field 'paths.seeds_dir': no folder {seeds} ({rule})")
-    if not any(seeds.glob("*.jsonl")):
-        raise ConfigError(f"{source}: field 'paths.seeds_dir': no *.jsonl seed files in {seeds} ({rule})")
-    if not cfg.paths.smoke_suite.is_file():
-        raise ConfigError(f"{source}: field 'paths.smoke_suite': no file {cfg.paths.smoke_suite} ({rule})")
-
     @model_validator(mode="before")
     @classmethod
     def _training_follows_sampling(cls, data: Any) -> Any:
@@ -577,6 +565,18 @@ def _check_inputs(cfg: PipelineConfig, source: Path) -> None:
         if training.get("backend") is None:
             return {**data, "training": {**training, "backend": backend or DEFAULT_BACKEND}}
         return data
+
+
+def _check_inputs(cfg: PipelineConfig, source: Path) -> None:
+    """Fail at load, before any model work, when an input the run reads is not on disk."""
+    rule = f"relative paths in a config resolve against its folder, {source.parent}"
+    seeds = cfg.paths.seeds_dir
+    if not seeds.is_dir():
+        raise ConfigError(f"{source}: field 'paths.seeds_dir': no folder {seeds} ({rule})")
+    if not any(seeds.glob("*.jsonl")):
+        raise ConfigError(f"{source}: field 'paths.seeds_dir': no *.jsonl seed files in {seeds} ({rule})")
+    if not cfg.paths.smoke_suite.is_file():
+        raise ConfigError(f"{source}: field 'paths.smoke_suite': no file {cfg.paths.smoke_suite} ({rule})")
 
 
 class ConfigError(ValueError):
