@@ -232,11 +232,17 @@ def test_guard_names_the_active_guards(box) -> None:
 
 # Forks a grandchild that leaves the job's process group and session (the group kill at the end of the job
 # misses it), waits for its job to end (its parent, the candidate, is killed then) and then, while later jobs
-# run, SIGKILLs every process it may signal, again and again.
+# run, SIGKILLs every process it may signal, again and again. Only the first call forks: two attackers of one
+# uid would kill each other as soon as the candidate dies, leaving nothing for the test to find.
 KILL_LATER_JOBS = """
 import os, signal, time
 
+FORKED = []
+
 def add(a, b):
+    if FORKED:
+        return a + b
+    FORKED.append(True)
     r, w = os.pipe()
     if os.fork() == 0:
         os.setsid()
