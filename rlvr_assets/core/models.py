@@ -7,6 +7,8 @@ its config, its weights copied over, and saved once.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -85,11 +87,30 @@ def _fingerprint(directory: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _file_stamp(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+@functools.cache
+def _parsed_gguf_tokenizer(stamp: str):  # type: ignore[no-untyped-def]
+    from transformers import AutoTokenizer
+
+    gguf = Path(stamp.rsplit(":", 2)[0])
+    return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+
+
+def gguf_tokenizer(gguf: Path):  # type: ignore[no-untyped-def]
+    """The tokenizer inside a GGUF. Parsing the file takes seconds, so it is parsed once per process and file
+    version; each caller gets its own copy (callers set the pad token on it)."""
+    return copy.deepcopy(_parsed_gguf_tokenizer(_file_stamp(gguf)))
+
+
 def _load_gguf(gguf: Path):  # type: ignore[no-untyped-def]
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = gguf_tokenizer(gguf)
     quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     config = quantized.config.to_dict()
     config.pop("quantization_config", None)
@@ -101,10 +122,9 @@ def _load_gguf(gguf: Path):  # type: ignore[no-untyped-def]
 def _build_tiny(cfg: ModelConfig):  # type: ignore[no-untyped-def]
     """A randomly initialised Llama with the SmolLM2 tokenizer: real code paths, seconds per step."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
-    gguf = locate_smollm2_gguf()
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = gguf_tokenizer(locate_smollm2_gguf())
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -122,25 +142,49 @@ def _build_tiny(cfg: ModelConfig):  # type: ignore[no-untyped-def]
     return LlamaForCausalLM(config), tokenizer
 
 
+def _build_stamp(source: str, gguf: Path) -> str:
+    """What a converted or built model depends on: its source, the GGUF file's version (weights or tokenizer),
+    and the torch and transformers versions that convert it (and seed the tiny model's initialisation)."""
+    versions = [importlib.metadata.version(p) for p in ("torch", "transformers")]
+    return "|".join([source, _file_stamp(gguf), *versions])
+
+
+def _already_built(out_dir: Path, stamp: str) -> BaseModelInfo | None:
+    try:
+        lineage = json.loads((out_dir / "rlvr_lineage.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if lineage.get("build_stamp") != stamp or not (out_dir / "model.safetensors").is_file():
+        return None
+    return BaseModelInfo(str(out_dir), lineage["source"], lineage["parameters"], _fingerprint(out_dir))
+
+
 def materialize_base_model(cfg: ModelConfig, out_dir: Path) -> BaseModelInfo:
-    """Write the starting policy to `out_dir` (idempotent for the GGUF/tiny sources) and describe it."""
+    """Write the starting policy to `out_dir` and describe it. Idempotent for the GGUF/tiny sources: a directory
+    built from the same GGUF version with the same torch and transformers is reused, not rebuilt."""
     if cfg.source == "tiny":
         source = f"tiny:{cfg.tiny_hidden_size}x{cfg.tiny_layers}"
-        model, tokenizer = _build_tiny(cfg)
+        gguf = locate_smollm2_gguf()
     elif cfg.source == "smollm2-gguf" or cfg.source.endswith(".gguf"):
-        source = str(locate_smollm2_gguf() if cfg.source == "smollm2-gguf" else Path(cfg.source).resolve())
-        model, tokenizer = _load_gguf(Path(source))
+        gguf = locate_smollm2_gguf() if cfg.source == "smollm2-gguf" else Path(cfg.source).resolve()
+        source = str(gguf)
     else:
         # A Hugging Face id or a local model directory: used as it is, nothing to convert.
         return BaseModelInfo(path=cfg.source, source=cfg.source, parameters=-1, fingerprint=cfg.source)
+    stamp = _build_stamp(source, gguf)
+    if (built := _already_built(out_dir, stamp)) is not None:
+        return built
+    model, tokenizer = _build_tiny(cfg) if cfg.source == "tiny" else _load_gguf(gguf)
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "rlvr_lineage.json").unlink(missing_ok=True)  # written last: a torn build is never reused
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     params = sum(p.numel() for p in model.parameters())
-    (out_dir / "rlvr_lineage.json").write_text(json.dumps({"source": source, "parameters": params}, indent=2))
+    lineage = {"source": source, "parameters": params, "build_stamp": stamp}
+    (out_dir / "rlvr_lineage.json").write_text(json.dumps(lineage, indent=2))
     return BaseModelInfo(path=str(out_dir), source=source, parameters=params, fingerprint=_fingerprint(out_dir))
 
 
