@@ -33,9 +33,14 @@ lint: $(STAMP)
 # SIGINT) reaches dagster dev itself, which then stops its webserver and daemon instead of being orphaned.
 UI_HOME ?= $(CURDIR)/var/dagster_home
 UI_ARGS ?=
+# SIGINT back to its default first: a background job of a non-interactive shell (`make ui &` in a script or a
+# CI step) starts with SIGINT ignored, and dagster dev gives SIGTERM whatever SIGINT has, so it would then
+# ignore `kill` too.
 ui: $(STAMP)
 	mkdir -p $(UI_HOME) && { [ -f $(UI_HOME)/dagster.yaml ] || cp deploy/dagster.yaml $(UI_HOME)/; }
-	exec env DAGSTER_HOME=$(UI_HOME) $(VENV)/bin/dagster dev -w workspace.yaml $(UI_ARGS)
+	exec env DAGSTER_HOME=$(UI_HOME) $(VENV)/bin/python -c \
+	  'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+	  $(VENV)/bin/dagster dev -w workspace.yaml $(UI_ARGS)
 
 # timing scripts (perf/), each printing side-by-side ratios; figures in docs/MEASUREMENTS.md
 perf: $(STAMP)

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -613,7 +614,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def restore_interrupt_handling() -> None:
+    """Ctrl-C and `kill` stop this process and its children, however it was started. A background job of a
+    non-interactive shell (`rlvr-assets run &` in a script, a CI step) starts with SIGINT ignored; Dagster
+    then gives SIGTERM whatever SIGINT has (dagster._utils.interrupts), so the run, and every training
+    process it starts (they inherit the ignore across exec), would ignore `kill` too."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
+    restore_interrupt_handling()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:  # the main command: the whole sweep on the configured (default) setup

@@ -22,6 +22,15 @@ TINY = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests run as `rlvr-assets` does: with Ctrl-C and `kill` working even when the suite was started in
+    the background of a script (otherwise in-process Dagster runs leave SIGTERM ignored, and the `make ui`
+    and training processes the tests start inherit that)."""
+    from rlvr_assets.cli import restore_interrupt_handling
+
+    restore_interrupt_handling()
+
+
 def write_config(directory: Path, overrides: dict | None = None, base: dict | None = None) -> Path:
     data = {**(base or TINY), **(overrides or {})}
     data["paths"] = {

@@ -1,5 +1,6 @@
 """`make ui` stops cleanly: SIGTERM to make (what a supervisor or `kill` sends) and Ctrl-C reach `dagster dev`,
-which stops its webserver, daemon and code server instead of leaving them running."""
+which stops its webserver, daemon and code server instead of leaving them running. `kill` works however
+`make ui` or `rlvr-assets` was started, from a terminal or in the background of a script."""
 
 from __future__ import annotations
 
@@ -48,6 +49,36 @@ def _read_seeds(config: Path, home: Path) -> None:
         assert dg.materialize(assets, resources=defs.resources, instance=instance).success
 
 
+def _as_a_script_starts_it() -> None:
+    """A background job of a non-interactive shell (`make ui &` in a script, a CI step) starts with SIGINT
+    ignored; a terminal's foreground job does not."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_a_run_started_in_the_background_of_a_script_still_stops_on_kill() -> None:
+    # Dagster gives SIGTERM whatever SIGINT has: without `restore_interrupt_handling` SIGTERM would be ignored
+    code = (
+        "import time\n"
+        "from dagster._utils.interrupts import setup_interrupt_handlers\n"
+        "from rlvr_assets.cli import restore_interrupt_handling\n"
+        "restore_interrupt_handling()\n"
+        "setup_interrupt_handlers()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=_as_a_script_starts_it
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) != 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# SIGTERM as a supervisor sends it to `make ui` started in the background; Ctrl-C as a terminal sends it
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_make_ui_stops_dagster_dev_and_its_children(tmp_path: Path, sig: signal.Signals) -> None:
     if shutil.which("make") is None or not (VENV / ".setup-stamp").exists():
@@ -71,6 +102,7 @@ def test_make_ui_stops_dagster_dev_and_its_children(tmp_path: Path, sig: signal.
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: everything make starts, and only that
+        preexec_fn=_as_a_script_starts_it if sig == signal.SIGTERM else None,
     )
     try:
         deadline = time.monotonic() + 240
