@@ -72,6 +72,22 @@ class DerivedTruths:
     sandbox_cpu_seconds: float = 0.0
 
 
+# The operators that rewrite only the prompt's own text (its hint, format example, layout, names and
+# instruction): every domain whose prompts have those parts takes them; a domain adds the operators that
+# change its content (new parameters, an obscured goal, distractors) and drops what its prompts lack.
+PROMPT_TEXT_OPERATORS: frozenset[str] = frozenset(
+    {
+        "remove_hint",
+        "remove_format_example",
+        "densify_formatting",
+        "genericize_names",
+        "vaguer_instruction",
+        "add_hint",
+        "add_format_example",
+    }
+)
+
+
 class Domain(ABC):
     """One task domain. Subclasses are stateless: class attributes plus pure hooks."""
 

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from rlvr_assets.core.answers import Verdict
 from rlvr_assets.core.code_verifier import check_code
-from rlvr_assets.core.domains.base import Domain, SeedFieldError, Solution, VerifierSpecBase
+from rlvr_assets.core.domains.base import PROMPT_TEXT_OPERATORS, Domain, SeedFieldError, Solution, VerifierSpecBase
 
 if TYPE_CHECKING:
     from rlvr_assets.core.tasks import Task
@@ -58,18 +58,7 @@ class Code(Domain):
     required_seed_fields: ClassVar[tuple[str, ...]] = ("entry_point", "reference")
     default_instruction: ClassVar[str] = "Reply with the complete function in one ```python code block."
     spec_types = (UnitTests,)
-    operators: ClassVar[frozenset[str]] = frozenset(
-        {
-            "remove_hint",
-            "remove_format_example",
-            "densify_formatting",
-            "genericize_names",
-            "vaguer_instruction",
-            "add_hint",
-            "obscure_goal",
-            "add_format_example",
-        }
-    )
+    operators: ClassVar[frozenset[str]] = PROMPT_TEXT_OPERATORS | {"obscure_goal"}
     hint: ClassVar[str | None] = "Think about edge cases such as empty inputs before you write the function."
     format_example: ClassVar[str | None] = (
         "For example, a reply has this shape:\n```python\ndef function_name(arguments):\n    ...\n```"

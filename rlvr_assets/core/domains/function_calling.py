@@ -22,6 +22,7 @@ from pydantic import Field
 
 from rlvr_assets.core.answers import Verdict
 from rlvr_assets.core.domains.base import (
+    PROMPT_TEXT_OPERATORS,
     DerivedTruths,
     Domain,
     GroundTruth,
@@ -79,20 +80,7 @@ class FunctionCalling(Domain):
     default_instruction: ClassVar[str] = "Use the tools to do this. When you are finished, say so briefly."
     spec_types = (EnvironmentOutcome, BFCLCalls, BFCLMultiTurn)
     multi_turn: ClassVar[bool] = True
-    operators: ClassVar[frozenset[str]] = frozenset(
-        {
-            "resample_params",
-            "remove_hint",
-            "remove_format_example",
-            "densify_formatting",
-            "genericize_names",
-            "vaguer_instruction",
-            "add_hint",
-            "obscure_goal",
-            "add_distractors",
-            "add_format_example",
-        }
-    )
+    operators: ClassVar[frozenset[str]] = PROMPT_TEXT_OPERATORS | {"resample_params", "obscure_goal", "add_distractors"}
     hint: ClassVar[str | None] = "Look at the current state with the tools before you change anything."
     format_example: ClassVar[str | None] = (
         'For example, one tool call is written as: <tool_call>{"name": "tool_name", "arguments": '

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from rlvr_assets.core.answers import Verdict
 from rlvr_assets.core.constraints import check_constraints, known_constraint_ids
-from rlvr_assets.core.domains.base import Domain, SeedFieldError, Solution, VerifierSpecBase
+from rlvr_assets.core.domains.base import PROMPT_TEXT_OPERATORS, Domain, SeedFieldError, Solution, VerifierSpecBase
 
 if TYPE_CHECKING:
     from rlvr_assets.core.tasks import Task
@@ -39,9 +39,10 @@ class InstructionFollowing(Domain):
     required_seed_fields: ClassVar[tuple[str, ...]] = ("constraints", "reference")
     default_instruction: ClassVar[str] = ""
     spec_types = (Constraints,)
-    operators: ClassVar[frozenset[str]] = frozenset(
-        {"remove_hint", "remove_format_example", "densify_formatting", "genericize_names", "add_hint", "obscure_goal"}
-    )  # the format is the constraint: no format example to add, no instruction to make vaguer
+    # the format is the constraint: no format example to add, no instruction to make vaguer
+    operators: ClassVar[frozenset[str]] = (PROMPT_TEXT_OPERATORS - {"vaguer_instruction", "add_format_example"}) | {
+        "obscure_goal"
+    }
     hint: ClassVar[str | None] = "Check every requirement of the request one by one before you answer."
 
     def seed_truth(self, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from rlvr_assets.core.answers import (
     check_numeric_answer,
 )
 from rlvr_assets.core.domains.base import (
+    PROMPT_TEXT_OPERATORS,
     DerivedTruths,
     Domain,
     GroundTruth,
@@ -62,18 +63,8 @@ class Reasoning(Domain):
     required_seed_fields: ClassVar[tuple[str, ...]] = ("answer",)
     default_instruction: ClassVar[str] = "Give your final answer on the last line as 'Answer: <number>'."
     spec_types = (NumericAnswer,)
-    operators: ClassVar[frozenset[str]] = frozenset(
-        {
-            "resample_params",
-            "remove_hint",
-            "remove_format_example",
-            "densify_formatting",
-            "genericize_names",
-            "vaguer_instruction",
-            "add_hint",
-            "add_format_example",
-        }
-    )  # not obscure_goal: the note frame hides which number plays which role
+    # not obscure_goal: the note frame hides which number plays which role
+    operators: ClassVar[frozenset[str]] = PROMPT_TEXT_OPERATORS | {"resample_params"}
     hint: ClassVar[str | None] = "Work through the problem step by step and check the arithmetic before answering."
     format_example: ClassVar[str | None] = (
         "For example, if the result were 1234, the last line would read: Answer: 1234"
