@@ -155,14 +155,18 @@ class _ChatModel:
         return kwargs
 
 
-class HFGenerate:
-    """`hf-generate`: `model.generate` on left-padded batches."""
+class _TransformersBackend:
+    """What both transformers backends hold: the chat model and its weights, loaded once per policy."""
 
     def __init__(self, model_path: str, cfg: ModelConfig) -> None:
         self.chat = _ChatModel(model_path, cfg)
         self.tokenizer = self.chat.tokenizer
         self.device = self.chat.device
         self.model = self.chat.load_model()
+
+
+class HFGenerate(_TransformersBackend):
+    """`hf-generate`: `model.generate` on left-padded batches."""
 
     def sample(
         self,
@@ -218,19 +222,13 @@ def collections_of_new_objects_only() -> Iterator[None]:
         gc.unfreeze()
 
 
-class ContinuousBatching:
+class ContinuousBatching(_TransformersBackend):
     """`continuous`: transformers continuous batching over a paged KV cache.
 
     Every request is queued before the generation loop starts, so scheduling, and with it the sampled
     tokens for a given seed, do not depend on thread timing. On CPU the cache is sized from the workload
     and capped by `max_batch_tokens` (transformers would otherwise size it from free memory, which here
     means gigabytes to allocate and clear per call); on CUDA transformers sizes it from free GPU memory."""
-
-    def __init__(self, model_path: str, cfg: ModelConfig) -> None:
-        self.chat = _ChatModel(model_path, cfg)
-        self.tokenizer = self.chat.tokenizer
-        self.device = self.chat.device
-        self.model = self.chat.load_model()
 
     def _cache_config(self, prompts: list[list[int]], n: int, cfg: SamplingConfig, seed: int):  # type: ignore[no-untyped-def]
         from transformers.generation import ContinuousBatchingConfig
