@@ -323,6 +323,8 @@ def train_grpo(
     trained = trainer.model.merge_and_unload() if cfg.use_lora else trainer.model
     save_policy(trained, tokenizer, ckpt)
     log = tuple(steps)
+    # every process of a multi-process arm draws its own prompts and rollouts: the batch is per device
+    rollouts = trainer.state.global_step * batch * args.world_size
     full_lineage = {
         **lineage,
         "seed": seed,
@@ -330,7 +332,7 @@ def train_grpo(
         "precision": precision,
         "sdpa_backends": backend_names,
         "steps": trainer.state.global_step,
-        "rollouts": trainer.state.global_step * batch,
+        "rollouts": rollouts,
         "zero_gradient_steps": sum(1 for s in log if s.zero_gradient),
         "prompts_redrawn": sum(s.prompts_redrawn for s in log),
         "seconds": round(seconds, 2),
@@ -340,7 +342,7 @@ def train_grpo(
     return TrainingResult(
         str(ckpt),
         trainer.state.global_step,
-        trainer.state.global_step * batch,
+        rollouts,
         seconds,
         mean_reward,
         final_loss,
