@@ -23,7 +23,7 @@ DEFAULT_CONFIG_PATH = PROJECT_ROOT / "rlvr_assets.yaml"
 # The rollout engine's backends (core/sampling.py): transformers' padded `generate`, transformers' continuous
 # batching, vLLM. One setting serves the gate, evaluation and GRPO generation.
 Backend = Literal["hf-generate", "continuous", "vllm"]
-DEFAULT_BACKEND: Backend = "continuous"
+DEFAULT_BACKEND: Backend = "hf-generate"
 # The package a backend needs beyond the base install (vLLM is the `vllm` extra).
 BACKEND_PACKAGES: dict[str, str] = {"vllm": "vllm"}
 
