@@ -13,12 +13,21 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/rlvr-assets run
 
+# Two pytest-xdist workers (most tests wait on subprocesses, Dagster's storage or one Python thread), then the
+# tests marked `serial` alone. TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL = $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+PYTEST_SERIAL = $(VENV)/bin/python -m pytest -q
 test: $(STAMP)
 	$(VENV)/bin/ruff check rlvr_assets tests
-	$(VENV)/bin/python -m pytest -q
+	$(PYTEST_PARALLEL) -m "not serial and not docker"; parallel=$$?; \
+	$(PYTEST_SERIAL) -m "serial and not docker"; serial=$$?; \
+	exit $$((parallel || serial))
 
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -m "not e2e and not docker"
+	$(PYTEST_PARALLEL) -m "not serial and not e2e and not docker"; parallel=$$?; \
+	$(PYTEST_SERIAL) -m "serial and not e2e and not docker"; serial=$$?; \
+	exit $$((parallel || serial))
 
 # the Docker launcher for real (starts dockerd, builds the image locally); not part of `make test` or CI
 test-docker: $(STAMP)

@@ -31,6 +31,14 @@ def pytest_configure(config: pytest.Config) -> None:
     restore_interrupt_handling()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`) every test of the shared `tiny_sweep` runs on one worker, so the sweep
+    is built once, not once per worker."""
+    for item in items:
+        if "tiny_sweep" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_sweep"))
+
+
 def write_config(directory: Path, overrides: dict | None = None, base: dict | None = None) -> Path:
     data = {**(base or TINY), **(overrides or {})}
     data["paths"] = {

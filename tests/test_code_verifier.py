@@ -274,6 +274,7 @@ def _job_processes() -> dict[int, tuple[int, int]]:
     return found
 
 
+@pytest.mark.serial  # it looks at every process of the job uids on the host: another test's jobs would count
 @pytest.mark.parametrize("spec", [CASES, ASSERTS], ids=["cases", "asserts"])
 def test_a_leftover_process_cannot_kill_later_jobs_and_dies_with_its_uid(box, spec) -> None:
     with CodeSandbox(SandboxLimits(wall_seconds=2.0, cpu_seconds=2, memory_mb=512, max_processes=8)) as sandbox:
