@@ -31,6 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
     restore_interrupt_handling()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test`) every test of the shared `tiny_sweep` runs on one worker, so the sweep
     is built once, not once per worker."""
