@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,19 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def _torch_threads_per_worker() -> int:
+    """This machine's cores shared out among the pytest-xdist workers (`make test` runs two). Oversubscribed
+    OpenMP threads spin and slow every worker: two workers of two torch threads on two cores made the SmolLM2
+    end-to-end test take 375 s instead of about 150."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return max(1, len(os.sched_getaffinity(0)) // workers)
+
+
+TORCH_THREADS = _torch_threads_per_worker()
+
 TINY = {
-    "model": {"source": "tiny", "device": "cpu", "torch_threads": 2},
+    "model": {"source": "tiny", "device": "cpu", "torch_threads": TORCH_THREADS},
     "sampling": {"max_new_tokens": 8, "batch_size": 64},
     # a random model never answers: a band starting at 0 lets V_solve pass so augmented arms have variants
     "gate": {"samples": 8, "pass_at": 4, "solve_band": [0.0, 0.95], "min_informative_fraction": 0.0},

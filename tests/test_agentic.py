@@ -202,7 +202,7 @@ def test_run_with_reasoning_and_function_calling_trains_every_arm_on_its_mixed_c
     from rlvr_assets.cli import main
     from rlvr_assets.core.config import load_config
     from rlvr_assets.core.storage import read_frame
-    from tests.conftest import write_config
+    from tests.conftest import TORCH_THREADS, write_config
 
     heldout = tmp_path / "heldout.jsonl"  # two smoke items keep evaluation short
     heldout.write_text("\n".join((ROOT / "heldout" / "smoke_reasoning.jsonl").read_text().splitlines()[1:3]) + "\n")
@@ -210,7 +210,7 @@ def test_run_with_reasoning_and_function_calling_trains_every_arm_on_its_mixed_c
         tmp_path,
         {
             "domains": ["reasoning", "function_calling"],
-            "model": {"source": "tiny", "device": "cpu", "torch_threads": 2},
+            "model": {"source": "tiny", "device": "cpu", "torch_threads": TORCH_THREADS},
             "sampling": {"max_new_tokens": 8, "batch_size": 64},
             "gate": {
                 "samples": 2,

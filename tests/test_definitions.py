@@ -67,7 +67,10 @@ def test_settings_an_asset_reads_are_part_of_its_code_version(tmp_path: Path) ->
     base = versions(load_config(write_config(tmp_path)))
     lr = versions(load_config(write_config(tmp_path, {"training": {**TINY["training"], "learning_rate": 1e-5}})))
     ratio = versions(load_config(write_config(tmp_path, {"economics": {"cost_ratios": [5, 40, 12.5]}})))
-    threads = versions(load_config(write_config(tmp_path, {"model": {**TINY["model"], "torch_threads": 1}})))
+    other_threads = TINY["model"]["torch_threads"] + 1
+    threads = versions(
+        load_config(write_config(tmp_path, {"model": {**TINY["model"], "torch_threads": other_threads}}))
+    )
     assert "policy_checkpoint" in {k for k in base if base[k] != lr[k]} <= {"policy_checkpoint", "training_log"}
     assert {k for k in base if base[k] != ratio[k]} == {"economics_report"}
     assert threads == base, "thread counts change no result"

@@ -10,10 +10,10 @@ from rlvr_assets.core.config import load_config
 from rlvr_assets.core.storage import read_frame
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.sweep import run_sweep
-from tests.conftest import write_config
+from tests.conftest import TORCH_THREADS, write_config
 
 MINIMAL_REAL = {
-    "model": {"source": "smollm2-gguf", "device": "cpu", "torch_threads": 2},
+    "model": {"source": "smollm2-gguf", "device": "cpu", "torch_threads": TORCH_THREADS},
     "sampling": {"max_new_tokens": 32, "batch_size": 64},
     "gate": {"samples": 4, "pass_at": 2, "solve_band": [0.05, 0.95], "group_size": 4},
     "operators": {"enabled": ["resample_params", "remove_hint", "densify_formatting"], "resample_draws": 1},

@@ -11,11 +11,12 @@ import yaml
 from rlvr_assets.core.config import ConfigError, ModelConfig, PipelineConfig, SamplingConfig, load_config
 from rlvr_assets.core.models import materialize_base_model
 from rlvr_assets.core.sampling import BackendUnavailable, load_policy
+from tests.conftest import TORCH_THREADS
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS_HERE = ["hf-generate", "continuous"]
 VLLM_MISSING = importlib.util.find_spec("vllm") is None
-CPU = ModelConfig(source="tiny", device="cpu", torch_threads=2)
+CPU = ModelConfig(source="tiny", device="cpu", torch_threads=TORCH_THREADS)
 
 
 @pytest.fixture(scope="module")

@@ -106,8 +106,9 @@ def test_length_bucketed_batches_return_samples_in_conversation_order(tmp_path: 
     from rlvr_assets.core.config import ModelConfig
     from rlvr_assets.core.models import materialize_base_model
     from rlvr_assets.core.sampling import load_policy
+    from tests.conftest import TORCH_THREADS
 
-    cfg = ModelConfig(source="tiny", device="cpu", torch_threads=2)
+    cfg = ModelConfig(source="tiny", device="cpu", torch_threads=TORCH_THREADS)
     policy = load_policy(materialize_base_model(cfg, tmp_path / "tiny").path, cfg, "hf-generate")
     conversations = [[{"role": "user", "content": "word " * k}] for k in (40, 1, 20, 5)]
     samples = policy.sample(conversations, 3, SamplingConfig(max_new_tokens=4, temperature=0.0, batch_size=4))

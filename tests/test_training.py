@@ -25,8 +25,9 @@ from rlvr_assets.core.training import (
     train_grpo,
 )
 from rlvr_assets.core.verifiers import make_trl_reward
+from tests.conftest import TORCH_THREADS
 
-TINY_MODEL = ModelConfig(source="tiny", device="cpu", torch_threads=2)
+TINY_MODEL = ModelConfig(source="tiny", device="cpu", torch_threads=TORCH_THREADS)
 
 
 def _word_limit_task(limit: int):  # type: ignore[no-untyped-def]
