@@ -260,16 +260,20 @@ def test_benchmarks_list_reports_unpassable_bfcl_items(capsys) -> None:
 def test_codeio_entries_are_generated_once_and_read_back_from_the_cache(tmp_path: Path, monkeypatch) -> None:
     """The agreed CodeI/O entries land in the user's cache; the next process reads them instead of running the
     programs again, and a cache file that does not fit (torn, another size) is regenerated."""
-    from rlvr_assets.core.benchmarks import _agreed_codeio_entries, codeio_cache_file
+    from rlvr_assets.core.benchmarks import _agreed_codeio_entries, _is_codeio_entry, codeio_cache_file
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cache = codeio_cache_file(4)
     assert cache.parent == tmp_path / "rlvr_assets" and not cache.exists()
     generated = _agreed_codeio_entries(4)
     assert len(generated) == 4 and json.loads(cache.read_text()) == generated
+    assert all(map(_is_codeio_entry, generated))  # what generation writes passes the reader's check
     marked = [{"question": "from the cache", "answer": "1"}] * 4
     cache.write_text(json.dumps(marked))
     assert _agreed_codeio_entries(4) == marked  # read back, not regenerated
     cache.write_text(json.dumps(marked)[:-7])
     assert _agreed_codeio_entries(4) == generated
+    for foreign in ([1, 2, 3, 4], [{"question": "q"}] * 4, [{"question": 1, "answer": "1"}] * 4):
+        cache.write_text(json.dumps(foreign))  # the right length but not entries: regenerated, never crashes
+        assert _agreed_codeio_entries(4) == generated
     assert codeio_cache_file(5) != cache

@@ -13,6 +13,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,11 +157,19 @@ def codeio_cache_file(size: int) -> Path:
     """Where the agreed CodeI/O entries are kept between processes (`$XDG_CACHE_HOME` or ~/.cache): generating
     them runs three sandboxed passes over the programs, seconds that every `eval`, gate check and arm would
     otherwise pay again. The name hashes everything the entries depend on (reasoning-gym's version, the
-    generating program, the seed, the size, the agreement rule), so any change regenerates them."""
+    generating program, the seed, the size, the agreement rule, and the Python that runs the programs, whose
+    output can differ between builds), so any change regenerates them."""
     version = importlib.metadata.version("reasoning-gym")
-    key = f"{version}|{_CODEIO_PROGRAM}|{HELD_OUT_SEED}|{size}|{CODEIO_AGREEING_RUNS}"
+    key = f"{version}|{sys.version}|{_CODEIO_PROGRAM}|{HELD_OUT_SEED}|{size}|{CODEIO_AGREEING_RUNS}"
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rlvr_assets"
     return root / f"codeio-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def _is_codeio_entry(entry: object) -> bool:
+    """An agreed entry as generation writes it ({"question": str, "answer": str}), or None where runs differed."""
+    return entry is None or (
+        isinstance(entry, dict) and isinstance(entry.get("question"), str) and isinstance(entry.get("answer"), str)
+    )
 
 
 def _agreed_codeio_entries(size: int) -> list[dict[str, str] | None]:
@@ -172,10 +181,10 @@ def _agreed_codeio_entries(size: int) -> list[dict[str, str] | None]:
     cache = codeio_cache_file(size)
     try:
         cached = json.loads(cache.read_text())
-        if isinstance(cached, list) and len(cached) == size:
+        if isinstance(cached, list) and len(cached) == size and all(map(_is_codeio_entry, cached)):
             return cached
     except (OSError, ValueError):
-        pass
+        pass  # missing, torn or not ours: generate again
     job = json.dumps({"size": size, "seed": HELD_OUT_SEED})
     limits = SandboxLimits(wall_seconds=120, cpu_seconds=120, memory_mb=4096, max_output_bytes=50_000_000)
     runs = []
