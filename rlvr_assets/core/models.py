@@ -154,7 +154,9 @@ def _already_built(out_dir: Path, stamp: str) -> BaseModelInfo | None:
         lineage = json.loads((out_dir / "rlvr_lineage.json").read_text())
     except (OSError, ValueError):
         return None
-    if lineage.get("build_stamp") != stamp or not (out_dir / "model.safetensors").is_file():
+    if not isinstance(lineage, dict) or lineage.get("build_stamp") != stamp:
+        return None  # another build, or not a lineage file this project wrote
+    if not (out_dir / "model.safetensors").is_file():
         return None
     return BaseModelInfo(str(out_dir), lineage["source"], lineage["parameters"], _fingerprint(out_dir))
 
