@@ -18,16 +18,16 @@ run: $(STAMP)
 TEST_WORKERS ?= 2
 PYTEST_PARALLEL = $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 PYTEST_SERIAL = $(VENV)/bin/python -m pytest -q
+# $(call pytest_both,MARKERS): both phases over the tests MARKERS selects; fails if either failed
+pytest_both = $(PYTEST_PARALLEL) -m "not serial and $(1)"; parallel=$$?; \
+	$(PYTEST_SERIAL) -m "serial and $(1)"; serial=$$?; \
+	exit $$((parallel || serial))
 test: $(STAMP)
 	$(VENV)/bin/ruff check rlvr_assets tests
-	$(PYTEST_PARALLEL) -m "not serial and not docker"; parallel=$$?; \
-	$(PYTEST_SERIAL) -m "serial and not docker"; serial=$$?; \
-	exit $$((parallel || serial))
+	$(call pytest_both,not docker)
 
 test-fast: $(STAMP)
-	$(PYTEST_PARALLEL) -m "not serial and not e2e and not docker"; parallel=$$?; \
-	$(PYTEST_SERIAL) -m "serial and not e2e and not docker"; serial=$$?; \
-	exit $$((parallel || serial))
+	$(call pytest_both,not e2e and not docker)
 
 # the Docker launcher for real (starts dockerd, builds the image locally); not part of `make test` or CI
 test-docker: $(STAMP)
