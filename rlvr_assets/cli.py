@@ -204,15 +204,22 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
 
 
 def cmd_seeds_validate(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.sources import SourceError, validate_sources
     from rlvr_assets.core.validation import validate_seed_dir
 
-    seeds_dir = Path(args.seeds_dir) if args.seeds_dir else load_config(args.config).paths.seeds_dir
+    cfg = load_config(args.config) if args.config or not args.seeds_dir else None
+    seeds_dir = Path(args.seeds_dir) if args.seeds_dir else cfg.paths.seeds_dir  # type: ignore[union-attr]
     if not seeds_dir.is_dir():
         print(f"error: seeds directory {seeds_dir} does not exist", file=sys.stderr)
         return 2
     try:
         report = validate_seed_dir(seeds_dir)
+        if cfg is not None and cfg.seed_sources:  # the config's task sources, checked the same way
+            report = validate_sources(cfg.seed_sources, report)
     except FileNotFoundError as exc:  # no seed files at all
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not report.tasks and not report.problems:
@@ -563,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)
     validate = seeds_sub.add_parser("validate", help="every seed parses, its reference passes, its known-bad fail")
     validate.add_argument("--seeds-dir", help="default: paths.seeds_dir of the config")
-    validate.add_argument("--config", help="pipeline YAML")
+    validate.add_argument("--config", help="pipeline YAML (its seed_sources are validated too)")
     validate.add_argument("--json", action="store_true")
     validate.set_defaults(func=cmd_seeds_validate)
     ver = sub.add_parser("verify", help="score one completion against one task")

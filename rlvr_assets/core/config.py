@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rlvr_assets.core.source_specs import SourceSpec
+
 CONFIG_ENV_VAR = "RLVR_ASSETS_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "rlvr_assets.yaml"
@@ -518,6 +520,11 @@ class PipelineConfig(_Strict):
         default_factory=lambda: ["reasoning"],
         description="Seed domains the pipeline uses; reasoning alone fits the CPU budget.",
     )
+    seed_sources: list[SourceSpec] = Field(
+        default_factory=list,
+        description="Task sources beside `paths.seeds_dir` (core/sources.py): tables of prompt + answer "
+        "(JSONL, Parquet, saved datasets) and reasoning-gym generators; relative paths resolve against the config.",
+    )
     model: ModelConfig = Field(default_factory=ModelConfig, description="The starting policy.")
     sampling: SamplingConfig = Field(
         default_factory=SamplingConfig, description="Rollouts (gate, evaluation) and the engine backend."
@@ -632,6 +639,9 @@ def load_config(path: Path | str | None = None) -> PipelineConfig:
             paths[key] = str((chosen.parent / value).resolve())
     if paths:
         raw["paths"] = paths
+    for source in raw.get("seed_sources") or []:
+        if isinstance(source, dict) and isinstance(source.get("path"), str) and not Path(source["path"]).is_absolute():
+            source["path"] = str((chosen.parent / source["path"]).resolve())
     try:
         cfg = PipelineConfig.model_validate(raw)
     except ValidationError as exc:

@@ -85,6 +85,7 @@ def _resample_params(task: Task, rng_seed: int, draws: int) -> list[Proposal] | 
         for _ in range(50):
             params = dict(task.prompt.params)
             params.update({k: _draw(v, rng) for k, v in space.items()})
+            params = domain_of(task).resampled_params(task, params)
             key = tuple(sorted(params.items()))
             if key not in seen:
                 seen.add(key)

@@ -49,8 +49,9 @@ WATCHED_FILES_KEY = "watched_files_fingerprint"
 
 
 def watched_files_fingerprint(cfg: PipelineConfig) -> str:
-    """The seed files and the smoke suite as the seed sensor sees them."""
-    return files_fingerprint([cfg.paths.seeds_dir, cfg.paths.smoke_suite])
+    """The seed files, the table sources' files and the smoke suite as the seed sensor sees them."""
+    tables = [s.path for s in cfg.seed_sources if getattr(s, "path", None) is not None]
+    return files_fingerprint([cfg.paths.seeds_dir, cfg.paths.smoke_suite, *tables])
 
 
 def build_seed_sensor(cfg: PipelineConfig) -> dg.SensorDefinition:

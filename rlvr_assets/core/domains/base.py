@@ -137,6 +137,11 @@ class Domain(ABC):
                 truths.append(parent_truth(parent))
         return DerivedTruths(truths)
 
+    def resampled_params(self, task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The params of a resampled variant once the drawn ones are in: a domain whose prompt text is derived
+        from a drawn value (a generator's item) fills it in here."""
+        return dict(params)
+
     def unstated_params(self, variant: Task) -> list[str]:
         """Params the variant's prompt fails to state (a faithful variant states what its truth depends on)."""
         return []

@@ -31,6 +31,7 @@ from rlvr_assets.core.domains.base import (
     parent_truth,
 )
 from rlvr_assets.core.failures import Rejected
+from rlvr_assets.core.gym_tasks import GymAnswer, gym_item_params, gym_known_bad, verify_gym
 from rlvr_assets.core.solutions import run_solution
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class Reasoning(Domain):
     seed_fields: ClassVar[frozenset[str]] = frozenset({"solution", "answer", "answer_kind"})
     required_seed_fields: ClassVar[tuple[str, ...]] = ("answer",)
     default_instruction: ClassVar[str] = "Give your final answer on the last line as 'Answer: <number>'."
-    spec_types = (NumericAnswer,)
+    spec_types = (NumericAnswer, GymAnswer)  # GymAnswer: tasks from a reasoning-gym source (core/sources.py)
     # not obscure_goal: the note frame hides which number plays which role
     operators: ClassVar[frozenset[str]] = PROMPT_TEXT_OPERATORS | {"resample_params"}
     hint: ClassVar[str | None] = "Work through the problem step by step and check the arithmetic before answering."
@@ -86,13 +87,18 @@ class Reasoning(Domain):
 
     def verify(self, task: Task, completion: Solution) -> Verdict:
         spec = task.verifier
+        text = completion if isinstance(completion, str) else "\n".join(completion)
+        if isinstance(spec, GymAnswer):
+            return verify_gym(spec, text)
         if not isinstance(spec, NumericAnswer):
             return Verdict(0.0, f"reasoning task carries a {spec.type} verifier")
-        text = completion if isinstance(completion, str) else "\n".join(completion)
         return _CHECKERS[spec.kind](text, spec.answer)
 
     def derive_truths(self, parent: Task, changes: Sequence[VariantChange]) -> DerivedTruths:
-        """New params: run the parent's `solve` on them (one sandboxed process for all changes)."""
+        """New params: run the parent's `solve` on them (one sandboxed process for all changes); a
+        reasoning-gym task asks its generator for the item at the new index."""
+        if isinstance(parent.verifier, GymAnswer):
+            return DerivedTruths([_gym_truth(parent.verifier, c) for c in changes])
         if not parent.solution_program:
             return super().derive_truths(parent, changes)
         spec = parent.verifier
@@ -112,13 +118,30 @@ class Reasoning(Domain):
                 )
         return DerivedTruths(truths, run.cpu_seconds)
 
+    def resampled_params(self, task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A reasoning-gym task's question is the generator's item at the drawn index."""
+        if isinstance(task.verifier, GymAnswer) and "index" in params:
+            return gym_item_params(task.verifier, int(params["index"]))[0]
+        return dict(params)
+
     def unstated_params(self, variant: Task) -> list[str]:
+        if isinstance(variant.verifier, GymAnswer):  # the index picks the item; the question states it all
+            return []
         shown = set(re.findall(r"\d+(?:\.\d+)?", variant.prompt_text))
         return [
             k
             for k, val in variant.prompt.params.items()
             if isinstance(val, int | float) and not isinstance(val, bool) and str(val) not in shown
         ]
+
+
+def _gym_truth(spec: GymAnswer, change: VariantChange) -> GroundTruth | Rejected:
+    try:
+        _params, truth = gym_item_params(spec, int(change.params["index"]))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        return Rejected(f"reasoning-gym {spec.dataset} has no item for params {dict(change.params)}: {exc!r}")
+    bad = gym_known_bad(truth)
+    return GroundTruth(truth, f"Answer: {truth.answer}", bad) if bad else Rejected("no known-bad answer fails")
 
 
 def _known_bad(parent: NumericAnswer, answer: str) -> list[Solution]:

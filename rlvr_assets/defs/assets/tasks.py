@@ -26,6 +26,7 @@ from rlvr_assets.core.operators import apply_operators, operator_versions
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import load_policy, resolve_device
 from rlvr_assets.core.seeds import load_seed_dir, load_task_file
+from rlvr_assets.core.sources import load_sources
 from rlvr_assets.core.storage import read_frame, write_frame
 from rlvr_assets.core.tasks import Task
 from rlvr_assets.defs.automation import WATCHED_FILES_KEY, watched_files_fingerprint
@@ -58,8 +59,10 @@ def base_model(context: dg.AssetExecutionContext, cfg: dg.ResourceParam[Pipeline
 
 @dg.asset(group_name=TASKS, kinds={"duckdb"})
 def seed_tasks(context: dg.AssetExecutionContext, cfg: dg.ResourceParam[PipelineConfig]) -> dg.Output[pl.DataFrame]:
-    """Hand-authored tasks from seeds/: a small base for augmentation and a larger human pool."""
+    """Hand-authored tasks from seeds/ and the config's `seed_sources`: a small base for augmentation and a
+    larger human pool."""
     tasks = load_seed_dir(cfg.paths.seeds_dir, cfg.economics.prices.default_human_task_usd)
+    tasks += load_sources(cfg.seed_sources, cfg.economics.prices.default_human_task_usd, known=tasks)
     tasks = [t for t in tasks if t.domain in cfg.domains and t.provenance.split in ("base", "pool")]
     frame = tasks_to_frame(tasks)
     splits = Counter(t.provenance.split for t in tasks)
