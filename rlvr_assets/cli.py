@@ -525,6 +525,40 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.export import ExportError, export_corpus
+    from rlvr_assets.core.export_source import ExportSourceError, load_corpus_export
+    from rlvr_assets.core.sources import SourceError
+
+    cfg = load_config(args.config)
+    try:
+        export = load_corpus_export(cfg, args.arm)
+        files = export_corpus(export, args.format, Path(args.output), force=args.force)
+    except (ExportError, ExportSourceError, SourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    n_aug = sum(1 for t in export.train if t.provenance.kind == "augmented")
+    print(
+        f"arm {export.arm}: {len(export.train)} training tasks ({n_aug} gated variants) and "
+        f"{len(export.heldout)} held-out items written as {args.format} to {args.output} ({len(files)} files)"
+    )
+    return 0
+
+
+def cmd_scores_from_lm_eval(args: argparse.Namespace) -> int:
+    from rlvr_assets.core.lm_eval_scores import LmEvalMapError, read_lm_eval_map, write_item_csv
+
+    try:
+        rows = read_lm_eval_map(Path(args.map))
+        write_item_csv(rows, Path(args.output), force=args.force)
+    except LmEvalMapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    arms = sorted({(r.arm, r.seed) for r in rows})
+    print(f"{len(rows)} item scores from {len(arms)} arm/seed runs written to {args.output}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from rlvr_assets.core.tasks import task_json_schema
 
@@ -615,6 +649,22 @@ def build_parser() -> argparse.ArgumentParser:
     lin.add_argument("--config", help="pipeline YAML (where the DuckDB file is)")
     lin.add_argument("--json", action="store_true")
     lin.set_defaults(func=cmd_lineage)
+    exp = sub.add_parser("export", help="write an arm's training corpus (and the held-out suite) for another trainer")
+    exp.add_argument("arm", help="arm key, e.g. aug-0.50 or human-8")
+    exp.add_argument("--format", required=True, choices=["verl", "hf", "jsonl", "verifiers"])
+    exp.add_argument("--output", required=True, help="directory to write (must be empty or new)")
+    exp.add_argument("--force", action="store_true", help="write into a non-empty directory (never over user files)")
+    exp.add_argument("--config", help="pipeline YAML (where the DuckDB file is)")
+    exp.set_defaults(func=cmd_export)
+    scores = sub.add_parser("scores", help="per-item scores produced elsewhere")
+    scores_sub = scores.add_subparsers(dest="scores_command", required=True)
+    lme = scores_sub.add_parser(
+        "from-lm-eval", help="lm-evaluation-harness --log_samples output -> item-level CSV (arm,...,item,reward)"
+    )
+    lme.add_argument("map", help="YAML mapping each lm-eval output directory to arm, n_human, n_aug, seed")
+    lme.add_argument("--output", required=True, help="CSV to write (refuses an existing file unless --force)")
+    lme.add_argument("--force", action="store_true", help="replace an existing output CSV")
+    lme.set_defaults(func=cmd_scores_from_lm_eval)
     schema = sub.add_parser("schema", help="print (or write) the task JSON Schema")
     schema.add_argument("--output", help="write to this file instead of stdout")
     schema.set_defaults(func=cmd_schema)
