@@ -204,7 +204,7 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
 
 
 def cmd_seeds_validate(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.sources import SourceError, validate_sources
+    from rlvr_assets.core.sources import SourceError, load_sources, validate_sources
     from rlvr_assets.core.validation import validate_seed_dir
 
     cfg = load_config(args.config) if args.config or not args.seeds_dir else None
@@ -213,6 +213,8 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
         print(f"error: seeds directory {seeds_dir} does not exist", file=sys.stderr)
         return 2
     try:
+        if cfg is not None and cfg.seed_sources:  # a malformed source fails before the slower seed checks
+            load_sources(cfg.seed_sources)
         report = validate_seed_dir(seeds_dir)
         if cfg is not None and cfg.seed_sources:  # the config's task sources, checked the same way
             report = validate_sources(cfg.seed_sources, report)
