@@ -548,11 +548,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_scores_from_lm_eval(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.lm_eval_scores import LmEvalMapError, read_lm_eval_map, write_item_csv
+    from rlvr_assets.core.lm_eval_scores import LmEvalMapError, read_lm_eval_map, write_arm_csv, write_item_csv
 
     try:
         rows = read_lm_eval_map(Path(args.map))
+        for target in (Path(args.output), *([Path(args.arms_csv)] if args.arms_csv else [])):
+            if target.exists() and not args.force:  # checked before either is written: nothing half-done
+                raise LmEvalMapError(f"{target}: exists; not overwriting it (pass --force)")
         write_item_csv(rows, Path(args.output), force=args.force)
+        if args.arms_csv:
+            write_arm_csv(rows, Path(args.arms_csv), force=args.force)
     except LmEvalMapError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -665,6 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lme.add_argument("map", help="YAML mapping each lm-eval output directory to arm, n_human, n_aug, seed")
     lme.add_argument("--output", required=True, help="CSV to write (refuses an existing file unless --force)")
+    lme.add_argument("--arms-csv", help="also write per-arm means (arm,n_human,n_aug,score) for `economics`")
     lme.add_argument("--force", action="store_true", help="replace an existing output CSV")
     lme.set_defaults(func=cmd_scores_from_lm_eval)
     schema = sub.add_parser("schema", help="print (or write) the task JSON Schema")

@@ -201,3 +201,20 @@ def write_item_csv(rows: list[ItemScore], out: Path, *, force: bool = False) -> 
         writer = csv.writer(handle)
         writer.writerow(ITEM_COLUMNS)
         writer.writerows(astuple(r) for r in rows)
+
+
+def write_arm_csv(rows: list[ItemScore], out: Path, *, force: bool = False) -> None:
+    """The per-arm CSV `rlvr-assets economics` reads (`arm,n_human,n_aug,score`): each arm's mean reward over
+    its seeds' per-benchmark means (benchmarks weigh equally, as in the pipeline's grand mean). No interval:
+    the item-level rows are what a paired, seed-aware analysis resamples."""
+    if out.exists() and not force:
+        raise LmEvalMapError(f"{out}: exists; not overwriting it (pass --force)")
+    cells: dict[tuple[str, int, int], dict[tuple[int, str], list[float]]] = {}
+    for r in rows:
+        cells.setdefault((r.arm, r.n_human, r.n_aug), {}).setdefault((r.seed, r.benchmark), []).append(r.reward)
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("arm", "n_human", "n_aug", "score"))
+        for (arm, n_human, n_aug), groups in sorted(cells.items()):
+            means = [sum(v) / len(v) for v in groups.values()]
+            writer.writerow((arm, n_human, n_aug, round(sum(means) / len(means), 6)))
