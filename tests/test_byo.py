@@ -331,15 +331,22 @@ def test_lm_eval_reader_picks_the_named_filter_and_metric(tmp_path: Path) -> Non
         for f in ("strict", "flexible")
     ]
     _samples(tmp_path / "a", both)
+    _samples(tmp_path / "h", [{**r, "exact_match": 0.0} for r in both])
     mapping = tmp_path / "m.yaml"
-    mapping.write_text(
-        yaml.safe_dump(
-            {"filter": "strict", "runs": [{"path": "a", "arm": "aug-0.50", "n_human": 4, "n_aug": 4, "seed": 0}]}
-        )
-    )
-    rows = read_lm_eval_map(mapping)
+    runs = [
+        {"path": "a", "arm": "aug-0.50", "n_human": 4, "n_aug": 4, "seed": 0},
+        {"path": "h", "arm": "human-4", "n_human": 4, "n_aug": 0, "seed": 0},
+    ]
+    mapping.write_text(yaml.safe_dump({"filter": "strict", "runs": runs}))
+    rows = [r for r in read_lm_eval_map(mapping) if r.arm == "aug-0.50"]
     assert [(r.item, r.reward) for r in rows] == [("0", 0.0), ("1", 1.0), ("2", 0.0)]
     assert {(r.arm, r.n_human, r.n_aug, r.seed, r.benchmark) for r in rows} == {("aug-0.50", 4, 4, 0, "gsm")}
+    items, arms = tmp_path / "items.csv", tmp_path / "arms.csv"
+    assert main(["scores", "from-lm-eval", str(mapping), "--output", str(items), "--arms-csv", str(arms)]) == 0
+    from rlvr_assets.core.economics import read_arms_csv
+
+    scores = {(a.arm, a.n_human, a.n_aug): a.score for a in read_arms_csv(arms)}  # what `economics` reads
+    assert scores == {("aug-0.50", 4, 4): pytest.approx(1 / 3), ("human-4", 4, 0): 0.0}
 
 
 def _cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
