@@ -63,19 +63,62 @@ def _config(directory: Path, sources: list[dict]) -> Path:
     return write_config(directory, {"seed_sources": sources, "paths": {"seeds_dir": str(seeds)}})
 
 
+TOY_TASKSET = """
+import verifiers.v1 as vf
+
+
+class ToyData(vf.TaskData):
+    answer: str
+
+
+class ToyTask(vf.Task[ToyData]):
+    @vf.reward(weight=1.0)
+    async def exact(self, trace: vf.Trace) -> float:
+        return float(trace.last_reply.strip() == self.data.answer)
+
+
+class ToyConfig(vf.TasksetConfig):
+    n: int = 3
+
+
+class ToyTaskset(vf.Taskset[ToyTask, ToyConfig]):
+    def load(self):
+        for i in range(self.config.n):
+            yield ToyTask(ToyData(id=f"sum{i}", prompt=f"What is {i} + {i + 2}? Reply with the number only.", answer=str(2 * i + 2)))
+
+
+__all__ = ["ToyTask", "ToyTaskset"]
+"""
+
+
 def _sources(tables: dict[str, Path]) -> list[dict]:
     return [
         {"name": "jsonl", "path": str(tables["jsonl"]), "columns": COLUMNS, "licence": "CC0-1.0"},
         {"name": "pq", "path": str(tables["parquet"]), "columns": COLUMNS, "instruction": "End with 'Answer: N'."},
         {"name": "hf", "path": str(tables["hf"]), "columns": {**COLUMNS, "split": None}, "split": "pool"},
         {"kind": "reasoning_gym", "dataset": "basic_arithmetic", "size": 3, "seed": 7, "base": 1},
+        {"kind": "verifiers", "taskset": "toy_rlvr_env", "config": {"n": 3}, "base": 1},
     ]
 
 
+@pytest.fixture
+def toy_taskset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A single-turn verifiers v1 taskset package (exact-match reward), importable as `toy_rlvr_env`."""
+    from rlvr_assets.core.vf_tasks import vf_tasks
+
+    package = tmp_path / "vfpkg" / "toy_rlvr_env"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(TOY_TASKSET)
+    monkeypatch.syspath_prepend(str(tmp_path / "vfpkg"))
+    yield "toy_rlvr_env"
+    sys.modules.pop("toy_rlvr_env", None)
+    vf_tasks.cache_clear()
+
+
 def test_every_source_type_loads_validates_augments_gates_and_trains(
-    tiny_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], toy_taskset: str
 ) -> None:
-    """JSONL, Parquet and saved-dataset tables and a reasoning-gym spec become seeds that pass `seeds validate`,
+    """JSONL, Parquet and saved-dataset tables, a reasoning-gym spec and a verifiers taskset become seeds that pass `seeds validate`,
     get variants from the operators (reasoning-gym: new generator items), pass through the gate with the tiny
     policy and train one GRPO step; their ids are the same on every load."""
     from rlvr_assets.core.gate import run_gate
@@ -90,7 +133,10 @@ def test_every_source_type_loads_validates_augments_gates_and_trains(
     tasks = load_sources(cfg.seed_sources)
     again = load_sources(load_config(config).seed_sources)
     assert [t.id for t in tasks] == [t.id for t in again]  # content ids: stable across loads
-    assert len(tasks) == 3 * len(ROWS) + 3
+    assert len(tasks) == 3 * len(ROWS) + 3 + 3
+    toy = [t for t in tasks if t.verifier.type == "verifiers_rubric"]
+    assert [t.name for t in toy] == ["toy_rlvr_env-sum0", "toy_rlvr_env-sum1", "toy_rlvr_env-sum2"]
+    assert [t.reference_solution for t in toy] == ["2", "4", "6"] and toy[0].provenance.split == "base"
     by_source = {name: [t for t in tasks if t.name.startswith(f"{name}-")] for name in ("jsonl", "pq", "hf")}
     assert [t.name for t in by_source["jsonl"]] == ["jsonl-add", "jsonl-frac", "jsonl-eggs", "jsonl-sub"]
     assert [t.provenance.split for t in by_source["jsonl"]] == ["base", "base", "pool", "pool"]
@@ -122,6 +168,7 @@ def test_every_source_type_loads_validates_augments_gates_and_trains(
     assert set(verify_factor) == {v.id for v in variants} and all(verify_factor.values())
     accepted = [v for v, d in zip(variants, run.decisions, strict=True) if d.accepted]
     assert accepted, [d.reason for d in run.decisions]
+    assert any(v.verifier.type == "verifiers_rubric" for v in variants)  # the taskset's rows get variants too
     result = train_grpo(
         [*base, *accepted[:2]],
         tiny_path,

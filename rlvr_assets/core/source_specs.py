@@ -66,16 +66,39 @@ class ReasoningGymSource(_Strict):
         return self.name or self.dataset
 
 
+class VerifiersSource(_Strict):
+    """A single-turn verifiers (v1) taskset package: its tasks' prompts become seeds and the task's `@vf.reward`
+    methods their verifier (run offline on a Trace holding only the completion)."""
+
+    kind: Literal["verifiers"] = "verifiers"
+    name: str | None = Field(None, description="Source name (default: the taskset id).")
+    taskset: str = Field(description="Installed taskset package id (importable module exporting a Taskset).")
+    config: dict[str, Any] = Field(default_factory=dict, description="Fields of the taskset's config.")
+    answer_field: str = Field("answer", description="TaskData field holding each task's reference answer.")
+    reference: str = Field("{answer}", description="The reference reply, formatted with the answer.")
+    limit: int | None = Field(None, ge=1, description="Take at most this many tasks.")
+    base: int = Field(0, ge=0, description="The first `base` tasks are base seeds (augmented); the rest `split`.")
+    split: SplitName = Field("pool", description="Split of the tasks after the first `base`.")
+    authoring_cost_usd: float | None = Field(None, ge=0, description="c_human per task (default: prices').")
+    licence: str | None = Field(None, description="Licence, for exported dataset cards.")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.taskset
+
+
 def _kind(value: Any) -> str | None:
     """A source without `kind` is a table (the common case)."""
     return value.get("kind", "table") if isinstance(value, dict) else getattr(value, "kind", None)
 
 
 SourceSpec = Annotated[
-    Annotated[TableSource, Tag("table")] | Annotated[ReasoningGymSource, Tag("reasoning_gym")],
+    Annotated[TableSource, Tag("table")]
+    | Annotated[ReasoningGymSource, Tag("reasoning_gym")]
+    | Annotated[VerifiersSource, Tag("verifiers")],
     Discriminator(_kind),
 ]
 
 
-def source_label(spec: TableSource | ReasoningGymSource) -> str:
+def source_label(spec: TableSource | ReasoningGymSource | VerifiersSource) -> str:
     return spec.name if isinstance(spec, TableSource) else spec.label

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rlvr_assets.core.answers import parse_number
 from rlvr_assets.core.domains.reasoning import NumericAnswer, Reasoning
 from rlvr_assets.core.gym_tasks import GYM_INSTRUCTION, GYM_SPAN, GymAnswer, gym_item_params, gym_known_bad
-from rlvr_assets.core.source_specs import ReasoningGymSource, SourceSpec, TableSource, source_label
+from rlvr_assets.core.source_specs import ReasoningGymSource, SourceSpec, TableSource, VerifiersSource, source_label
 from rlvr_assets.core.tasks import PromptSpec, Provenance, Task, build_task
 
 if TYPE_CHECKING:
@@ -194,9 +194,57 @@ def load_gym_source(spec: ReasoningGymSource, default_cost: float = 20.0) -> lis
     return tasks
 
 
+def load_vf_source(spec: VerifiersSource, default_cost: float = 20.0) -> list[Task]:
+    """The taskset's tasks (up to `limit`): prompt and system prompt from the task data, the reference answer
+    from `answer_field`, the verifier the task's own rewards (core/vf_tasks.py)."""
+    from rlvr_assets.core.vf_tasks import VerifiersReward, vf_known_bad, vf_tasks
+
+    label = spec.label
+    config = json.dumps(spec.config, sort_keys=True)
+    try:
+        tasks = list(vf_tasks(spec.taskset, config).values())
+    except Exception as exc:  # import errors, config validation, the user's load() raising
+        raise SourceError(
+            label, None, "taskset", f"verifiers could not load taskset {spec.taskset!r}: {exc!r}"
+        ) from None
+    out = []
+    for row, vf_task in enumerate(tasks[: spec.limit] if spec.limit else tasks, start=1):
+        data = vf_task.data
+        parts = _prompt_parts(data.prompt if isinstance(data.prompt, str) else data.model_dump()["prompt"])
+        if parts is None:
+            raise SourceError(label, row, "prompt", "missing, empty, or not a single user turn")
+        answer = getattr(data, spec.answer_field, None)
+        if answer is None or str(answer).strip() == "":
+            raise SourceError(label, row, spec.answer_field, "no reference answer on the task data")
+        verifier = VerifiersReward(taskset=spec.taskset, config=config, key=vf_task.key, answer=str(answer))
+        bad = vf_known_bad(verifier)
+        if not bad:
+            raise SourceError(label, row, spec.answer_field, "no wrong reply scores 0; cannot check V_verify")
+        text, system = parts
+        cost = spec.authoring_cost_usd if spec.authoring_cost_usd is not None else default_cost
+        out.append(
+            build_task(
+                name=f"{label}-{data.id or data.name or row}",
+                domain="reasoning",
+                prompt=PromptSpec(template=text, instruction=""),
+                verifier=verifier,
+                reference_solution=spec.reference.format(answer=answer),
+                known_bad=bad,
+                authoring_cost_usd=float(cost),
+                provenance=Provenance(
+                    kind="human", split="base" if row <= spec.base else spec.split, source_file=f"verifiers:{label}"
+                ),
+                system=system or data.system_prompt,
+            )
+        )
+    return out
+
+
 def load_source(spec: SourceSpec, default_cost: float = 20.0) -> list[Task]:
     if isinstance(spec, TableSource):
         return load_table_source(spec, default_cost)
+    if isinstance(spec, VerifiersSource):
+        return load_vf_source(spec, default_cost)
     return load_gym_source(spec, default_cost)
 
 

@@ -33,6 +33,7 @@ from rlvr_assets.core.domains.base import (
 from rlvr_assets.core.failures import Rejected
 from rlvr_assets.core.gym_tasks import GymAnswer, gym_item_params, gym_known_bad, verify_gym
 from rlvr_assets.core.solutions import run_solution
+from rlvr_assets.core.vf_tasks import VerifiersReward, verify_vf
 
 if TYPE_CHECKING:
     from rlvr_assets.core.tasks import Task
@@ -63,7 +64,11 @@ class Reasoning(Domain):
     seed_fields: ClassVar[frozenset[str]] = frozenset({"solution", "answer", "answer_kind"})
     required_seed_fields: ClassVar[tuple[str, ...]] = ("answer",)
     default_instruction: ClassVar[str] = "Give your final answer on the last line as 'Answer: <number>'."
-    spec_types = (NumericAnswer, GymAnswer)  # GymAnswer: tasks from a reasoning-gym source (core/sources.py)
+    spec_types = (
+        NumericAnswer,
+        GymAnswer,
+        VerifiersReward,
+    )  # GymAnswer: tasks from a reasoning-gym source (core/sources.py)
     # not obscure_goal: the note frame hides which number plays which role
     operators: ClassVar[frozenset[str]] = PROMPT_TEXT_OPERATORS | {"resample_params"}
     hint: ClassVar[str | None] = "Work through the problem step by step and check the arithmetic before answering."
@@ -90,6 +95,8 @@ class Reasoning(Domain):
         text = completion if isinstance(completion, str) else "\n".join(completion)
         if isinstance(spec, GymAnswer):
             return verify_gym(spec, text)
+        if isinstance(spec, VerifiersReward):
+            return verify_vf(spec, text)
         if not isinstance(spec, NumericAnswer):
             return Verdict(0.0, f"reasoning task carries a {spec.type} verifier")
         return _CHECKERS[spec.kind](text, spec.answer)
