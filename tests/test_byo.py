@@ -470,3 +470,16 @@ def test_export_cli_writes_a_materialized_arm_with_its_gate_lineage(
     assert "no arm 'human-999'" in _cli_error(
         ["export", "human-999", "--format", "jsonl", "--output", str(tmp_path / "x"), "--config", str(config)], capsys
     )
+
+
+def test_reasoning_gym_scorer_sees_only_a_bounded_final_answer() -> None:
+    """reasoning-gym's scorers run in-process: a huge answer is reward 0 without reaching them, and the
+    generator's own answer (after 'Answer:' or in <answer> tags) scores 1."""
+    from rlvr_assets.core.sources import load_gym_source
+    from rlvr_assets.core.verifiers import verify
+
+    (task,) = load_gym_source(ReasoningGymSource(dataset="chain_sum", size=1, seed=5))
+    assert verify(task, task.reference_solution).reward == 1.0
+    assert verify(task, f"<answer>{task.truth_key}</answer>").reward == 1.0
+    huge = verify(task, "Answer: " + "9" * 5000)
+    assert huge.reward == 0.0 and "longer than" in huge.reason

@@ -24,6 +24,8 @@ GYM_SPAN = 1_000_000
 GYM_INSTRUCTION = "Give your final answer on the last line as 'Answer: <answer>'."
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _ANSWER_MARK = re.compile(r"answer\s*:", re.IGNORECASE)
+# reasoning-gym scorers run in this process (some parse with sympy): a model's answer reaches them only this long
+MAX_GYM_ANSWER_CHARS = 2_000
 
 
 class GymAnswer(VerifierSpecBase):
@@ -76,6 +78,8 @@ def verify_gym(spec: GymAnswer, completion: str) -> Verdict:
     answer = final_gym_answer(completion)
     if answer is None:
         return Verdict(0.0, "no final answer found")
+    if len(answer) > MAX_GYM_ANSWER_CHARS:
+        return Verdict(0.0, f"final answer longer than {MAX_GYM_ANSWER_CHARS} characters (not scored)")
     score = score_gym_answer(spec, answer)
     if score >= 1.0:
         return Verdict(1.0, "correct (reasoning-gym score_answer)", bounded(answer))

@@ -55,9 +55,14 @@ def vf_reward(spec: VerifiersReward, completion: str) -> float:
     return float(sum(r.value for r in trace.rewards.values() if r is not None))
 
 
+MAX_VF_REPLY_CHARS = 20_000  # what the user's reward code is handed, at most
+
+
 def verify_vf(spec: VerifiersReward, completion: str) -> Verdict:
     if not completion.strip():
         return Verdict(0.0, "empty completion")
+    if len(completion) > MAX_VF_REPLY_CHARS:
+        return Verdict(0.0, f"completion longer than {MAX_VF_REPLY_CHARS} characters (not scored)")
     reward = vf_reward(spec, completion)
     return Verdict(reward, f"verifiers taskset {spec.taskset} rewards gave {reward:g}")
 
