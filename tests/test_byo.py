@@ -483,3 +483,30 @@ def test_reasoning_gym_scorer_sees_only_a_bounded_final_answer() -> None:
     assert verify(task, f"<answer>{task.truth_key}</answer>").reward == 1.0
     huge = verify(task, "Answer: " + "9" * 5000)
     assert huge.reward == 0.0 and "longer than" in huge.reason
+
+
+def test_seed_tasks_asset_takes_the_configs_sources(tmp_path: Path) -> None:
+    """The Dagster seed_tasks asset loads the seed files and the sources; a malformed source fails the step
+    with the source, row and field."""
+    import dagster as dg
+
+    from rlvr_assets.core.storage import read_frame
+    from rlvr_assets.definitions import build_definitions
+
+    tables = _write_tables(tmp_path)
+    good = [{"name": "mine", "path": str(tables["jsonl"]), "columns": COLUMNS}]
+    for sources, ok in ((good, True), ([{**good[0], "columns": {**COLUMNS, "answer": "nope"}}], False)):
+        cfg = load_config(_config(tmp_path, sources))
+        defs = build_definitions(cfg)
+        result = dg.materialize(
+            [defs.get_assets_def("seed_tasks")],
+            resources={"cfg": defs.resources["cfg"], "io_manager": defs.resources["io_manager"]},
+            raise_on_error=False,
+        )
+        assert result.success is ok
+    frame = read_frame(cfg.paths.duckdb_path, "seed_tasks")
+    assert {"mine-add", "mine-eggs"} <= set(frame["name"].to_list()) and frame.height == 19 + len(ROWS)
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    error = failure.step_failure_data.error
+    message = error.message + (error.cause.message if error.cause else "")
+    assert "source mine: row 1: field 'nope'" in message
