@@ -2,12 +2,16 @@
 
 `launch_training` writes the job file, leases GPUs (pinned with CUDA_VISIBLE_DEVICES or Docker device requests),
 starts `python -m rlvr_assets.train` through `PipesSubprocessClient`, `PipesDockerClient` or `PipesK8sClient`,
-and returns the outcome the child reported. The Dagster process never imports torch or TRL for training.
+and returns the outcome the child reported. Under `scale.launcher: ray` the same command is a Ray job submitted
+through dagster-ray's `PipesRayJobClient`, and Ray, not the file leases, hands out GPUs. The Dagster process never
+imports torch or TRL for training.
 """
 
 from __future__ import annotations
 
 import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +27,60 @@ from rlvr_assets.core.launch import (
     lease_devices,
     train_command,
 )
+from rlvr_assets.core.ray_cluster import last_log_lines, ray_cluster, submit_job_params
+
+RAY_JOB_FILE_KEY = "rlvr_job_file"
 
 
 class TrainingNotReported(RuntimeError):
     """The training process exited cleanly but never reported its outcome over Pipes."""
+
+
+class RayTrainingFailed(RuntimeError):
+    """The training's Ray job failed or was stopped; the message carries its status and last log lines."""
+
+
+def _stop_stale_ray_jobs(context: dg.AssetExecutionContext, jobs: Any, job_file: Path) -> None:
+    """Stop jobs of this same training still running on the cluster (their Dagster process was killed, so nothing
+    stopped them): two jobs must not write one checkpoint directory."""
+    stale = [
+        j.submission_id
+        for j in jobs.list_jobs()
+        if (j.metadata or {}).get(RAY_JOB_FILE_KEY) == str(job_file) and not j.status.is_terminal()
+    ]
+    for job_id in stale:
+        context.log.warning(f"Ray job {job_id} of the same training is still running (its run died): stopping it")
+        jobs.stop_job(job_id)
+    deadline = time.monotonic() + 60
+    while stale and time.monotonic() < deadline:
+        stale = [j for j in stale if not jobs.get_job_status(j).is_terminal()]
+        time.sleep(0.5)
+
+
+def _run_ray(
+    context: dg.AssetExecutionContext, cfg: PipelineConfig, job_file: Path, extras: dict[str, Any]
+) -> dg.PipesClientCompletedInvocation:
+    try:
+        from dagster_ray import PipesRayJobClient
+    except ImportError as exc:
+        raise RuntimeError("scale.launcher ray needs the `ray` extra: pip install 'rlvr_assets[ray]'") from exc
+    with ray_cluster(cfg.scale.ray) as address:
+        client = PipesRayJobClient(address=address, poll_interval=cfg.scale.ray.poll_interval_s)
+        jobs = client.client  # ray.job_submission.JobSubmissionClient
+        _stop_stale_ray_jobs(context, jobs, job_file)
+        submission_id = f"rlvr-{extras['arm']}-seed{extras['seed']}-{uuid.uuid4().hex[:10]}"
+        metadata = {RAY_JOB_FILE_KEY: str(job_file), "rlvr_arm": str(extras["arm"]), "rlvr_seed": str(extras["seed"])}
+        params = submit_job_params(cfg, job_file, submission_id, metadata, entry_point.__name__)
+        context.log.info(f"Ray job {submission_id} on {address}: {params['entrypoint']}")
+        try:
+            return client.run(context=context, submit_job_params=params, extras=extras)  # type: ignore[arg-type]
+        except RuntimeError as exc:  # dagster-ray's error for a FAILED or STOPPED job names only its status
+            info = jobs.get_job_info(submission_id)
+            tail = "\n".join(last_log_lines(jobs.get_job_logs(submission_id)))
+            raise RayTrainingFailed(
+                f"arm {extras['arm']} seed {extras['seed']}: Ray job {submission_id} {info.status}: {info.message}\n"
+                f"last log lines:\n{tail}"
+            ) from exc
 
 
 def _run(
@@ -37,6 +91,8 @@ def _run(
     extras: dict[str, Any],
 ) -> dg.PipesClientCompletedInvocation:
     scale = cfg.scale
+    if scale.launcher == "ray":
+        return _run_ray(context, cfg, job_file, extras)
     env = child_env(scale, cfg.model.device, devices)
     if scale.launcher == "subprocess":
         command = train_command(scale.python or sys.executable, job_file, scale.processes_per_arm, entry_point.__name__)
@@ -97,7 +153,8 @@ def launch_training(
     """Run one arm/seed training out of process; its outcome and the metadata of the materialization it reported."""
     job_file = job.write()
     scale = cfg.scale
-    with lease_devices(cfg.paths.var_dir / "gpu-leases", scale.gpus, scale.processes_per_arm) as devices:
+    leased = [] if scale.launcher == "ray" else scale.gpus  # Ray schedules GPUs itself under its launcher
+    with lease_devices(cfg.paths.var_dir / "gpu-leases", leased, scale.processes_per_arm) as devices:
         where = f"GPUs {','.join(devices)}" if devices else cfg.model.device
         context.log.info(f"arm {job.arm} seed {job.seed}: training through {scale.launcher} on {where}")
         extras = {"job_file": str(job_file), "arm": job.arm, "seed": job.seed, "devices": devices}

@@ -1,0 +1,174 @@
+"""`scale.launcher: ray`: arm trainings as Ray jobs through dagster-ray's Pipes client, on a real local Ray
+cluster (`ray start --head` on 127.0.0.1 in a temporary directory). The cluster tests are marked `ray`
+(`make test-ray`); the job-parameter and slot arithmetic tests need no cluster and run in `make test`."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from rlvr_assets.core.config import PipelineConfig, RayLocalClusterConfig
+from rlvr_assets.core.launch import train_command
+from rlvr_assets.core.ray_cluster import (
+    RayClusterError,
+    TrainingResources,
+    cluster_slots,
+    last_log_lines,
+    slots_on_node,
+    submit_job_params,
+    training_resources,
+)
+from rlvr_assets.core.storage import read_frame, write_frame
+from tests.conftest import ROOT
+from tests.scale_support import ARM, arm_setup, materialize, materialize_command, parse_result, script_env
+
+OTHER_ARM = "human-8"
+
+
+def test_a_ray_job_runs_the_same_entry_point_with_the_configured_resources(tmp_path: Path) -> None:
+    cfg = PipelineConfig.model_validate(
+        {"scale": {"launcher": "ray", "ray": {"num_cpus": 2, "memory_gib": 1.5, "runtime_env": {"env_vars": {"A": 1}}}}}
+    )
+    params = submit_job_params(cfg, tmp_path / "job.json", "rlvr-x", {"k": "v"}, "rlvr_assets.train")
+    assert shlex.split(params["entrypoint"]) == train_command(sys.executable, tmp_path / "job.json", 1)
+    assert params["entrypoint_num_cpus"] == 2 and params["entrypoint_num_gpus"] == 0.0
+    assert params["entrypoint_memory"] == int(1.5 * 2**30)
+    env = params["runtime_env"]["env_vars"]
+    assert env["A"] == "1" and env["CUDA_VISIBLE_DEVICES"] == ""  # the CPU default stays off GPUs
+    assert env["PYTHONPATH"] == str(ROOT) and env["PYTHONUNBUFFERED"] == "1"
+    assert params["submission_id"] == "rlvr-x" and params["metadata"] == {"k": "v"}
+    gpu = PipelineConfig.model_validate(
+        {"model": {"device": "cuda"}, "scale": {"launcher": "ray", "gpus": ["0", "1"], "processes_per_arm": 2}}
+    )
+    assert training_resources(gpu).num_gpus == 2  # one GPU per accelerate process, unless scale.ray.num_gpus says
+    gpu_params = submit_job_params(gpu, tmp_path / "job.json", "rlvr-y", {}, "rlvr_assets.train")
+    assert "CUDA_VISIBLE_DEVICES" not in gpu_params["runtime_env"]["env_vars"]  # Ray sets it for the job's GPUs
+    assert shlex.split(gpu_params["entrypoint"])[-2:] == ["--num-processes", "2"]
+
+
+def test_cluster_capacity_is_what_every_node_holds_summed() -> None:
+    need = TrainingResources(num_cpus=2, num_gpus=1, memory_bytes=None)
+    assert slots_on_node({"CPU": 16, "GPU": 4}, need) == 4
+    assert slots_on_node({"CPU": 5, "GPU": 8}, need) == 2
+    assert slots_on_node({"CPU": 16}, need) == 0
+    cpu_only = TrainingResources(num_cpus=1, num_gpus=0, memory_bytes=2**30)
+    assert slots_on_node({"CPU": 8, "memory": 3.5 * 2**30}, cpu_only) == 3
+
+
+def test_the_failure_tail_shows_the_trainings_log_lines_not_pipes_metrics() -> None:
+    logs = "\n".join(
+        [
+            "Running entrypoint for job rlvr-a",
+            '{"__dagster_pipes_version": "0.1", "method": "log", "params": {"message": "step 2/4: reward 0.5", "level": "INFO"}}',
+            '{"__dagster_pipes_version": "0.1", "method": "report_custom_message", "params": {"payload": {}}}',
+            "Traceback (most recent call last):",
+        ]
+    )
+    assert last_log_lines(logs) == [
+        "Running entrypoint for job rlvr-a",
+        "INFO: step 2/4: reward 0.5",
+        "Traceback (most recent call last):",
+    ]
+    assert last_log_lines(logs, 1) == ["Traceback (most recent call last):"]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster_2cpu():
+    """A real local Ray cluster of 2 CPUs and no GPUs, started the way the project starts one, stopped after."""
+    pytest.importorskip("ray")
+    from rlvr_assets.core.ray_cluster import LocalRayCluster
+
+    cluster = LocalRayCluster(RayLocalClusterConfig(num_cpus=2, num_gpus=0))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+    assert not cluster.processes(), "processes of the local Ray cluster outlived its stop"
+    assert not cluster.temp_dir.exists()
+
+
+@pytest.mark.ray
+def test_the_sweep_keeps_as_many_arms_in_flight_as_the_cluster_holds(ray_cluster_2cpu) -> None:
+    address = ray_cluster_2cpu.address
+    assert cluster_slots(address, TrainingResources(1, 0, None)) == 2
+    assert cluster_slots(address, TrainingResources(1.5, 0, None)) == 1
+    with pytest.raises(RayClusterError, match="no node"):
+        cluster_slots(address, TrainingResources(1, 1, None))
+
+
+def _jobs_of(client, arm: str) -> list:
+    return [j for j in client.list_jobs() if (j.metadata or {}).get("rlvr_arm") == arm]
+
+
+def _overlap_ms(a, b) -> float:
+    return min(a.end_time, b.end_time) - max(a.start_time, b.start_time)
+
+
+@pytest.mark.ray
+def test_two_arms_train_as_overlapping_ray_jobs_and_a_stopped_one_resumes(tmp_path: Path, ray_cluster_2cpu) -> None:
+    """Two arms' trainings are Ray jobs in flight at once on the 2-CPU cluster. Stopping one job after its first
+    checkpoint fails that materialization with the job's status and last log lines; the next materialization
+    resumes from the checkpoint and ends at the configured step count."""
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    address = ray_cluster_2cpu.address
+    setup = arm_setup(
+        tmp_path,
+        {
+            "training": {"max_steps": 4, "num_generations": 2, "max_new_tokens": 8, "seeds": [0]},
+            "scale": {"launcher": "ray", "checkpoint_every": 2, "ray": {"address": address, "num_cpus": 1}},
+            "model": {"source": "tiny", "device": "cpu", "torch_threads": 1},
+        },
+    )
+    db = setup["cfg"].paths.duckdb_path
+    corpus = read_frame(db, "training_corpus", [ARM]).with_columns(pl.lit(OTHER_ARM).alias("arm"))
+    write_frame(db, "training_corpus", corpus, OTHER_ARM)
+    seed_dir = setup["checkpoints"] / ARM / "seed-0"
+    runs = {
+        arm: subprocess.Popen(
+            materialize_command(setup, arm),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=script_env(),
+            cwd=ROOT,
+        )
+        for arm in (ARM, OTHER_ARM)
+    }
+    client = JobSubmissionClient(address)
+    deadline = time.monotonic() + 300
+    while not (seed_dir / "trainer" / "checkpoint-2" / "trainer_state.json").exists():
+        assert runs[ARM].poll() is None, runs[ARM].communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.1)
+    running = [j for j in _jobs_of(client, ARM) if j.status == JobStatus.RUNNING]
+    assert len(running) == 1
+    client.stop_job(running[0].submission_id)
+    first = parse_result(runs[ARM].communicate(timeout=120)[0])
+    other = parse_result(runs[OTHER_ARM].communicate(timeout=300)[0])
+
+    assert not first["success"]
+    assert f"Ray job {running[0].submission_id} STOPPED" in first["failure"]
+    assert "last log lines:" in first["failure"] and "INFO: arm human-4 seed 0 step 1/4" in first["failure"]
+    assert other["success"], other["failure"][-3000:]
+    assert other["metadata"]["launcher"] == "ray"
+    stopped = client.get_job_info(running[0].submission_id)
+    (finished,) = _jobs_of(client, OTHER_ARM)
+    assert stopped.status == JobStatus.STOPPED and finished.status == JobStatus.SUCCEEDED
+    assert _overlap_ms(stopped, finished) > 0, "the two arms' Ray jobs ran one after the other"
+
+    second = materialize(setup, arm=ARM)
+    assert second["success"], second["failure"][-3000:]
+    assert second["metadata"]["resumed_from_step"] == {"0": 2}
+    row = read_frame(db, "policy_checkpoint", [ARM]).row(0, named=True)
+    assert row["steps"] == 4 and row["resumed_from_step"] == 2
+    assert read_frame(db, "training_log", [ARM])["step"].to_list() == [1, 2, 3, 4]
+    assert not (seed_dir / "trainer").exists(), "a finished training keeps no resume state"
+    assert all(j.status.is_terminal() for j in client.list_jobs()), "a Ray job outlived its materialization"
