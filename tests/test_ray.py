@@ -5,12 +5,14 @@ cluster (`ray start --head` on 127.0.0.1 in a temporary directory). The cluster 
 from __future__ import annotations
 
 import shlex
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import polars as pl
+import psutil
 import pytest
 
 from rlvr_assets.core.config import PipelineConfig, RayLocalClusterConfig
@@ -172,3 +174,54 @@ def test_two_arms_train_as_overlapping_ray_jobs_and_a_stopped_one_resumes(tmp_pa
     assert read_frame(db, "training_log", [ARM])["step"].to_list() == [1, 2, 3, 4]
     assert not (seed_dir / "trainer").exists(), "a finished training keeps no resume state"
     assert all(j.status.is_terminal() for j in client.list_jobs()), "a Ray job outlived its materialization"
+
+
+def _trainings_of(job_file: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or ())
+        if "rlvr_assets.train" in cmdline and str(job_file) in cmdline:
+            found.append(proc)
+    return found
+
+
+@pytest.mark.ray
+def test_interrupting_the_run_stops_its_job_and_the_cluster_started_for_it(tmp_path: Path) -> None:
+    """With no `scale.ray.address` the training starts a local cluster of its own; Ctrl-C on the Dagster run
+    stops the Ray job (its training process ends) and the cluster (no process of it left, its directory gone)."""
+    before = set(Path("/tmp").glob("rlvr-ray-*"))
+    setup = arm_setup(
+        tmp_path,
+        {
+            "training": {"max_steps": 60, "num_generations": 2, "max_new_tokens": 8, "seeds": [0]},
+            "scale": {"launcher": "ray", "checkpoint_every": 60, "ray": {"local": {"num_cpus": 1, "num_gpus": 0}}},
+            "model": {"source": "tiny", "device": "cpu", "torch_threads": 1},
+        },
+    )
+    job_file = setup["checkpoints"] / ARM / "seed-0" / "job.json"
+    run = subprocess.Popen(
+        materialize_command(setup),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=script_env(),
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 240
+    while not (trainings := _trainings_of(job_file)):
+        assert run.poll() is None, run.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the Ray job's training never started"
+        time.sleep(0.2)
+    started = set(Path("/tmp").glob("rlvr-ray-*")) - before
+    assert len(started) == 1, started  # the local cluster of this run
+    cluster_dir = started.pop()
+    run.send_signal(signal.SIGINT)
+    _out, err = run.communicate(timeout=120)
+    # dagster-ray stops the job on Dagster's interrupt error; the launcher itself on any other exit
+    stop_logged = ("Will terminate RayJob rlvr-human-4-seed0-", "interrupted: stopping Ray job rlvr-human-4-seed0-")
+    assert any(line in err for line in stop_logged), err[-3000:]
+    _gone, alive = psutil.wait_procs(trainings, timeout=30)
+    assert not alive, "the training kept running after its Dagster run was stopped"
+    left = [p for p in psutil.process_iter(["cmdline"]) if str(cluster_dir) in " ".join(p.info["cmdline"] or ())]
+    assert not left, f"processes of the run's Ray cluster outlived it: {[p.info['cmdline'][:3] for p in left]}"
+    assert not cluster_dir.exists()

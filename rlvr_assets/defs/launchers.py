@@ -75,12 +75,35 @@ def _run_ray(
         try:
             return client.run(context=context, submit_job_params=params, extras=extras)  # type: ignore[arg-type]
         except RuntimeError as exc:  # dagster-ray's error for a FAILED or STOPPED job names only its status
-            info = jobs.get_job_info(submission_id)
-            tail = "\n".join(last_log_lines(jobs.get_job_logs(submission_id)))
-            raise RayTrainingFailed(
-                f"arm {extras['arm']} seed {extras['seed']}: Ray job {submission_id} {info.status}: {info.message}\n"
-                f"last log lines:\n{tail}"
-            ) from exc
+            try:
+                info = jobs.get_job_info(submission_id)
+            except Exception:  # the submission itself failed: its own error says why
+                raise exc from None
+            if info.status.is_terminal():
+                tail = "\n".join(last_log_lines(jobs.get_job_logs(submission_id)))
+                raise RayTrainingFailed(
+                    f"arm {extras['arm']} seed {extras['seed']}: Ray job {submission_id} {info.status}: "
+                    f"{info.message}\nlast log lines:\n{tail}"
+                ) from exc
+            _stop_ray_job(context, jobs, submission_id, "the Dagster step failed")
+            raise
+        except BaseException:  # the run was stopped (KeyboardInterrupt or Dagster's interrupt error) or crashed
+            _stop_ray_job(context, jobs, submission_id, "the Dagster run was interrupted")
+            raise
+
+
+def _stop_ray_job(context: dg.AssetExecutionContext, jobs: Any, submission_id: str, why: str) -> None:
+    """Stop the training's job (if it was submitted and still runs) and wait, bounded, until Ray reports it ended."""
+    try:
+        if jobs.get_job_status(submission_id).is_terminal():
+            return
+        context.log.warning(f"{why}: stopping Ray job {submission_id}")
+        jobs.stop_job(submission_id)
+        deadline = time.monotonic() + 30
+        while not jobs.get_job_status(submission_id).is_terminal() and time.monotonic() < deadline:
+            time.sleep(0.5)
+    except Exception as exc:  # never submitted, or the cluster is gone: nothing left to stop here
+        context.log.warning(f"could not stop Ray job {submission_id}: {exc}")
 
 
 def _run(
