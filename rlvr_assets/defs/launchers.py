@@ -158,16 +158,30 @@ def _run(
         from dagster_k8s import PipesK8sClient  # type: ignore[import-not-found]
     except ImportError as exc:
         raise RuntimeError("scale.launcher k8s needs the `k8s` extra: pip install 'rlvr_assets[k8s]'") from exc
-    command = train_command("python", job_file, scale.processes_per_arm, entry_point.__name__)
     return PipesK8sClient(load_incluster_config=scale.k8s.load_incluster_config).run(
-        context=context,
-        image=scale.k8s.image,
-        command=command,
-        namespace=scale.k8s.namespace,
-        env={k: v for k, v in env.items() if k != "CUDA_VISIBLE_DEVICES" or not v},  # the pod's GPUs are its own
-        base_pod_spec=k8s_pod_spec(scale, cfg.paths.var_dir),
-        extras=extras,
+        context=context, namespace=scale.k8s.namespace, extras=extras, **_k8s_pod_args(cfg, job_file, env)
     )
+
+
+def _k8s_pod_args(cfg: PipelineConfig, job_file: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Image, command, env and base pod spec of a training pod: what PipesK8sClient.run builds the pod from."""
+    return {
+        "image": cfg.scale.k8s.image,
+        "command": train_command("python", job_file, cfg.scale.processes_per_arm, entry_point.__name__),
+        "env": {k: v for k, v in env.items() if k != "CUDA_VISIBLE_DEVICES" or not v},  # the pod's GPUs are its own
+        "base_pod_spec": k8s_pod_spec(cfg.scale, cfg.paths.var_dir),
+    }
+
+
+def render_k8s_pod(cfg: PipelineConfig, job_file: Path, pod_name: str = "rlvr-train") -> dict[str, Any]:
+    """The pod `scale.launcher: k8s` submits for one training, as the API server receives it (camelCase), built by
+    dagster-k8s's own `build_pod_body` (less the Pipes bootstrap variables, which exist only inside a run)."""
+    import kubernetes
+    from dagster_k8s.pipes import build_pod_body  # type: ignore[import-not-found]
+
+    args = _k8s_pod_args(cfg, job_file, child_env(cfg.scale, cfg.model.device, []))
+    pod = build_pod_body(pod_name, args["image"], args["command"], args["env"], None, args["base_pod_spec"])
+    return kubernetes.client.ApiClient().sanitize_for_serialization(pod)
 
 
 def launch_training(
