@@ -92,3 +92,21 @@ def test_schema_errors_name_the_field_that_breaks_the_kubernetes_schema() -> Non
     del head["template"]["spec"]["containers"][0]["resource"]
     head["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = 6379
     assert any("name" in e and "None" in e for e in schema_errors(head["template"], "V1PodTemplateSpec"))
+
+
+def test_the_shipped_overlays_render_valid_manifests() -> None:
+    """deploy/k8s/pipeline-k8s.yaml (snake_case tolerations and node selector) gives a valid pod and RayJob, and
+    deploy/ray/pipeline-ray.yaml is a valid config."""
+    pytest.importorskip("dagster_k8s")
+    from rlvr_assets.defs.launchers import render_k8s_pod
+
+    root = Path(__file__).resolve().parents[1] / "deploy"
+    cfg = PipelineConfig.model_validate(yaml.safe_load((root / "k8s" / "pipeline-k8s.yaml").read_text()))
+    pod = render_k8s_pod(cfg, JOB)
+    assert schema_errors(pod, "V1Pod") == []
+    assert pod["spec"]["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    rayjob = kuberay_rayjob(cfg, "rlvr-x")
+    rayjob["spec"]["entrypoint"] = "python -m rlvr_assets.train job.json"
+    assert rayjob_errors(rayjob) == []
+    ray_cfg = PipelineConfig.model_validate(yaml.safe_load((root / "ray" / "pipeline-ray.yaml").read_text()))
+    assert ray_cfg.scale.launcher == "ray" and ray_cfg.scale.ray.num_gpus == 1
