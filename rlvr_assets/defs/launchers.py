@@ -135,6 +135,11 @@ def _run(
         kwargs: dict[str, Any] = {"volumes": volumes, "labels": label}
         if scale.docker.network:
             kwargs["network_mode"] = scale.docker.network
+        if scale.docker.network != "none" and "function_calling" in cfg.domains:
+            context.log.warning(
+                f"scale.docker.network is {scale.docker.network!r}: tool sessions in the container get no network "
+                "namespace of their own (no `unshare` there), so only `none` keeps tool calls offline"
+            )
         if scale.docker.workdir:
             kwargs["working_dir"] = scale.docker.workdir
         if devices:  # the container sees only its leased GPUs, renumbered from 0
