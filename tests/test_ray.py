@@ -27,7 +27,7 @@ from rlvr_assets.core.ray_cluster import (
     training_resources,
 )
 from rlvr_assets.core.storage import read_frame, write_frame
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TINY, write_config
 from tests.scale_support import ARM, arm_setup, materialize, materialize_command, parse_result, script_env
 
 OTHER_ARM = "human-8"
@@ -225,3 +225,45 @@ def test_interrupting_the_run_stops_its_job_and_the_cluster_started_for_it(tmp_p
     left = [p for p in psutil.process_iter(["cmdline"]) if str(cluster_dir) in " ".join(p.info["cmdline"] or ())]
     assert not left, f"processes of the run's Ray cluster outlived it: {[p.info['cmdline'][:3] for p in left]}"
     assert not cluster_dir.exists()
+
+
+@pytest.mark.ray
+def test_the_sweep_on_ray_keeps_the_clusters_capacity_of_arms_in_flight(tmp_path: Path) -> None:
+    """`rlvr-assets run` under `launcher: ray` with no address: a local cluster of 2 CPUs for the sweep, one CPU
+    per training, so the pool and the arm workers get 2 slots, two arms train at once, and the cluster is gone
+    when the sweep ends."""
+    heldout = tmp_path / "heldout.jsonl"  # two smoke items keep evaluation short
+    heldout.write_text("\n".join((ROOT / "heldout" / "smoke_reasoning.jsonl").read_text().splitlines()[1:3]) + "\n")
+    config = write_config(
+        tmp_path,
+        {  # the smallest sweep that still has human and augmented arms
+            "gate": {**TINY["gate"], "samples": 4, "pass_at": 2},
+            "operators": {"resample_draws": 2, "enabled": ["resample_params", "add_hint"]},
+            "training": {**TINY["training"], "max_steps": 2},
+            "eval": {**TINY["eval"], "suites": ["smoke"]},
+            "economics": {"cost_ratios": [5]},
+            "model": {**TINY["model"], "torch_threads": 1},
+            "scale": {"launcher": "ray", "ray": {"num_cpus": 1, "local": {"num_cpus": 2, "num_gpus": 0}}},
+            "paths": {"smoke_suite": str(heldout)},
+        },
+    )
+    before = set(Path("/tmp").glob("rlvr-ray-*"))
+    env = {**script_env(), "DAGSTER_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rlvr_assets.cli", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=1200,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert ": 2 arm trainings at once" in done.stdout and "3 arms, 2 at a time" in done.stdout, done.stdout[-3000:]
+    rows = read_frame(tmp_path / "var" / "rlvr.duckdb", "policy_checkpoint").sort("train_started_at").to_dicts()
+    assert len(rows) == 3 and all(r["steps"] == 2 for r in rows)
+    first, second = rows[0], rows[1]
+    overlap = min(first["train_ended_at"], second["train_ended_at"]) - max(
+        first["train_started_at"], second["train_started_at"]
+    )
+    assert overlap > 0, f"the first two arms trained one after the other: {rows}"
+    assert set(Path("/tmp").glob("rlvr-ray-*")) == before, "the sweep's Ray cluster directory was left behind"
