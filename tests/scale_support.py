@@ -47,6 +47,7 @@ print("RESULT " + json.dumps({
     "pid": os.getpid(),
     "trl_imported": "trl" in sys.modules,
     "metadata": meta,
+    "failure": "\\n".join(e.step_failure_data.error.to_string() for e in result.get_step_failure_events()),
 }, default=str))
 """
 
@@ -76,8 +77,8 @@ def arm_setup(directory: Path, overrides: dict | None = None) -> dict:
     return {"config": cfg_path, "cfg": cfg, "home": home, "checkpoints": cfg.paths.artifacts_dir / "checkpoints"}
 
 
-def materialize_command(setup: dict) -> list[str]:
-    return [sys.executable, "-c", MATERIALIZE, str(setup["config"]), str(setup["home"]), ARM]
+def materialize_command(setup: dict, arm: str = ARM) -> list[str]:
+    return [sys.executable, "-c", MATERIALIZE, str(setup["config"]), str(setup["home"]), arm]
 
 
 def script_env() -> dict[str, str]:
@@ -89,9 +90,9 @@ def parse_result(stdout: str) -> dict:
     return json.loads(line.removeprefix("RESULT "))
 
 
-def materialize(setup: dict, timeout: float = 300) -> dict:
+def materialize(setup: dict, timeout: float = 300, arm: str = ARM) -> dict:
     done = subprocess.run(
-        materialize_command(setup), capture_output=True, text=True, timeout=timeout, env=script_env(), cwd=ROOT
+        materialize_command(setup, arm), capture_output=True, text=True, timeout=timeout, env=script_env(), cwd=ROOT
     )
     assert "RESULT " in done.stdout, done.stderr[-3000:]
     return parse_result(done.stdout)

@@ -459,14 +459,59 @@ class K8sLaunchConfig(_Strict):
     )
 
 
+class RayLocalClusterConfig(_Strict):
+    """The Ray cluster the project starts itself when `scale.ray.address` is null (one machine, for one run)."""
+
+    num_cpus: int | None = Field(None, ge=1, description="CPUs the local cluster offers (null: Ray counts them).")
+    num_gpus: int | None = Field(None, ge=0, description="GPUs the local cluster offers (null: Ray detects them).")
+    temp_dir: str | None = Field(
+        None,
+        description="Ray's session directory root (logs, sockets; null: a fresh short directory under /tmp, removed "
+        "afterwards; Unix socket paths must stay under 107 characters).",
+    )
+    start_timeout_s: float = Field(120.0, gt=0, description="How long `ray start --head` may take to serve jobs.")
+
+
+class RayLaunchConfig(_Strict):
+    """`scale.launcher: ray`: each arm/seed trains as a Ray job (dagster-ray's PipesRayJobClient; needs the `ray`
+    extra). Ray schedules the resources below, GPUs included; no file leases."""
+
+    address: str | None = Field(
+        None,
+        description="Dashboard (job server) address of an existing cluster, e.g. http://head:8265. Null: a local "
+        "cluster is started for the run (`ray start --head` on 127.0.0.1) and stopped after it.",
+    )
+    num_cpus: float = Field(1.0, gt=0, description="CPUs one arm/seed training reserves (`entrypoint_num_cpus`).")
+    num_gpus: float | None = Field(
+        None,
+        ge=0,
+        description="GPUs one arm/seed training reserves (`entrypoint_num_gpus`); Ray sets CUDA_VISIBLE_DEVICES. Null: "
+        "`processes_per_arm` on a GPU config, 0 when `model.device` is cpu.",
+    )
+    memory_gib: float | None = Field(
+        None, gt=0, description="Memory one arm/seed training reserves (`entrypoint_memory`); null: none reserved."
+    )
+    python: str | None = Field(
+        None,
+        description="Interpreter the job runs on the cluster (null: the one running Dagster, right for the local "
+        "cluster or nodes sharing this environment; `python` in a cluster built from the training image).",
+    )
+    runtime_env: dict = Field(
+        default_factory=dict,
+        description="Extra Ray runtime_env of each job (working_dir, pip, env_vars...); Dagster Pipes adds its env vars.",
+    )
+    poll_interval_s: float = Field(1.0, gt=0, description="How often the job's status is polled.")
+    local: RayLocalClusterConfig = Field(default_factory=RayLocalClusterConfig, description="The local cluster.")
+
+
 class ScaleConfig(_Strict):
     """Where arm training runs: each arm/seed in its own process through Dagster Pipes, on which devices, how many
     at once, and how often it checkpoints so a killed training resumes."""
 
-    launcher: Literal["subprocess", "docker", "k8s"] = Field(
+    launcher: Literal["subprocess", "docker", "k8s", "ray"] = Field(
         "subprocess",
         description="Pipes client that starts each training: a local process (`PipesSubprocessClient`), a container "
-        "(`PipesDockerClient`) or a Kubernetes pod (`PipesK8sClient`).",
+        "(`PipesDockerClient`), a Kubernetes pod (`PipesK8sClient`) or a Ray job (dagster-ray's `PipesRayJobClient`).",
     )
     gpus: list[str] = Field(
         default_factory=list,
@@ -483,7 +528,8 @@ class ScaleConfig(_Strict):
         None,
         ge=1,
         description="Arm trainings at once: the limit `rlvr-assets run` sets on the `rlvr_training` concurrency pool "
-        "and the arm runs it keeps in flight. Null: len(gpus) // processes_per_arm, or 1 without GPUs.",
+        "and the arm runs it keeps in flight. Null: len(gpus) // processes_per_arm, or 1 without GPUs; under the ray "
+        "launcher, as many trainings as the cluster's CPUs, GPUs and memory hold.",
     )
     checkpoint_every: int = Field(
         4,
@@ -496,6 +542,7 @@ class ScaleConfig(_Strict):
     )
     docker: DockerLaunchConfig = Field(default_factory=DockerLaunchConfig, description="The Docker launcher.")
     k8s: K8sLaunchConfig = Field(default_factory=K8sLaunchConfig, description="The Kubernetes launcher.")
+    ray: RayLaunchConfig = Field(default_factory=RayLaunchConfig, description="The Ray launcher.")
 
     @model_validator(mode="after")
     def _check(self) -> ScaleConfig:
