@@ -206,3 +206,71 @@ def test_reviews_give_precision_and_false_rejection_with_intervals_per_operator(
     assert overall["reviewed_rejected"] == on_correctness.height
     if on_correctness.height:
         assert overall["false_rejection_rate"] == 1.0 and overall["false_rejection_low"] < 1.0
+
+
+def _rates(precision: float, low: float, high: float) -> pl.DataFrame:
+    from rlvr_assets.core.gate_audit import RATE_SCHEMA
+
+    row = dict.fromkeys(RATE_SCHEMA)
+    row.update(operator="all", precision=precision, precision_low=low, precision_high=high, precision_basis="test")
+    return pl.DataFrame([row], schema=RATE_SCHEMA)
+
+
+def test_audited_c_aug_and_rho_cost_sit_beside_the_unaudited_ones() -> None:
+    from rlvr_assets.core.economics import TRADE_ROW_SCHEMA, TradeEstimate
+    from rlvr_assets.core.frames import COST_SCHEMA
+    from rlvr_assets.core.gate_audit import audited_rho_cost
+
+    trade = pl.DataFrame(
+        [
+            TradeEstimate("aug-a", "log_interpolation", 4, 8, 50.0, 8.0, 0.5, "ok").as_row(),
+            TradeEstimate("aug-b", "log_interpolation", 4, 8, 50.0, 5.0, 0.12, "ok").as_row(),
+            TradeEstimate("aug-c", "dominance_bound", 4, 8, 0.0, None, None, "score at the floor").as_row(),
+        ],
+        schema=TRADE_ROW_SCHEMA,
+    )
+    costs = pl.DataFrame([{"c_aug_usd": 2.0, "c_human_usd": 20.0, "measured_cost_ratio": 10.0}]).cast(
+        {k: v for k, v in COST_SCHEMA.items() if k in ("c_aug_usd", "c_human_usd", "measured_cost_ratio")}
+    )
+    out = audited_rho_cost(trade, costs, _rates(0.8, 0.6, 0.9))
+    a, b, c = out.rows(named=True)
+    assert a["c_aug_correct_usd"] == pytest.approx(2.5)
+    assert (a["c_aug_correct_low"], a["c_aug_correct_high"]) == (pytest.approx(2 / 0.9), pytest.approx(2 / 0.6))
+    assert a["rho_cost"] == pytest.approx(5.0) and a["rho_cost_audited"] == pytest.approx(4.0)
+    assert (a["rho_cost_audited_low"], a["rho_cost_audited_high"]) == (pytest.approx(3.0), pytest.approx(4.5))
+    assert a["relative_gap"] == pytest.approx(0.2) and "20% below" in a["comparison"]
+    assert "crosses break-even" not in a["comparison"]
+    assert b["rho_cost"] == pytest.approx(1.2) and b["rho_cost_audited"] == pytest.approx(0.96)
+    assert "crosses break-even" in b["comparison"]
+    assert c["rho_cost_audited"] is None and "floor" in c["comparison"]
+
+
+def test_review_files_escape_untrusted_text_and_a_headerless_file_is_one_line(tmp_path: Path) -> None:
+    from rlvr_assets.core.gate_review import ReviewFileError, write_review_csv, write_review_html
+
+    hostile = {
+        "variant_id": "reas-000000000001",
+        "verdict": "",
+        "note": "",
+        "operator": "obscure_goal",
+        "domain": "reasoning",
+        "decision": "accepted",
+        "failed_factors": "",
+        "gate_reasons": "V_verify pass: ok",
+        "probe_failures": "",
+        "parent_prompt": "</pre><script>fetch('http://x')</script>",
+        "variant_prompt": '=HYPERLINK("http://x")',
+        "parent_truth": "",
+        "variant_truth": "",
+        "parent_id": "reas-000000000000",
+    }
+    page = write_review_html(tmp_path / "r.html", [hostile], "t", "v.csv").read_text()
+    assert "<script>fetch" not in page and "&lt;script&gt;fetch" in page
+    assert "default-src 'none'" in page  # nothing outside the page can load, even if escaping failed
+    with write_review_csv(tmp_path / "r.csv", [hostile]).open(newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["variant_prompt"].startswith("'=")  # a spreadsheet shows it, never runs it
+    (tmp_path / "bad.csv").write_text("id,verdict\nx,correct\n")
+    with pytest.raises(ReviewFileError) as err:
+        read_review_file(tmp_path / "bad.csv", {"x"})
+    assert "\n" not in str(err.value) and "bad.csv" in str(err.value) and "variant_id" in str(err.value)
