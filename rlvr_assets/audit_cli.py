@@ -31,7 +31,7 @@ from rlvr_assets.core.gate_review import (
 )
 from rlvr_assets.core.storage import read_frame, write_frame
 
-NEEDS_RUN = "materialize the task preparation first (`rlvr-assets run`)"
+NEEDS_RUN = "`rlvr-assets run` prepares the tasks and the gate"
 
 
 def _table(cfg: PipelineConfig, name: str, required: bool = True) -> pl.DataFrame | None:
@@ -86,7 +86,7 @@ def cmd_audit_sample(args: argparse.Namespace) -> int:
     try:
         augmented, gate, seeds, probes = _inputs(cfg)
     except LookupError as exc:
-        print(f"error: {exc}; {NEEDS_RUN}", file=sys.stderr)
+        print(f"error: {exc} ({NEEDS_RUN})", file=sys.stderr)
         return 2
     if probes is None:
         print("note: gate_probes is not materialized: accepted variants are drawn without their probe results")
@@ -140,7 +140,7 @@ def cmd_audit_record(args: argparse.Namespace) -> int:
     try:
         augmented, gate, _seeds, probes = _inputs(cfg)
     except LookupError as exc:
-        print(f"error: {exc}; {NEEDS_RUN}", file=sys.stderr)
+        print(f"error: {exc} ({NEEDS_RUN})", file=sys.stderr)
         return 2
     path = Path(args.file)
     try:
