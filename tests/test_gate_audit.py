@@ -49,6 +49,28 @@ def wrong_truth_variant(parent):  # type: ignore[no-untyped-def]
     )
 
 
+def numbers_in_words_variant(parent):  # type: ignore[no-untyped-def]
+    """apples-buy paraphrased without its hint and with a number spelled out ("three"): the same task and
+    answer, but V_faithful finds param a=3 not shown in the prompt and rejects it, a correct variant thrown
+    away (gated in a batch of its own, as `rlvr-assets gate` gates outside candidates)."""
+    template = parent.prompt.template.replace("{a}", "three")
+    truth = parent_truth(parent)
+    return build_task(
+        name=f"{parent.name}~planted-words",
+        domain=parent.domain,
+        prompt=parent.prompt.model_copy(update={"template": template, "hint": None}),
+        verifier=truth.verifier,
+        reference_solution=truth.reference_solution,
+        known_bad=truth.known_bad,
+        authoring_cost_usd=0.0,
+        provenance=Provenance(
+            kind="augmented", parent_id=parent.id, operator="llm_paraphrase", operator_version="1", rng_seed=0
+        ),
+        solution_program=parent.solution_program,
+        system=parent.system,
+    )
+
+
 @pytest.fixture(scope="module")
 def gated() -> dict:  # type: ignore[type-arg]
     seeds = load_seed_dir(ROOT / "seeds", 20.0)
@@ -74,9 +96,15 @@ def gated() -> dict:  # type: ignore[type-arg]
     parents = {t.id: t for t in seeds}
     rewards = {v.id: list(REWARDS) for v in variants}
     rows, decisions, cpu = decide(variants, parents, rewards, GATE)
+    words = numbers_in_words_variant(parent)
+    attempts.append(Attempt(parent.id, "llm_paraphrase", "1", "rewrite", 0, "proposed", "ok", words, 0.0))
+    rewards[words.id] = list(REWARDS)
+    w_rows, w_decisions, _ = decide([words], parents, rewards, GATE)
+    variants, rows, decisions = [*variants, words], [*rows, *w_rows], [*decisions, *w_decisions]
     # the gate rejects the planted variant (V_faithful); let it through, as a gate with a blind spot would
     assert not next(d for d in decisions if d.variant_id == planted.id).accepted
     decisions = [dataclasses.replace(d, accepted=True) if d.variant_id == planted.id else d for d in decisions]
+    assert next(d for d in decisions if d.variant_id == words.id).failed_factors == ("faithful",)
     run = GateRun(rows, decisions, dict.fromkeys(rewards, 10), rewards, cpu)
     gate = gate_to_frame(run, variants, PricesConfig())
     accepted = [v for v, d in zip(variants, decisions, strict=True) if d.accepted]
@@ -89,6 +117,7 @@ def gated() -> dict:  # type: ignore[type-arg]
         "seeds": tasks_to_frame(seeds),
         "accepted": accepted,
         "planted": planted,
+        "words": words,
     }
 
 
@@ -202,10 +231,16 @@ def test_reviews_give_precision_and_false_rejection_with_intervals_per_operator(
     assert "reviews" in overall["precision_basis"]
     broken_op = accepted.filter(pl.col("variant_id") == verdicts[0][0])["operator"][0]
     assert rates.filter(pl.col("operator") == broken_op)["false_positives"][0] >= 1
-    on_correctness = rejected.filter(pl.col("failed_factors").str.contains("verify|faithful"))
-    assert overall["reviewed_rejected"] == on_correctness.height
-    if on_correctness.height:
-        assert overall["false_rejection_rate"] == 1.0 and overall["false_rejection_low"] < 1.0
+    # the correct variant V_faithful threw away is the only rejection on a correctness factor: drawn, and counted
+    assert rejected.filter(pl.col("failed_factors").str.contains("verify|faithful"))["variant_id"].to_list() == [
+        gated["words"].id
+    ]
+    assert overall["reviewed_rejected"] == 1 and overall["reviewed_rejected_utility"] == rejected.height - 1
+    para = rates.filter(pl.col("operator") == "llm_paraphrase").row(0, named=True)
+    assert para["false_rejection_rate"] == 1.0 and 0.0 < para["false_rejection_low"] < 1.0
+    assert para["false_rejection_high"] == 1.0 and "1/1" in para["false_rejection_basis"]
+    others = rates.filter(~pl.col("operator").is_in(["llm_paraphrase", "all"]))
+    assert others["false_rejection_rate"].is_null().all()  # rejections for usefulness are not errors
 
 
 def _rates(precision: float, low: float, high: float) -> pl.DataFrame:
