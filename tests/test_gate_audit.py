@@ -157,6 +157,11 @@ def test_wilson_matches_the_textbook_values() -> None:
     low, high = wilson(8, 10)
     assert low == pytest.approx(0.4902, abs=1e-3) and high == pytest.approx(0.9433, abs=1e-3)
     assert wilson(0, 0) == (None, None)
+    for n in range(1, 200):  # every interval holds its point, exactly at k = n (a figure's error bar needs it)
+        assert wilson(n, n)[1] == 1.0 and wilson(0, n)[0] == 0.0
+        for k in (1, n // 2, n - 1):
+            low, high = wilson(k, n)
+            assert low <= k / n <= high
     low0, high0 = wilson(0, 5)
     assert low0 == 0.0 and 0.4 < high0 < 0.6
 
@@ -309,3 +314,11 @@ def test_review_files_escape_untrusted_text_and_a_headerless_file_is_one_line(tm
     with pytest.raises(ReviewFileError) as err:
         read_review_file(tmp_path / "bad.csv", {"x"})
     assert "\n" not in str(err.value) and "bad.csv" in str(err.value) and "variant_id" in str(err.value)
+
+
+def test_the_figure_draws_a_precision_of_one(tmp_path: Path) -> None:
+    """10 of 10 probes passing: the interval's top is exactly 1, so the error bar is drawable."""
+    from rlvr_assets.core.gate_audit import plot_gate_audit
+
+    low, high = wilson(10, 10)
+    assert plot_gate_audit(tmp_path / "a.png", _rates(1.0, low, high)).stat().st_size > 0

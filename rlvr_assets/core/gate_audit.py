@@ -56,7 +56,8 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, floa
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the interval always holds p; say so exactly (at k = n, centre + half rounds to just under 1)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 # ---------------------------------------------------------------------------------------------- per variant
@@ -362,7 +363,7 @@ def plot_gate_audit(path: Path, rates: pl.DataFrame) -> Path:
             if value is None:
                 left.scatter([0], [y + dy], marker="x", color="#9e9e9e", s=25)
                 continue
-            err = [[value - low], [high - value]] if low is not None and high is not None else None
+            err = [[max(0.0, value - low)], [max(0.0, high - value)]] if low is not None and high is not None else None
             hollow = key == "precision" and not r["reviewed_accepted"]
             left.errorbar(
                 [value],
