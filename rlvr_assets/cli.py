@@ -676,6 +676,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print (or write) the task JSON Schema")
     schema.add_argument("--output", help="write to this file instead of stdout")
     schema.set_defaults(func=cmd_schema)
+    from rlvr_assets.audit_cli import add_audit_parser
+
+    add_audit_parser(sub)  # `audit sample|record` (rlvr_assets/audit_cli.py)
     return parser
 
 

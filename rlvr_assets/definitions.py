@@ -10,6 +10,7 @@ import dagster as dg
 
 from rlvr_assets.core.code_versions import SourceIndex
 from rlvr_assets.core.config import PipelineConfig, load_config
+from rlvr_assets.defs.assets.audit import gate_audit, gate_probes
 from rlvr_assets.defs.assets.economics import build_economics_assets
 from rlvr_assets.defs.assets.tasks import (
     augmentation_costs,
@@ -39,6 +40,8 @@ def build_definitions(cfg: PipelineConfig) -> dg.Definitions:
         gate_results,
         gated_tasks,
         augmentation_costs,
+        gate_probes,
+        gate_audit,
         *build_training_assets(cfg),
         *build_economics_assets(cfg),
     ]

@@ -13,6 +13,7 @@ from rlvr_assets.core.economics import (
     trade_rates,
 )
 from rlvr_assets.core.funnel import funnel_frame
+from rlvr_assets.core.gate_audit import AUDITED_COST_VIEW, audit_markdown, audited_rho_cost
 from rlvr_assets.core.report import (
     FIGURES,
     arm_frame,
@@ -170,6 +171,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         augmented_tasks: pl.DataFrame,
         gate_results: pl.DataFrame,
         augmentation_costs: pl.DataFrame,
+        gate_audit: pl.DataFrame,
     ) -> dg.MaterializeResult:
         """What the run shows in one paragraph, the figures (scaling curve, rho_cost against r with the measured
         ratio, rho per arm with CIs, gate funnel) and the sorted tables, as files and as UI metadata."""
@@ -186,6 +188,9 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         path = write_report(
             out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=log
         )
+        # the gate audit (core/gate_audit.py): rho_cost at c_aug per correct accepted variant beside the unaudited
+        audited = audited_rho_cost(trade_rate, augmentation_costs, gate_audit)
+        path.write_text(path.read_text() + "\n" + audit_markdown(gate_audit, audited))
         context.log.info(f"report written to {path}")
         banner = identification_banner(trade_rate)
         has_log = log is not None and log.height > 0
@@ -204,6 +209,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "trade_rate": frame_table(trade_view(trade_rate)),
                 "rho_cost": frame_table(cost_view(cost)),
                 "gate_funnel": frame_table(funnel),
+                "rho_cost_audited": frame_table(audited.select(AUDITED_COST_VIEW)),
                 "report": dg.MetadataValue.path(str(path)),
                 "report_markdown": dg.MetadataValue.md(path.read_text()),
             }
