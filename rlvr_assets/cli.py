@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
@@ -29,7 +30,53 @@ def _parse_seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"--seeds must be comma-separated integers, got {text!r}") from None
     if not seeds:
         raise argparse.ArgumentTypeError("--seeds needs at least one training seed")
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"--seeds must be distinct integers >= 0, got {text!r}")
     return seeds
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors are one line on stderr and exit code 2, before any work (argparse's default prints the
+    whole usage block first, which buries the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject's `version`), or the source tree's when not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rlvr_assets")
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout without `pip install -e`
+        return "0+unknown"
+
+
+def arms_problem(requested: list[str], cfg: PipelineConfig) -> str | None:
+    """Why `--arms` names no arm of this config (None if every one is known): checked before any work, so a typo
+    fails in a second instead of after the task preparation."""
+    from rlvr_assets.core.arms import aug_arm_key, human_arm_key
+
+    valid = [human_arm_key(n) for n in cfg.arms.human_sizes] + [aug_arm_key(f) for f in cfg.arms.aug_fractions]
+    if not requested:
+        return f"no arm given; valid arms: {', '.join(valid)}"
+    unknown = [a for a in requested if a not in valid]
+    if unknown:
+        return f"unknown arm(s) {', '.join(repr(a) for a in unknown)}; valid arms: {', '.join(valid)}"
+    if len(set(requested)) != len(requested):
+        return f"an arm is named twice in {','.join(requested)}"
+    return None
 
 
 def _fmt(value: object) -> str:
@@ -142,6 +189,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.seeds:  # a slice of the study: these training seeds only (e.g. one seed of a GPU profile)
         cfg = cfg.model_copy(update={"training": cfg.training.model_copy(update={"seeds": args.seeds})})
+    if args.arms is not None:
+        args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+        problem = arms_problem(args.arms, cfg)
+        if problem is not None:
+            print(f"error: --arms: {problem}", file=sys.stderr)
+            return 2
     _check_model_source(cfg, _config_path(args))
 
     def waiting(holder: LockHolder) -> None:
@@ -174,7 +227,7 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
             instance,
             missing_only=args.missing_only,
             force=args.force,
-            arms=args.arms.split(",") if args.arms else None,
+            arms=args.arms or None,
             log_level="DEBUG" if args.verbose else "WARNING",
         )
         cost = defs.load_asset_value("rho_cost", instance=instance)
@@ -433,8 +486,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"error: --model: {problem}", file=sys.stderr)
         return 2
-    policy = _policy_for(args.model, cfg)
+    duckdb_path = Path(args.duckdb) if args.duckdb else cfg.paths.duckdb_path
+    if duckdb_path.is_dir():
+        print(f"error: --duckdb: {duckdb_path} is a directory, not a DuckDB file", file=sys.stderr)
+        return 2
     echo = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    echo(f"per-item results go to {duckdb_path} (table eval_results; --duckdb to write elsewhere)")
+    if not args.verbose:
+        _quiet_libraries()
+    policy = _policy_for(args.model, cfg)
     items, scores = evaluate_suite(
         policy,
         benches,
@@ -447,7 +507,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress=echo,
     )
     write_frame(
-        cfg.paths.duckdb_path,
+        duckdb_path,
         "eval_results",
         items.with_columns(pl.lit(args.model).alias("model"), pl.lit(args.suite).alias("suite")),
         f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}",
@@ -477,7 +537,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(
             f"grand mean pass@1: {summary['grand_mean_pass_at_1']:.2f} [95% CI {low:.2f}, {high:.2f}; bootstrap over"
             f" items within each benchmark, {boot_samples} samples, seed {boot_seed}]"
-            f"  (n = {n} samples per item; per-item results: {cfg.paths.duckdb_path} table eval_results)"
+            f"  (n = {n} samples per item; per-item results: {duckdb_path} table eval_results)"
         )
     return 0
 
@@ -530,16 +590,20 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlvr-assets", description=__doc__)
+    parser = OneLineParser(prog="rlvr-assets", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the whole sweep (seeds -> gate -> arms -> rho_cost -> report)")
     run.add_argument("--config", help="pipeline YAML (default: $RLVR_ASSETS_CONFIG or rlvr_assets.yaml)")
-    run.add_argument(
+    redo = run.add_mutually_exclusive_group()
+    redo.add_argument(
         "--missing-only",
         action="store_true",
         help="skip every partition already materialized, even one whose inputs changed",
     )
-    run.add_argument("--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)")
+    redo.add_argument(
+        "--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)"
+    )
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
     run.add_argument(
         "--seeds", type=_parse_seeds, help="comma-separated training seeds (default: training.seeds of the config)"
@@ -585,19 +649,29 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate any model on a suite (pass@1, pass@k, bootstrap CIs, grand mean)")
     ev.add_argument("--model", default="smollm2-gguf", help="smollm2-gguf, tiny, a .gguf file, an HF id or a directory")
     ev.add_argument("--suite", choices=["smoke", "paper10"], default="smoke")
-    ev.add_argument("--limit", type=int, help="items per benchmark (default: all)")
-    ev.add_argument("-k", type=int, default=1, help="k of pass@k; k > 1 also reports unbiased pass@k (default 1)")
+    ev.add_argument("--limit", type=_positive_int, help="items per benchmark (default: all)")
+    ev.add_argument(
+        "-k", type=_positive_int, default=1, help="k of pass@k; k > 1 also reports unbiased pass@k (default 1)"
+    )
     ev.add_argument(
         "--samples",
-        type=int,
+        type=_positive_int,
         help="n completions per item, n >= k (default k): pass@1 = mean c/n, pass@k from n and c; n = 1 is greedy",
     )
     ev.add_argument("--benchmarks", help="comma-separated subset of the suite's benchmarks")
-    ev.add_argument("--max-new-tokens", type=int, help="per model turn (default: eval.max_new_tokens of the config)")
-    ev.add_argument("--bootstrap-samples", type=int, help="bootstrap draws (default: eval.bootstrap_samples)")
+    ev.add_argument(
+        "--max-new-tokens", type=_positive_int, help="per model turn (default: eval.max_new_tokens of the config)"
+    )
+    ev.add_argument("--bootstrap-samples", type=_positive_int, help="bootstrap draws (default: eval.bootstrap_samples)")
     ev.add_argument("--bootstrap-seed", type=int, help="bootstrap RNG seed (default: eval.bootstrap_seed, 0)")
+    ev.add_argument(
+        "--duckdb",
+        help="DuckDB file that gets the per-item results (table eval_results); default: the pipeline's own"
+        " (paths.duckdb of the config, var/rlvr.duckdb)",
+    )
     ev.add_argument("--config")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--verbose", action="store_true", help="show library logs and progress bars too")
     ev.set_defaults(func=cmd_eval)
     lin = sub.add_parser(
         "lineage", help="every training task of an arm: origin, operator, parent, gate verdicts and reasons"
