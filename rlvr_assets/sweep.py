@@ -9,7 +9,6 @@ Each stage's wall time and peak resident memory are measured so the budget can b
 
 import multiprocessing
 import os
-import shutil
 import socket
 import threading
 import time
@@ -78,13 +77,17 @@ class _PeakRss:
         return self._peak / 2**30
 
 
+INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+
+
 def ensure_dagster_home(cfg: PipelineConfig) -> Path:
-    """Use $DAGSTER_HOME, or var/dagster_home seeded with the project's template deploy/dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or cfg.paths.var_dir / "dagster_home")
+    """Use $DAGSTER_HOME, or var/dagster_home, with the project's top-level dagster.yaml linked into it (so the
+    file in the repository is the configuration in use; a dagster.yaml already in the home is kept)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or cfg.paths.var_dir / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    template = PROJECT_ROOT / "deploy" / "dagster.yaml"
-    if template.exists() and not (home / "dagster.yaml").exists():
-        shutil.copy(template, home / "dagster.yaml")
+    target = home / "dagster.yaml"
+    if INSTANCE_CONFIG.exists() and not target.exists() and not target.is_symlink():
+        target.symlink_to(INSTANCE_CONFIG)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
