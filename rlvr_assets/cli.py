@@ -89,9 +89,9 @@ def _fmt(value: object) -> str:
 
 def _print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
     widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns))
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
     for r in rows:
-        print("  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in columns))
+        print("  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in columns).rstrip())
 
 
 COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", "break_even"]
@@ -113,6 +113,11 @@ def cmd_economics(args: argparse.Namespace) -> int:
     has_ci = any(a.ci_low is not None for a in arms)
     estimates = trade_rates(arms, ci_differences(arms) if has_ci else None)
     rows = [r.as_dict() for r in cost_rows(estimates, ratios)]
+    if args.figure:
+        from rlvr_assets.core.figures import plot_rho_cost
+
+        trade = pl.DataFrame([e.as_row() for e in estimates], schema=TRADE_ROW_SCHEMA)
+        plot_rho_cost(Path(args.figure), trade, ratios, None)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -622,6 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated c_human / c_aug ratios, finite and > 0 (default 5,10,40)",
     )
     eco.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    eco.add_argument("--figure", help="also draw rho_cost against r (log-log) into this PNG file")
     eco.set_defaults(func=cmd_economics)
     seeds = sub.add_parser("seeds", help="seed-library commands")
     seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)

@@ -4,6 +4,7 @@ clipped), PNG figures as markdown with the image embedded, so a researcher sees 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -30,6 +31,17 @@ def figure(path: Path, title: str, caption: str = "") -> dg.MetadataValue:
     if caption:
         text += f"\n{caption}\n"
     return dg.MetadataValue.md(text)
+
+
+def figures_markdown(folder: Path, figures: Iterable[tuple[str, str]]) -> dg.MetadataValue:
+    """Every figure of the report in one markdown entry (images embedded): one click shows them all."""
+    parts = []
+    for name, title in figures:
+        path = folder / name
+        if path.is_file():
+            data = base64.b64encode(path.read_bytes()).decode()
+            parts.append(f"### {title}\n\n![{title}](data:image/png;base64,{data})\n")
+    return dg.MetadataValue.md("\n".join(parts) or "(no figures)")
 
 
 def _latest_metadata(instance: dg.DagsterInstance, asset: str, partition: str) -> dict[str, object]:

@@ -32,10 +32,12 @@ from rlvr_assets.core.scoring import (
     bootstrap_differences,
 )
 from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.verdict_view import interim_verdict_rows, short_summary, verdict_table, write_report_html
 from rlvr_assets.defs.groups import ECONOMICS
-from rlvr_assets.defs.metadata import figure, frame_table
+from rlvr_assets.defs.metadata import figure, figures_markdown, frame_table
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
 
+REWARD_FIGURE = [("reward_curves.png", "GRPO training reward per arm")]
 TRADE_SCHEMA = {
     **TRADE_ROW_SCHEMA,
     "rho_low": pl.Float64,
@@ -152,7 +154,18 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 }
             )
         frame = pl.DataFrame(rows, schema=RHO_COST_SCHEMA)
-        return dg.Output(frame, metadata={"rho_cost": frame_table(cost_view(frame))})
+        verdicts = verdict_table(interim_verdict_rows(trade_rate, frame))
+        per_estimator = verdicts.iter_rows(named=True)
+        lines = [(r["estimator"], r["identified"], f"{r['verdict']} ({r['why']})") for r in per_estimator]
+        return dg.Output(
+            frame,
+            metadata={  # identified and the verdict before any number: a rho_cost that is not evidence says so
+                "identified": dg.MetadataValue.text("; ".join(f"{e}: {i}" for e, i, _ in lines) or "-"),
+                "verdict": dg.MetadataValue.text("; ".join(f"{e}: {v}" for e, _, v in lines) or "-"),
+                "verdict_table": frame_table(verdicts),
+                "rho_cost": frame_table(cost_view(frame)),
+            },
+        )
 
     @dg.asset(
         group_name=ECONOMICS,
@@ -186,13 +199,22 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         path = write_report(
             out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=log
         )
-        context.log.info(f"report written to {path}")
+        verdicts = verdict_table(interim_verdict_rows(trade_rate, cost))  # the decision table plugs in here
+        html_path = write_report_html(path, verdicts)
+        context.log.info(f"report written to {path} and {html_path}")
         banner = identification_banner(trade_rate)
         has_log = log is not None and log.height > 0
+        summary = run_summary(curve, trade_rate, costs, funnel)
         return dg.MaterializeResult(
-            metadata={
-                "what_the_run_shows": dg.MetadataValue.text(run_summary(curve, trade_rate, costs, funnel)),
+            metadata={  # in the order the asset page lists them: the answer first
+                "verdict": frame_table(verdicts),
+                "summary": dg.MetadataValue.text(short_summary(summary)),
                 **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
+                "figures": figures_markdown(
+                    out_dir, [*FIGURES.values(), *REWARD_FIGURE] if has_log else FIGURES.values()
+                ),
+                "report_html": dg.MetadataValue.path(str(html_path)),
+                "what_the_run_shows": dg.MetadataValue.text(summary),
                 **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
                 # the training_log's curves with their per-step table (core/report.py)
                 **(
