@@ -1,5 +1,8 @@
 """Economics assets: trade rate per augmented arm, rho_cost per (cost ratio x arm), and the report."""
 
+import base64
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -80,6 +83,24 @@ def _arm_inputs(
         else None
     )
     return arms, rewards, benchmark_of
+
+
+REPORT_DOC = (
+    "What the run shows: the verdict table first (does augmenting each arm pay at each cost ratio r, and is its"
+    " trade rate identified), a short summary, every figure in the `figures` entry, the whole report as one"
+    " HTML file (`report_html`), then the tables."
+)
+
+
+def report_description(report_dir: Path) -> str:
+    """The asset's description, which the UI shows without a click: the text above plus the latest rho_cost
+    figure embedded, as it was when the code location loaded (the materialization's metadata is always current;
+    reload the location after a new run to refresh this picture)."""
+    figure_path = report_dir / "rho_cost.png"
+    if not figure_path.is_file():
+        return REPORT_DOC
+    data = base64.b64encode(figure_path.read_bytes()).decode()
+    return f"{REPORT_DOC}\n\n![rho_cost against r, latest run](data:image/png;base64,{data})"
 
 
 def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
@@ -172,6 +193,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         kinds={"duckdb"},
         automation_condition=dg.AutomationCondition.eager(),
         deps=[],
+        description=report_description(cfg.paths.artifacts_dir / "report"),
     )
     def economics_report(
         context: dg.AssetExecutionContext,
