@@ -87,28 +87,41 @@ def interim_verdict_rows(trade: pl.DataFrame, cost: pl.DataFrame) -> list[Verdic
     return rows
 
 
-def verdict_table(rows: Sequence[VerdictRow]) -> pl.DataFrame:
-    """The verdict table as shown: verdict and identified first, then the numbers as short "x [low, high]"
-    strings, so it fits one screen without clipping."""
-    return pl.DataFrame(
+SHORT_ESTIMATOR = {"dominance_bound": "bound", "log_interpolation": "interp."}
+
+
+def verdict_table(rows: Sequence[VerdictRow], with_why: bool = True) -> pl.DataFrame:
+    """The verdict table as shown: verdict and identified before the numbers, the numbers as short
+    "x [low, high]" strings, so it fits one screen without clipping (`with_why=False` leaves the reasons to
+    `verdict_reasons`, for the narrow UI column)."""
+    table = pl.DataFrame(
         [
             {
-                "arm": r.arm,
+                "arm": f"{r.arm} ({SHORT_ESTIMATOR.get(r.estimator, r.estimator)})",
                 "r": f"{r.cost_ratio:g}",
                 "verdict": r.verdict,
                 "identified": "-" if r.identified is None else ("yes" if r.identified else "no"),
-                "estimator": r.estimator.replace("_", " "),
                 "rho [95% CI]": _interval(r.rho, r.rho_low, r.rho_high),
-                "rho_cost bound": _interval(
+                "rho_cost [95% CI]": _interval(
                     None if r.rho is None else r.rho * r.cost_ratio, r.rho_cost_low, r.rho_cost_high
                 ),
                 "why": r.why,
             }
             for r in rows
         ],
-        schema={c: pl.String for c in ("arm", "r", "verdict", "identified", "estimator")}
-        | {"rho [95% CI]": pl.String, "rho_cost bound": pl.String, "why": pl.String},
+        schema={
+            c: pl.String for c in ("arm", "r", "verdict", "identified", "rho [95% CI]", "rho_cost [95% CI]", "why")
+        },
     )
+    return table if with_why else table.drop("why")
+
+
+def verdict_reasons(rows: Sequence[VerdictRow]) -> str:
+    """What each verdict rests on, once per distinct reason (the UI table leaves this column out to fit)."""
+    seen: dict[str, list[str]] = {}
+    for r in rows:
+        seen.setdefault(r.why, []).append(f"{r.arm} {SHORT_ESTIMATOR.get(r.estimator, r.estimator)} r={r.cost_ratio:g}")
+    return "\n".join(f"{why} ({'; '.join(where)})" for why, where in seen.items())
 
 
 def short_summary(text: str, limit: int = 280) -> str:
@@ -215,6 +228,7 @@ __all__ = [
     "VerdictRow",
     "interim_verdict_rows",
     "short_summary",
+    "verdict_reasons",
     "verdict_table",
     "write_report_html",
 ]

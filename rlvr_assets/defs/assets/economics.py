@@ -35,7 +35,13 @@ from rlvr_assets.core.scoring import (
     bootstrap_differences,
 )
 from rlvr_assets.core.storage import read_frame
-from rlvr_assets.core.verdict_view import interim_verdict_rows, short_summary, verdict_table, write_report_html
+from rlvr_assets.core.verdict_view import (
+    interim_verdict_rows,
+    short_summary,
+    verdict_reasons,
+    verdict_table,
+    write_report_html,
+)
 from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.metadata import figure, figures_markdown, frame_table
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
@@ -221,15 +227,16 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         path = write_report(
             out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=log
         )
-        verdicts = verdict_table(interim_verdict_rows(trade_rate, cost))  # the decision table plugs in here
-        html_path = write_report_html(path, verdicts)
+        decisions = interim_verdict_rows(trade_rate, cost)  # the statistics' decision table plugs in here
+        html_path = write_report_html(path, verdict_table(decisions))
         context.log.info(f"report written to {path} and {html_path}")
         banner = identification_banner(trade_rate)
         has_log = log is not None and log.height > 0
         summary = run_summary(curve, trade_rate, costs, funnel)
         return dg.MaterializeResult(
             metadata={  # in the order the asset page lists them: the answer first
-                "verdict": frame_table(verdicts),
+                "verdict": frame_table(verdict_table(decisions, with_why=False)),
+                "verdict_reasons": dg.MetadataValue.text(verdict_reasons(decisions)),
                 "summary": dg.MetadataValue.text(short_summary(summary)),
                 **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
                 "figures": figures_markdown(
