@@ -20,6 +20,7 @@ from rlvr_assets.core.economics import (
     read_arms_csv,
     trade_rates,
 )
+from rlvr_assets.core.progress import ProgressPrinter
 from rlvr_assets.core.scoring import ci_differences
 
 
@@ -213,6 +214,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _write_out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
     import dagster as dg
 
@@ -224,7 +230,10 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     started = time.monotonic()
-    print("one line per finished stage; Dagster's own logs are in the UI (`make ui`) or here with --verbose")
+    print(
+        "one line per finished stage, progress of long ones in between; Dagster's own logs are in the UI"
+        " (`make ui`) or here with --verbose"
+    )
     with dg.DagsterInstance.get() as instance:
         timings = run_sweep(
             defs,
@@ -234,6 +243,7 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
             force=args.force,
             arms=args.arms or None,
             log_level="DEBUG" if args.verbose else "WARNING",
+            progress=ProgressPrinter(_write_out, interactive=sys.stdout.isatty()),
         )
         cost = defs.load_asset_value("rho_cost", instance=instance)
         trade = defs.load_asset_value("trade_rate", instance=instance)

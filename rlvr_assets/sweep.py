@@ -23,6 +23,7 @@ import psutil
 
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
 from rlvr_assets.core.launch import TRAINING_POOL, die_with_parent
+from rlvr_assets.core.progress import ProgressPrinter, ProgressTracker
 from rlvr_assets.defs.automation import (
     prepare_tasks_job,
     report_job,
@@ -78,6 +79,65 @@ class _PeakRss:
 
 
 INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+
+
+class _Heartbeat:
+    """While the sweep runs, a thread reads the event log of its unfinished runs (a separate instance handle)
+    and prints their latest counter (items scored, rollouts, steps trained) with a rate and an ETA, throttled
+    by `ProgressPrinter`: rewritten in place on a terminal, a line at most every 30 s in a log file."""
+
+    def __init__(self, instance: dg.DagsterInstance, owner: str, printer: ProgressPrinter, period: float = 1.0):
+        self._ref = instance.get_ref()
+        self._owner = owner
+        self._printer = printer
+        self._period = period
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="rlvr-progress")
+        self._seen: dict[str, tuple[float, Any, ProgressTracker]] = {}  # run id -> (first seen, cursor, tracker)
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._printer.clear()
+
+    def _run(self) -> None:
+        with dg.DagsterInstance.from_ref(self._ref) as instance:
+            while not self._stop.wait(self._period):
+                try:
+                    self._tick(instance)
+                except Exception:  # progress must never break the sweep
+                    continue
+
+    def _tick(self, instance: dg.DagsterInstance) -> None:
+        now = time.monotonic()
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={SWEEP_TAG: self._owner})
+        )
+        best: tuple[float, str, Any] | None = None
+        for run in runs:
+            first, cursor, tracker = self._seen.setdefault(run.run_id, (now, None, ProgressTracker()))
+            conn = instance.event_log_storage.get_records_for_run(run.run_id, cursor=cursor, limit=500)
+            for record in conn.records:
+                message = record.event_log_entry.user_message
+                if message:
+                    tracker.observe(message, now)
+            self._seen[run.run_id] = (first, conn.cursor, tracker)
+            partition = run.tags.get("dagster/partition")
+            label = f"{run.job_name}[{partition}]" if partition else run.job_name
+            if best is None or first < best[0]:
+                best = (first, label, tracker.latest)
+        if best is not None:
+            with self._lock:
+                self._printer.update(best[1], now - best[0], best[2], now)
 
 
 def ensure_dagster_home(cfg: PipelineConfig) -> Path:
@@ -197,6 +257,7 @@ def run_sweep(
     arms: list[str] | None = None,
     echo: Callable[[str], None] = print,
     log_level: str = "WARNING",
+    progress: ProgressPrinter | None = None,
 ) -> list[StageTiming]:
     """prepare tasks -> rebuild each arm's corpus -> train+score the arms Dagster reports missing or stale ->
     trade rate -> rho_cost per (ratio, arm) -> report.
@@ -207,9 +268,19 @@ def run_sweep(
     retrains every arm, `missing_only` skips whatever is materialized, stale or not."""
     for run_id in fail_orphaned_runs(instance):
         echo(f"== run {run_id}: its process died mid-run; marked failed, its pool slots freed")
-    return _sweep(
-        defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=echo, log_level=log_level
-    )
+    if progress is None:
+        return _sweep(
+            defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=echo, log_level=log_level
+        )
+    with _Heartbeat(instance, sweep_owner(), progress) as heartbeat:
+
+        def say(message: str) -> None:
+            heartbeat.clear()
+            echo(message)
+
+        return _sweep(
+            defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=say, log_level=log_level
+        )
 
 
 def _sweep(
