@@ -6,8 +6,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import polars as pl
 
@@ -471,6 +472,28 @@ def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
     return load_policy(ensure_base_model(model_cfg, cfg.paths.artifacts_dir), model_cfg, cfg.sampling.backend)
 
 
+def _rollout_progress(stream: TextIO) -> Callable[[str, int, int], None]:
+    """Items sampled so far, with rate and ETA: in place on a terminal, every 30 s in a log file."""
+    from rlvr_assets.core.progress import ProgressTracker
+
+    def write(text: str) -> None:
+        stream.write(text)
+        stream.flush()
+
+    printer = ProgressPrinter(write, interactive=stream.isatty())
+    tracker = ProgressTracker()
+    started = time.monotonic()
+
+    def report(benchmark: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        reading = tracker.observe(f"{benchmark} rollouts {done}/{total}", now)
+        printer.update("eval", now - started, reading, now)
+        if done == total:
+            printer.clear()
+
+    return report
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -520,6 +543,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bootstrap_samples=boot_samples,
         bootstrap_seed=boot_seed,
         progress=echo,
+        rollout_progress=_rollout_progress(sys.stderr if args.json else sys.stdout),
     )
     write_frame(
         duckdb_path,
