@@ -126,6 +126,14 @@ def _log_span(values: Sequence[float], pad: float = 1.8) -> tuple[float, float]:
 
 
 def plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float], measured: float | None) -> Path:
+    """Write `rho_cost_figure` as a PNG."""
+    fig = rho_cost_figure(trade, ratios, measured)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return path
+
+
+def rho_cost_figure(trade: pl.DataFrame, ratios: Sequence[float], measured: float | None) -> Any:
     """rho_cost(r) = rho x r on log-log axes (a straight line of slope 1 per estimate, its 95% band around it),
     the line rho_cost = 1, each estimate's break-even r* = 1/rho, the configured ratios and the measured r,
     which is always on the axis. Estimates that are not identified keep their colour but are dashed and say so
@@ -142,7 +150,8 @@ def plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float], meas
     for i, row in enumerate(drawable.iter_rows(named=True)):
         ok = _identified(row)
         color = colors[i % len(colors)]
-        label = f"{row['arm']} {row['estimator'].replace('_', ' ')}" + ("" if ok else " (NOT identified)")
+        label = f"{row['arm']} {row['estimator'].replace('_', ' ')}, r* = {1 / row['rho']:.3g}"
+        label += "" if ok else " (NOT identified)"
         ys = [row["rho"] * r for r in grid]
         y_values += [ys[0], ys[-1]]
         ax.plot(grid, ys, color=color, label=label, **rho_cost_style(row))
@@ -165,8 +174,11 @@ def plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float], meas
     for axis in (ax.xaxis, ax.yaxis):  # plain numbers (5, 10, 40), not 4x10^0; no crowded minor labels
         axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         axis.set_minor_formatter(NullFormatter())
-    for rho in drawable["rho"].to_list():
-        ax.annotate(f"r* = {1 / rho:.3g}", (1 / rho, 1.0), xytext=(4, -12), textcoords="offset points", fontsize=7)
+    if ratios:  # the configured ratios labelled on the axis too
+        from matplotlib.ticker import FixedLocator
+
+        ax.xaxis.set_minor_locator(FixedLocator(sorted(set(ratios))))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.set_xlim(r_lo, r_hi)
     y_lo, y_hi = _log_span(y_values, pad=1.5)
     ax.set_ylim(y_lo, y_hi)
@@ -179,13 +191,11 @@ def plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float], meas
         f"{r['arm']} {r['estimator']}: rho = {r['rho']:.3g} <= 0, never pays (not drawn on a log axis)"
         for r in defined.filter(pl.col("rho") <= 0).iter_rows(named=True)
     ]
+    fig.tight_layout()
     if notes:
         fig.text(0.01, 0.01, "Not drawn:\n" + "\n".join(notes), fontsize=7, va="bottom")
         fig.subplots_adjust(bottom=0.16 + 0.04 * len(notes))
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        return path
-    return _save(fig, path)
+    return fig
 
 
 def plot_funnel(path: Path, funnel: pl.DataFrame) -> Path:
@@ -268,12 +278,21 @@ def _smooth(values: Sequence[float], window: int) -> list[float]:
     return out
 
 
+def _arm_order(arm: str) -> tuple[int, float, str]:
+    """human-4, human-8, human-16, then aug-0.50, aug-0.75 (numbers as numbers, not text)."""
+    kind, _, size = arm.partition("-")
+    try:
+        return (0 if kind == "human" else 1, float(size), arm)
+    except ValueError:
+        return (2, 0.0, arm)
+
+
 def reward_curve_figure(log: pl.DataFrame) -> Any:
     """Training reward per step: raw per-seed points faint, the mean over seeds smoothed on top, one panel per
     arm when there are more than two (overlaid lines of many arms at one prompt per step are unreadable), and
     the fraction of zero-gradient groups under each. Hollow markers: steps whose every group scored the same."""
     plt = _pyplot()
-    arms = sorted(log["arm"].unique().to_list())
+    arms = sorted(log["arm"].unique().to_list(), key=_arm_order)
     cols = 1 if len(arms) <= 2 else min(3, len(arms))
     panels = [arms] if len(arms) <= 2 else [[a] for a in arms]
     nrows = -(-len(panels) // cols)
@@ -324,5 +343,6 @@ __all__ = [
     "plot_rho_per_arm",
     "plot_scaling_curve",
     "reward_curve_figure",
+    "rho_cost_figure",
     "rho_cost_style",
 ]
