@@ -181,9 +181,10 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 }
             )
         frame = pl.DataFrame(rows, schema=RHO_COST_SCHEMA)
-        verdicts = verdict_table(interim_verdict_rows(trade_rate, frame))
-        per_estimator = verdicts.iter_rows(named=True)
-        lines = [(r["estimator"], r["identified"], f"{r['verdict']} ({r['why']})") for r in per_estimator]
+        decisions = interim_verdict_rows(trade_rate, frame)
+        verdicts = verdict_table(decisions)
+        shown = {None: "-", True: "yes", False: "no"}
+        lines = [(d.estimator, shown[d.identified], f"{d.verdict} ({d.why})") for d in decisions]
         return dg.Output(
             frame,
             metadata={  # identified and the verdict before any number: a rho_cost that is not evidence says so
