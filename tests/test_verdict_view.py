@@ -47,10 +47,14 @@ def test_verdicts_follow_the_interval_and_never_outrun_identification() -> None:
     verdict = {r.arm: r.verdict for r in rows}
     assert verdict == {"aug-a": "pays", "aug-b": "does not pay", "aug-c": "cannot tell", "aug-d": "cannot tell"}
     assert "not identified: human curve flat" in {r.arm: r.why for r in rows}["aug-c"]
-    table = verdict_table(rows, with_why=False)
+    table = verdict_table(rows)
     assert table.columns[:4] == ["arm", "r", "verdict", "identified"]  # the answer before the numbers
-    assert table.row(0, named=True)["rho [95% CI]"] == "0.5 [0.3, 0.7]"
-    assert "extrapolation" in verdict_reasons(rows)
+    assert table.row(0, named=True)["rho [CI]"] == "0.5 [0.3, 0.7]"
+    compact = verdict_table(rows, compact=True)
+    assert compact.columns == ["arm", "r", "verdict", "identified", "rho_cost low"]
+    assert compact.row(0, named=True)["rho_cost low"] == "3"
+    reasons = verdict_reasons(rows)
+    assert "extrapolation" in reasons and "rho 0.5 [0.3, 0.7]" in reasons
 
 
 def test_short_summary_keeps_whole_sentences() -> None:

@@ -87,40 +87,43 @@ def interim_verdict_rows(trade: pl.DataFrame, cost: pl.DataFrame) -> list[Verdic
     return rows
 
 
-SHORT_ESTIMATOR = {"dominance_bound": "bound", "log_interpolation": "interp."}
+SHORT_ESTIMATOR = {"dominance_bound": "bound", "log_interpolation": "interp"}
 
 
-def verdict_table(rows: Sequence[VerdictRow], with_why: bool = True) -> pl.DataFrame:
+def verdict_table(rows: Sequence[VerdictRow], compact: bool = False) -> pl.DataFrame:
     """The verdict table as shown: verdict and identified before the numbers, the numbers as short
-    "x [low, high]" strings, so it fits one screen without clipping (`with_why=False` leaves the reasons to
-    `verdict_reasons`, for the narrow UI column)."""
-    table = pl.DataFrame(
-        [
-            {
-                "arm": f"{r.arm} ({SHORT_ESTIMATOR.get(r.estimator, r.estimator)})",
-                "r": f"{r.cost_ratio:g}",
-                "verdict": r.verdict,
-                "identified": "-" if r.identified is None else ("yes" if r.identified else "no"),
-                "rho [95% CI]": _interval(r.rho, r.rho_low, r.rho_high),
-                "rho_cost [95% CI]": _interval(
-                    None if r.rho is None else r.rho * r.cost_ratio, r.rho_cost_low, r.rho_cost_high
-                ),
+    "x [low, high]" strings (95% bootstrap intervals), then what the verdict rests on. `compact` (the UI's
+    narrow metadata column, which does not wrap tables) keeps the verdict, identified and the lower bound of
+    rho_cost only; rho with its CI and the reasons are then in `verdict_reasons` and the full tables."""
+    records = []
+    for r in rows:
+        rho_cost = None if r.rho is None else r.rho * r.cost_ratio
+        record = {
+            "arm": f"{r.arm} {SHORT_ESTIMATOR.get(r.estimator, r.estimator)}",
+            "r": f"{r.cost_ratio:g}",
+            "verdict": r.verdict,
+            "identified": "-" if r.identified is None else ("yes" if r.identified else "no"),
+        }
+        if compact:
+            record["rho_cost low"] = _num(r.rho_cost_low)
+        else:
+            record |= {
+                "rho [CI]": _interval(r.rho, r.rho_low, r.rho_high),
+                "rho_cost [CI]": _interval(rho_cost, r.rho_cost_low, r.rho_cost_high),
                 "why": r.why,
             }
-            for r in rows
-        ],
-        schema={
-            c: pl.String for c in ("arm", "r", "verdict", "identified", "rho [95% CI]", "rho_cost [95% CI]", "why")
-        },
-    )
-    return table if with_why else table.drop("why")
+        records.append(record)
+    columns = ["arm", "r", "verdict", "identified"]
+    columns += ["rho_cost low"] if compact else ["rho [CI]", "rho_cost [CI]", "why"]
+    return pl.DataFrame(records, schema={c: pl.String for c in columns})
 
 
 def verdict_reasons(rows: Sequence[VerdictRow]) -> str:
     """What each verdict rests on, once per distinct reason (the UI table leaves this column out to fit)."""
     seen: dict[str, list[str]] = {}
     for r in rows:
-        seen.setdefault(r.why, []).append(f"{r.arm} {SHORT_ESTIMATOR.get(r.estimator, r.estimator)} r={r.cost_ratio:g}")
+        where = f"{r.arm} {SHORT_ESTIMATOR.get(r.estimator, r.estimator)} r={r.cost_ratio:g}"
+        seen.setdefault(f"rho {_interval(r.rho, r.rho_low, r.rho_high)}: {r.why}", []).append(where)
     return "\n".join(f"{why} ({'; '.join(where)})" for why, where in seen.items())
 
 

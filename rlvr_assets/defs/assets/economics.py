@@ -236,7 +236,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         summary = run_summary(curve, trade_rate, costs, funnel)
         return dg.MaterializeResult(
             metadata={  # in the order the asset page lists them: the answer first
-                "verdict": frame_table(verdict_table(decisions, with_why=False)),
+                "verdict": frame_table(verdict_table(decisions, compact=True)),
                 "verdict_reasons": dg.MetadataValue.text(verdict_reasons(decisions)),
                 "summary": dg.MetadataValue.text(short_summary(summary)),
                 **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
