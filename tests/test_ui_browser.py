@@ -182,6 +182,7 @@ def test_economics_report_leads_with_the_verdict_and_a_figure(page) -> None:
     shown.first.wait_for()
     assert max(_decoded_widths(shown)) > 100, "the embedded PNG did not decode"
     page.screenshot(path=str(ARTIFACTS / "economics_report.png"))
+    page.screenshot(path=str(ARTIFACTS / "economics_report_full.png"), full_page=True)
     # every figure of the report behind one click
     _metadata_row(page, "figures").get_by_text("[Show Markdown]").click()
     dialog = page.get_by_role("dialog").filter(has=page.locator("img[src^='data:image/png;base64,']"))

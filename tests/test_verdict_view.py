@@ -81,3 +81,11 @@ def test_html_report_is_self_contained_and_opens_with_the_verdict(tmp_path: Path
     assert html.index("<h2>Verdict</h2>") < html.index("<h2>rho_cost</h2>")
     assert 'src="data:image/png;base64,' in html and not re.search(r'src="(?!data:)', html)
     assert "<td>aug-a</td><td>0.5</td>" in html and 'class="pays">pays<' in html
+
+
+def test_ui_text_entries_are_broken_into_lines_that_fit_the_value_column() -> None:
+    from rlvr_assets.defs.metadata import TEXT_WIDTH, wrapped_text
+
+    text = "This run trained 5 arms: human-only with 4, 8, 16 tasks and 2 augmented ones. " * 4 + "\nsecond"
+    lines = wrapped_text(text).value.splitlines()
+    assert len(lines) > 4 and max(len(line) for line in lines) <= TEXT_WIDTH and lines[-1] == "second"

@@ -43,7 +43,7 @@ from rlvr_assets.core.verdict_view import (
     write_report_html,
 )
 from rlvr_assets.defs.groups import ECONOMICS
-from rlvr_assets.defs.metadata import figure, figures_markdown, frame_table
+from rlvr_assets.defs.metadata import figure, figures_markdown, frame_table, wrapped_text
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
 
 REWARD_FIGURE = [("reward_curves.png", "GRPO training reward per arm")]
@@ -237,9 +237,9 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(
             metadata={  # in the order the asset page lists them: the answer first
                 "verdict": frame_table(verdict_table(decisions, compact=True)),
-                "verdict_reasons": dg.MetadataValue.text(verdict_reasons(decisions)),
-                "summary": dg.MetadataValue.text(short_summary(summary)),
-                **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
+                "verdict_reasons": wrapped_text(verdict_reasons(decisions)),
+                "summary": wrapped_text(short_summary(summary)),
+                **({"not_identified": wrapped_text(banner)} if banner else {}),
                 "figures": figures_markdown(
                     out_dir, [*FIGURES.values(), *REWARD_FIGURE] if has_log else FIGURES.values()
                 ),
