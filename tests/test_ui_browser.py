@@ -177,6 +177,9 @@ def test_economics_report_leads_with_the_verdict_and_a_figure(page) -> None:
     assert edge["x"] + edge["width"] <= sidebar["x"], "the verdict table is cut off under the Definition panel"
     summary = _metadata_row(page, "summary")
     assert summary.count() and len(summary.inner_text()) < 400
+    for key in ("summary", "verdict_reasons"):  # text entries wrap inside the visible column, not under the panel
+        cell = _metadata_row(page, key).locator("td").last.bounding_box()
+        assert cell is not None and cell["x"] + cell["width"] <= sidebar["x"], f"{key} runs under the Definition panel"
     # a figure on the page without any click (the asset's description embeds the latest rho_cost figure)
     shown = page.locator("img[src^='data:image/png;base64,']").filter(visible=True)
     shown.first.wait_for()

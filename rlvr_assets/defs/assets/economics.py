@@ -253,9 +253,12 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     else {}
                 ),
                 "arm_scores": frame_table(arm_frame(curve)),
-                "trade_rate": frame_table(trade_view(trade_rate)),
-                "rho_cost": frame_table(cost_view(cost)),
-                "gate_funnel": frame_table(funnel),
+                # the wide tables (long reasons) live on their own assets' pages and in report_html: here one
+                # wide table would widen the whole metadata column past the screen and clip every entry in it
+                "tables": wrapped_text(
+                    "trade rate per arm and estimator: the trade_rate asset; rho_cost per arm and r: the rho_cost"
+                    " asset's partitions; gate funnel: the gated_tasks asset; all of them: report_html."
+                ),
                 "report": dg.MetadataValue.path(str(path)),
                 "report_markdown": dg.MetadataValue.md(path.read_text()),
             }
