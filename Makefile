@@ -42,18 +42,23 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check rlvr_assets tests
 
 # `make ui UI_ARGS='-p 3001'` picks another port, UI_HOME another Dagster home.
+# The instance configuration is the top-level dagster.yaml, linked into the home (a file already there is kept).
+# dagster dev runs inside the home folder: from the repository root it would warn that the root's dagster.yaml
+# is not $DAGSTER_HOME's; the code location is the same one workspace.yaml names (module rlvr_assets.definitions).
 # `exec`: dagster dev replaces the recipe's shell, so the SIGTERM make forwards to its child (and Ctrl-C's
 # SIGINT) reaches dagster dev itself, which then stops its webserver and daemon instead of being orphaned.
 UI_HOME ?= $(CURDIR)/var/dagster_home
 UI_ARGS ?=
+UI_DIR = $(abspath $(UI_HOME))
+VENV_DIR = $(abspath $(VENV))
 # SIGINT back to its default first: a background job of a non-interactive shell (`make ui &` in a script or a
 # CI step) starts with SIGINT ignored, and dagster dev gives SIGTERM whatever SIGINT has, so it would then
 # ignore `kill` too.
 ui: $(STAMP)
-	mkdir -p $(UI_HOME) && { [ -f $(UI_HOME)/dagster.yaml ] || cp deploy/dagster.yaml $(UI_HOME)/; }
-	exec env DAGSTER_HOME=$(UI_HOME) $(VENV)/bin/python -c \
+	mkdir -p $(UI_DIR) && { [ -e $(UI_DIR)/dagster.yaml ] || ln -s $(CURDIR)/dagster.yaml $(UI_DIR)/dagster.yaml; }
+	cd $(UI_DIR) && exec env DAGSTER_HOME=$(UI_DIR) $(VENV_DIR)/bin/python -c \
 	  'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
-	  $(VENV)/bin/dagster dev -w workspace.yaml $(UI_ARGS)
+	  $(VENV_DIR)/bin/dagster dev -m rlvr_assets.definitions -d $(CURDIR) $(UI_ARGS)
 
 # timing scripts (perf/), each printing side-by-side ratios; figures in docs/MEASUREMENTS.md
 perf: $(STAMP)

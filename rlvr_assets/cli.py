@@ -6,7 +6,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn, TextIO
 
 import polars as pl
 
@@ -19,6 +21,7 @@ from rlvr_assets.core.economics import (
     read_arms_csv,
     trade_rates,
 )
+from rlvr_assets.core.progress import ProgressPrinter
 from rlvr_assets.core.scoring import ci_differences
 
 
@@ -29,7 +32,53 @@ def _parse_seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"--seeds must be comma-separated integers, got {text!r}") from None
     if not seeds:
         raise argparse.ArgumentTypeError("--seeds needs at least one training seed")
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"--seeds must be distinct integers >= 0, got {text!r}")
     return seeds
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors are one line on stderr and exit code 2, before any work (argparse's default prints the
+    whole usage block first, which buries the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject's `version`), or the source tree's when not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rlvr_assets")
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout without `pip install -e`
+        return "0+unknown"
+
+
+def arms_problem(requested: list[str], cfg: PipelineConfig) -> str | None:
+    """Why `--arms` names no arm of this config (None if every one is known): checked before any work, so a typo
+    fails in a second instead of after the task preparation."""
+    from rlvr_assets.core.arms import aug_arm_key, human_arm_key
+
+    valid = [human_arm_key(n) for n in cfg.arms.human_sizes] + [aug_arm_key(f) for f in cfg.arms.aug_fractions]
+    if not requested:
+        return f"no arm given; valid arms: {', '.join(valid)}"
+    unknown = [a for a in requested if a not in valid]
+    if unknown:
+        return f"unknown arm(s) {', '.join(repr(a) for a in unknown)}; valid arms: {', '.join(valid)}"
+    if len(set(requested)) != len(requested):
+        return f"an arm is named twice in {','.join(requested)}"
+    return None
 
 
 def _fmt(value: object) -> str:
@@ -42,9 +91,9 @@ def _fmt(value: object) -> str:
 
 def _print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
     widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns))
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
     for r in rows:
-        print("  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in columns))
+        print("  ".join(_fmt(r.get(c)).ljust(widths[c]) for c in columns).rstrip())
 
 
 COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", "break_even"]
@@ -66,6 +115,11 @@ def cmd_economics(args: argparse.Namespace) -> int:
     has_ci = any(a.ci_low is not None for a in arms)
     estimates = trade_rates(arms, ci_differences(arms) if has_ci else None)
     rows = [r.as_dict() for r in cost_rows(estimates, ratios)]
+    if args.figure:
+        from rlvr_assets.core.figures import plot_rho_cost
+
+        trade = pl.DataFrame([e.as_row() for e in estimates], schema=TRADE_ROW_SCHEMA)
+        plot_rho_cost(Path(args.figure), trade, ratios, None)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -142,6 +196,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.seeds:  # a slice of the study: these training seeds only (e.g. one seed of a GPU profile)
         cfg = cfg.model_copy(update={"training": cfg.training.model_copy(update={"seeds": args.seeds})})
+    if args.arms is not None:
+        args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+        problem = arms_problem(args.arms, cfg)
+        if problem is not None:
+            print(f"error: --arms: {problem}", file=sys.stderr)
+            return 2
     _check_model_source(cfg, _config_path(args))
 
     def waiting(holder: LockHolder) -> None:
@@ -155,6 +215,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _write_out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
     import dagster as dg
 
@@ -166,7 +231,10 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     started = time.monotonic()
-    print("one line per finished stage; Dagster's own logs are in the UI (`make ui`) or here with --verbose")
+    print(
+        "one line per finished stage, progress of long ones in between; Dagster's own logs are in the UI"
+        " (`make ui`) or here with --verbose"
+    )
     with dg.DagsterInstance.get() as instance:
         timings = run_sweep(
             defs,
@@ -174,8 +242,9 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
             instance,
             missing_only=args.missing_only,
             force=args.force,
-            arms=args.arms.split(",") if args.arms else None,
+            arms=args.arms or None,
             log_level="DEBUG" if args.verbose else "WARNING",
+            progress=ProgressPrinter(_write_out, interactive=sys.stdout.isatty()),
         )
         cost = defs.load_asset_value("rho_cost", instance=instance)
         trade = defs.load_asset_value("trade_rate", instance=instance)
@@ -412,6 +481,28 @@ def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
     return load_policy(ensure_base_model(model_cfg, cfg.paths.artifacts_dir), model_cfg, cfg.sampling.backend)
 
 
+def _rollout_progress(stream: TextIO) -> Callable[[str, int, int], None]:
+    """Items sampled so far, with rate and ETA: in place on a terminal, every 30 s in a log file."""
+    from rlvr_assets.core.progress import ProgressTracker
+
+    def write(text: str) -> None:
+        stream.write(text)
+        stream.flush()
+
+    printer = ProgressPrinter(write, interactive=stream.isatty())
+    tracker = ProgressTracker()
+    started = time.monotonic()
+
+    def report(benchmark: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        reading = tracker.observe(f"{benchmark} rollouts {done}/{total}", now)
+        printer.update("eval", now - started, reading, now)
+        if done == total:
+            printer.clear()
+
+    return report
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -442,8 +533,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"error: --model: {problem}", file=sys.stderr)
         return 2
-    policy = _policy_for(args.model, cfg)
+    duckdb_path = Path(args.duckdb) if args.duckdb else cfg.paths.duckdb_path
+    if duckdb_path.is_dir():
+        print(f"error: --duckdb: {duckdb_path} is a directory, not a DuckDB file", file=sys.stderr)
+        return 2
     echo = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    echo(f"per-item results go to {duckdb_path} (table eval_results; --duckdb to write elsewhere)")
+    if not args.verbose:
+        _quiet_libraries()
+    policy = _policy_for(args.model, cfg)
     items, scores = evaluate_suite(
         policy,
         benches,
@@ -454,9 +552,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bootstrap_samples=boot_samples,
         bootstrap_seed=boot_seed,
         progress=echo,
+        rollout_progress=_rollout_progress(sys.stderr if args.json else sys.stdout),
     )
     write_frame(
-        cfg.paths.duckdb_path,
+        duckdb_path,
         "eval_results",
         items.with_columns(pl.lit(args.model).alias("model"), pl.lit(args.suite).alias("suite")),
         f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}",
@@ -486,7 +585,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(
             f"grand mean pass@1: {summary['grand_mean_pass_at_1']:.2f} [95% CI {low:.2f}, {high:.2f}; bootstrap over"
             f" items within each benchmark, {boot_samples} samples, seed {boot_seed}]"
-            f"  (n = {n} samples per item; per-item results: {cfg.paths.duckdb_path} table eval_results)"
+            f"  (n = {n} samples per item; per-item results: {duckdb_path} table eval_results)"
         )
     return 0
 
@@ -578,16 +677,20 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlvr-assets", description=__doc__)
+    parser = OneLineParser(prog="rlvr-assets", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the whole sweep (seeds -> gate -> arms -> rho_cost -> report)")
     run.add_argument("--config", help="pipeline YAML (default: $RLVR_ASSETS_CONFIG or rlvr_assets.yaml)")
-    run.add_argument(
+    redo = run.add_mutually_exclusive_group()
+    redo.add_argument(
         "--missing-only",
         action="store_true",
         help="skip every partition already materialized, even one whose inputs changed",
     )
-    run.add_argument("--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)")
+    redo.add_argument(
+        "--force", action="store_true", help="retrain every arm (default: only arms whose inputs changed)"
+    )
     run.add_argument("--arms", help="comma-separated arm keys to train (default: all)")
     run.add_argument(
         "--seeds", type=_parse_seeds, help="comma-separated training seeds (default: training.seeds of the config)"
@@ -606,6 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated c_human / c_aug ratios, finite and > 0 (default 5,10,40)",
     )
     eco.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    eco.add_argument("--figure", help="also draw rho_cost against r (log-log) into this PNG file")
     eco.set_defaults(func=cmd_economics)
     seeds = sub.add_parser("seeds", help="seed-library commands")
     seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)
@@ -633,19 +737,29 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate any model on a suite (pass@1, pass@k, bootstrap CIs, grand mean)")
     ev.add_argument("--model", default="smollm2-gguf", help="smollm2-gguf, tiny, a .gguf file, an HF id or a directory")
     ev.add_argument("--suite", choices=["smoke", "paper10"], default="smoke")
-    ev.add_argument("--limit", type=int, help="items per benchmark (default: all)")
-    ev.add_argument("-k", type=int, default=1, help="k of pass@k; k > 1 also reports unbiased pass@k (default 1)")
+    ev.add_argument("--limit", type=_positive_int, help="items per benchmark (default: all)")
+    ev.add_argument(
+        "-k", type=_positive_int, default=1, help="k of pass@k; k > 1 also reports unbiased pass@k (default 1)"
+    )
     ev.add_argument(
         "--samples",
-        type=int,
+        type=_positive_int,
         help="n completions per item, n >= k (default k): pass@1 = mean c/n, pass@k from n and c; n = 1 is greedy",
     )
     ev.add_argument("--benchmarks", help="comma-separated subset of the suite's benchmarks")
-    ev.add_argument("--max-new-tokens", type=int, help="per model turn (default: eval.max_new_tokens of the config)")
-    ev.add_argument("--bootstrap-samples", type=int, help="bootstrap draws (default: eval.bootstrap_samples)")
+    ev.add_argument(
+        "--max-new-tokens", type=_positive_int, help="per model turn (default: eval.max_new_tokens of the config)"
+    )
+    ev.add_argument("--bootstrap-samples", type=_positive_int, help="bootstrap draws (default: eval.bootstrap_samples)")
     ev.add_argument("--bootstrap-seed", type=int, help="bootstrap RNG seed (default: eval.bootstrap_seed, 0)")
+    ev.add_argument(
+        "--duckdb",
+        help="DuckDB file that gets the per-item results (table eval_results); default: the pipeline's own"
+        " (paths.duckdb of the config, var/rlvr.duckdb)",
+    )
     ev.add_argument("--config")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--verbose", action="store_true", help="show library logs and progress bars too")
     ev.set_defaults(func=cmd_eval)
     lin = sub.add_parser(
         "lineage", help="every training task of an arm: origin, operator, parent, gate verdicts and reasons"

@@ -7,9 +7,9 @@ The runs land in the same instance `dagster dev` reads, so the UI shows their li
 Each stage's wall time and peak resident memory are measured so the budget can be checked.
 """
 
+import contextlib
 import multiprocessing
 import os
-import shutil
 import socket
 import threading
 import time
@@ -24,6 +24,7 @@ import psutil
 
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
 from rlvr_assets.core.launch import TRAINING_POOL, die_with_parent
+from rlvr_assets.core.progress import ProgressPrinter, ProgressTracker
 from rlvr_assets.core.ray_cluster import cluster_slots, ray_cluster, training_resources
 from rlvr_assets.defs.automation import (
     prepare_tasks_job,
@@ -79,13 +80,76 @@ class _PeakRss:
         return self._peak / 2**30
 
 
+INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+
+
+class _Heartbeat:
+    """While the sweep runs, a thread reads the event log of its unfinished runs (a separate instance handle)
+    and prints their latest counter (items scored, rollouts, steps trained) with a rate and an ETA, throttled
+    by `ProgressPrinter`: rewritten in place on a terminal, a line at most every 30 s in a log file."""
+
+    def __init__(self, instance: dg.DagsterInstance, owner: str, printer: ProgressPrinter, period: float = 1.0):
+        self._ref = instance.get_ref()
+        self._owner = owner
+        self._printer = printer
+        self._period = period
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="rlvr-progress")
+        self._seen: dict[str, tuple[float, Any, ProgressTracker]] = {}  # run id -> (first seen, cursor, tracker)
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._printer.clear()
+
+    def _run(self) -> None:
+        with dg.DagsterInstance.from_ref(self._ref) as instance:
+            while not self._stop.wait(self._period):
+                try:
+                    self._tick(instance)
+                except Exception:  # progress must never break the sweep
+                    continue
+
+    def _tick(self, instance: dg.DagsterInstance) -> None:
+        now = time.monotonic()
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={SWEEP_TAG: self._owner})
+        )
+        best: tuple[float, str, Any] | None = None
+        for run in runs:
+            first, cursor, tracker = self._seen.setdefault(run.run_id, (now, None, ProgressTracker()))
+            conn = instance.event_log_storage.get_records_for_run(run.run_id, cursor=cursor, limit=500)
+            for record in conn.records:
+                message = record.event_log_entry.user_message
+                if message:
+                    tracker.observe(message, now)
+            self._seen[run.run_id] = (first, conn.cursor, tracker)
+            partition = run.tags.get("dagster/partition")
+            label = f"{run.job_name}[{partition}]" if partition else run.job_name
+            if best is None or first < best[0]:
+                best = (first, label, tracker.latest)
+        if best is not None:
+            with self._lock:
+                self._printer.update(best[1], now - best[0], best[2], now)
+
+
 def ensure_dagster_home(cfg: PipelineConfig) -> Path:
-    """Use $DAGSTER_HOME, or var/dagster_home seeded with the project's template deploy/dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or cfg.paths.var_dir / "dagster_home")
+    """Use $DAGSTER_HOME, or var/dagster_home, with the project's top-level dagster.yaml linked into it (so the
+    file in the repository is the configuration in use; a dagster.yaml already in the home is kept)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or cfg.paths.var_dir / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    template = PROJECT_ROOT / "deploy" / "dagster.yaml"
-    if template.exists() and not (home / "dagster.yaml").exists():
-        shutil.copy(template, home / "dagster.yaml")
+    target = home / "dagster.yaml"
+    if INSTANCE_CONFIG.exists() and not target.exists() and not target.is_symlink():
+        target.symlink_to(INSTANCE_CONFIG)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -125,6 +189,22 @@ def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
     return [run.run_id for run in orphans]
 
 
+WORKSPACE = PROJECT_ROOT / "workspace.yaml"
+
+
+def code_location_job_origin(job: str, workspace: Path = WORKSPACE) -> Any:
+    """The origin a run of `job` gets when the UI launches it: the code location workspace.yaml names (the one
+    `make ui` serves), its single repository, the job. A run carrying it is listed by the Overview timeline,
+    the Jobs page and the asset pages like a run started from the UI; a run without one (plain
+    `execute_in_process`) is only in the Runs tab."""
+    from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
+    from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.workspace.load import location_origins_from_yaml_paths
+
+    (location,) = location_origins_from_yaml_paths([str(workspace)])
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), job)
+
+
 def _execute(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -134,16 +214,26 @@ def _execute(
     log_level: str = "WARNING",
     assets: list[str] | None = None,
 ) -> tuple[float, float]:
+    """One run in this process, created the way the UI creates it (with the code location's origin), then
+    executed here by Dagster's own run executor: the terminal keeps its one line per stage, the UI sees the run
+    as any other. Private Dagster API (execute_run, merge_run_tags), pinned by dagster 1.13 in pyproject."""
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.execution.api import execute_run
+    from dagster._core.execution.execute_in_process import merge_run_tags
+
+    job_def = defs.resolve_job_def(job)
+    selection = [dg.AssetKey(a) for a in assets] if assets else None
+    run_config = console_log_level(log_level)
     start = time.monotonic()
     with _PeakRss() as rss:
-        result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance,
-            partition_key=partition,
-            raise_on_error=True,
-            tags=tags,
-            run_config=console_log_level(log_level),
-            asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+        run = instance.create_run_for_job(
+            job_def=job_def,
+            run_config=run_config,
+            tags=merge_run_tags(job_def, partition, tags, selection, instance, run_config),
+            asset_selection=frozenset(selection) if selection else None,
+            remote_job_origin=code_location_job_origin(job),
         )
+        result = execute_run(InMemoryJob(job_def), run, instance, raise_on_error=True)
     assert result.success
     return time.monotonic() - start, rss.peak_gib()
 
@@ -169,6 +259,7 @@ def run_sweep(
     arms: list[str] | None = None,
     echo: Callable[[str], None] = print,
     log_level: str = "WARNING",
+    progress: ProgressPrinter | None = None,
 ) -> list[StageTiming]:
     """prepare tasks -> rebuild each arm's corpus -> train+score the arms Dagster reports missing or stale ->
     trade rate -> rho_cost per (ratio, arm) -> report.
@@ -179,13 +270,17 @@ def run_sweep(
     retrains every arm, `missing_only` skips whatever is materialized, stale or not."""
     for run_id in fail_orphaned_runs(instance):
         echo(f"== run {run_id}: its process died mid-run; marked failed, its pool slots freed")
-    if cfg.scale.launcher != "ray":
-        return _sweep(
-            defs, cfg, instance, missing_only=missing_only, force=force, arms=arms, echo=echo, log_level=log_level
-        )
-    with ray_cluster(cfg.scale.ray) as address:  # a local cluster lives as long as this sweep
-        slots = cfg.scale.parallel_arms or cluster_slots(address, training_resources(cfg))
-        echo(f"== Ray cluster {address}: {slots} arm trainings at once")
+    with contextlib.ExitStack() as stack:
+        slots = None
+        if cfg.scale.launcher == "ray":  # a local cluster lives as long as this sweep
+            address = stack.enter_context(ray_cluster(cfg.scale.ray))
+            slots = cfg.scale.parallel_arms or cluster_slots(address, training_resources(cfg))
+            echo(f"== Ray cluster {address}: {slots} arm trainings at once")
+        say = echo
+        if progress is not None:
+            heartbeat = stack.enter_context(_Heartbeat(instance, sweep_owner(), progress))
+            say = _clearing_echo(heartbeat, echo)
+
         return _sweep(
             defs,
             cfg,
@@ -193,10 +288,20 @@ def run_sweep(
             missing_only=missing_only,
             force=force,
             arms=arms,
-            echo=echo,
+            echo=say,
             log_level=log_level,
             slots=slots,
         )
+
+
+def _clearing_echo(heartbeat: "_Heartbeat", echo: Callable[[str], None]) -> Callable[[str], None]:
+    """A stage line first clears the progress line the heartbeat keeps rewriting."""
+
+    def say(message: str) -> None:
+        heartbeat.clear()
+        echo(message)
+
+    return say
 
 
 def _sweep(

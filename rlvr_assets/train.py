@@ -42,6 +42,11 @@ from rlvr_assets.core.launch import (
 from rlvr_assets.core.tasks import Task
 
 
+def tracker_run_name(arm: str, seed: int) -> str:
+    """The experiment trackers' name for one training: its arm and seed."""
+    return f"{arm}-seed{seed}"
+
+
 def _rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
@@ -87,6 +92,9 @@ def run_job(
         on_log,
         checkpoint_every=cfg.scale.checkpoint_every,
         resume_from=resume[0] if resume else None,
+        report_to=cfg.tracking.report_to,
+        run_name=tracker_run_name(job.arm, job.seed),
+        tensorboard_dir=cfg.paths.artifacts_dir / "tensorboard" / tracker_run_name(job.arm, job.seed),
         **job.options,
     )
     outcome = TrainingOutcome(

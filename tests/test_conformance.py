@@ -2,7 +2,7 @@
 
 The project re-implements or wraps the scorers of its held-out benchmarks; these tests run the
 benchmarks' own code side by side on the ground truth and on deterministic perturbations of it, assert
-that every verdict agrees except the documented exceptions (README, "Held-out evaluation"), and report an
+that every verdict agrees except the documented exceptions (docs/benchmarks-and-conformance.md, "Held-out evaluation"), and report an
 agreement rate per benchmark (printed, recorded as a test property, and shown in the terminal summary).
 
 Reference scorers:

@@ -291,7 +291,8 @@ def test_report_opens_with_a_banner_only_when_nothing_is_identified(tmp_path: Pa
         assert ("NOT IDENTIFIED" in opening) is banner
         assert "Minimum detectable difference" in report and (tmp_path / name / "rho_cost.png").stat().st_size
         styles = [rho_cost_style(r) for r in trade.iter_rows(named=True)]
-        assert all((s.get("color") == "lightgrey") is banner for s in styles)
+        assert all((s["linestyle"] == "--") is banner for s in styles)  # not identified: dashed, still coloured
+        assert not any("color" in s for s in styles)  # never greyed out into the background
 
 
 # --- ties are not evidence (issue 14, finding 6) ---------------------------------------------------------

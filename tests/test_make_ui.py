@@ -42,8 +42,7 @@ def _read_seeds(config: Path, home: Path) -> None:
     from rlvr_assets.definitions import build_definitions
 
     defs = build_definitions(load_config(config))
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    home.mkdir(parents=True, exist_ok=True)  # no dagster.yaml in it: `make ui` links the top-level one in
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         assets = [defs.get_assets_def(name) for name in ("seed_tasks", "smoke_suite")]
         assert dg.materialize(assets, resources=defs.resources, instance=instance).success
@@ -127,6 +126,11 @@ def test_make_ui_stops_dagster_dev_and_its_children(tmp_path: Path, sig: signal.
             time.sleep(0.5)
         left = subprocess.run(["ps", "-o", "pid,ppid,cmd", "-g", str(make.pid)], capture_output=True, text=True).stdout
         assert not _group_alive(make.pid), f"still running 60s after the signal:\n{left}"
+        output = (tmp_path / "ui.log").read_text()
+        warnings = [line for line in output.splitlines() if "WARNING" in line]
+        assert "Found a dagster instance configuration" not in output, output[-2000:]
+        assert not [w for w in warnings if "dagster.yaml" in w or "DAGSTER_HOME" in w], warnings
+        assert (tmp_path / "home" / "dagster.yaml").resolve() == ROOT / "dagster.yaml"  # the file in use
     finally:
         if _group_alive(make.pid):
             os.killpg(make.pid, signal.SIGKILL)

@@ -560,6 +560,18 @@ class ScaleConfig(_Strict):
         return max(1, len(self.gpus) // self.processes_per_arm) if self.gpus else 1
 
 
+class TrackingConfig(_Strict):
+    """Where training curves go besides DuckDB's training_log: experiment trackers through TRL's `report_to`.
+    Changes no result, so no asset turns stale when it changes."""
+
+    report_to: list[str] = Field(
+        default_factory=lambda: ["tensorboard"],
+        description="TRL/transformers trackers (tensorboard, trackio, mlflow, wandb, ...; [] for none). "
+        "tensorboard writes local event files under <artifacts>/tensorboard/<arm>-seed<seed> (no network); the "
+        "others use their own settings (e.g. MLFLOW_TRACKING_URI). Every tracker's run is named <arm>-seed<seed>.",
+    )
+
+
 class PipelineConfig(_Strict):
     """The whole pipeline: one file decides arms, gate, training budget, evaluation and prices."""
 
@@ -585,6 +597,9 @@ class PipelineConfig(_Strict):
         default_factory=EconomicsConfig, description="Cost ratios (rho_cost partitions) and prices."
     )
     paths: PathsConfig = Field(default_factory=PathsConfig, description="Inputs and outputs on disk.")
+    tracking: TrackingConfig = Field(
+        default_factory=TrackingConfig, description="Experiment trackers for training curves (TRL's report_to)."
+    )
     scale: ScaleConfig = Field(
         default_factory=ScaleConfig, description="Where and how many arm trainings run (Dagster Pipes, GPU pool)."
     )

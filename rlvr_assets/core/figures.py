@@ -2,12 +2,13 @@
 
 - Scaling curve: plain task-count ticks (4, 8, 16) on a log axis; augmented arms drawn a little to the right
   of a human arm of the same size, so their error bars do not overlap.
-- rho_cost against r: identified estimates in colour with their CI band, unidentified ones grey and labelled
-  so, null estimates listed under the plot with their reason, and the measured cost ratio marked (with an
-  arrow and its value when it lies far off the axis).
+- rho_cost against r on log-log axes: every estimate in colour with its CI band (not identified: dashed and
+  labelled so), rho_cost = 1 with each break-even r*, the configured ratios, and the measured cost ratio always
+  on the axis; null and rho <= 0 estimates listed under the plot with their reason.
 - Gate funnel: attempts -> proposed -> each factor -> accepted, overall and per operator.
-- rho per arm: each estimator's rho with its bootstrap CI, unidentified hollow and grey, null as a cross at 0
-  with its reason.
+- rho per arm: each estimator's rho with its bootstrap CI, unidentified hollow, null as a cross at 0; the
+  reasons in numbered notes under the plot.
+- Reward curves: raw points faint, a moving average on top, one panel per arm when there are many.
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ def _identified(row: dict[str, Any]) -> bool:
 
 
 def rho_cost_style(row: dict[str, Any]) -> dict[str, Any]:
-    """Line style of one estimate in the rho_cost figure: an estimate that is not identified is greyed out."""
+    """Line style of one estimate in the rho_cost figure: an estimate that is not identified keeps its colour (so
+    it stays readable) but is dashed, thinner and labelled NOT identified."""
     if _identified(row):
-        return {}
-    return {"color": "lightgrey", "linestyle": ":" if row.get("estimator") == "log_interpolation" else "--"}
+        return {"linestyle": "-", "linewidth": 2.0}
+    return {"linestyle": "--", "linewidth": 1.5}
 
 
 def plain_log_ticks(ax: Any, values: Sequence[float], axis: str = "x") -> None:
@@ -116,61 +118,84 @@ def _null_notes(trade: pl.DataFrame) -> list[str]:
     ]
 
 
+def _log_span(values: Sequence[float], pad: float = 1.8) -> tuple[float, float]:
+    positive = [v for v in values if v is not None and v > 0]
+    if not positive:
+        return 0.1, 10.0
+    return min(positive) / pad, max(positive) * pad
+
+
 def plot_rho_cost(path: Path, trade: pl.DataFrame, ratios: Sequence[float], measured: float | None) -> Path:
-    """rho_cost(r) = rho x r for every estimate, with the configured ratios and the measured one marked."""
+    """Write `rho_cost_figure` as a PNG."""
+    fig = rho_cost_figure(trade, ratios, measured)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return path
+
+
+def rho_cost_figure(trade: pl.DataFrame, ratios: Sequence[float], measured: float | None) -> Any:
+    """rho_cost(r) = rho x r on log-log axes (a straight line of slope 1 per estimate, its 95% band around it),
+    the line rho_cost = 1, each estimate's break-even r* = 1/rho, the configured ratios and the measured r,
+    which is always on the axis. Estimates that are not identified keep their colour but are dashed and say so
+    in the legend; rho <= 0 and null estimates are listed under the plot with their reason."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.8, 4.6))
-    r_max = max(ratios) * 1.25 if ratios else 50.0
-    on_axis = measured is not None and measured <= 3 * r_max
-    if on_axis and measured is not None:
-        r_max = max(r_max, measured * 1.15)
-    grid = [r_max * i / 200 for i in range(1, 201)]
+    fig, ax = plt.subplots(figsize=(7.2, 4.8))
     defined = trade.filter(pl.col("rho").is_not_null()).sort("arm", "estimator")
-    for row in defined.iter_rows(named=True):
+    drawable = defined.filter(pl.col("rho") > 0)
+    breaks = [1 / r for r in drawable["rho"].to_list()]
+    r_lo, r_hi = _log_span([*ratios, *([measured] if measured else []), *breaks])
+    grid = [r_lo * (r_hi / r_lo) ** (i / 120) for i in range(121)]
+    y_values: list[float] = [1.0]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, row in enumerate(drawable.iter_rows(named=True)):
         ok = _identified(row)
-        label = f"{row['arm']} {row['estimator']}" + ("" if ok else " (not identified)")
-        line = ax.plot(grid, [row["rho"] * r for r in grid], label=label, **rho_cost_style(row))[0]
+        color = colors[i % len(colors)]
+        label = f"{row['arm']} {row['estimator'].replace('_', ' ')}, r* = {1 / row['rho']:.3g}"
+        label += "" if ok else " (NOT identified)"
+        ys = [row["rho"] * r for r in grid]
+        y_values += [ys[0], ys[-1]]
+        ax.plot(grid, ys, color=color, label=label, **rho_cost_style(row))
         if row.get("rho_low") is not None and row.get("rho_high") is not None:
-            ax.fill_between(
-                grid,
-                [row["rho_low"] * r for r in grid],
-                [row["rho_high"] * r for r in grid],
-                color=line.get_color(),
-                alpha=0.18 if ok else 0.07,
-            )
-        ax.scatter(ratios, [row["rho"] * r for r in ratios], color=line.get_color(), s=14, zorder=3)
-    ax.axhline(1.0, color="black", linestyle="-.", linewidth=0.8, label="break-even (rho_cost = 1)")
+            low = [max(row["rho_low"], 1e-9) * r for r in grid]
+            high = [row["rho_high"] * r for r in grid]
+            ax.fill_between(grid, low, high, color=color, alpha=0.28 if ok else 0.15, linewidth=0)
+            y_values += [high[-1], max(low[0], ys[0] / 20)]
+        ax.scatter(ratios, [row["rho"] * r for r in ratios], color=color, s=22, zorder=3)
+        ax.scatter([1 / row["rho"]], [1.0], marker="D", color=color, edgecolor="black", s=30, zorder=4)
+    ax.axhline(1.0, color="black", linewidth=1.0, label="rho_cost = 1: pays above, not below (◆ break-even r*)")
     for r in ratios:
-        ax.axvline(r, color="#dddddd", linewidth=0.6, zorder=0)
-    if measured is not None and on_axis:
-        ax.axvline(measured, color="tab:red", linewidth=1.2, label=f"measured r = {measured:.3g}")
-    elif measured is not None:
-        ax.annotate(
-            f"measured r = {measured:.3g}\n(off the axis) →",
-            xy=(1.0, 0.5),
-            xycoords="axes fraction",
-            xytext=(-8, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            color="tab:red",
-            fontsize=8,
-        )
-    ax.set_xlim(0, r_max)
-    ax.set_xlabel("cost ratio r = c_human / c_aug (grey verticals: configured ratios)")
-    ax.set_ylabel("rho_cost = rho x r")
-    ax.set_title("Cost-adjusted trade rate (95% bootstrap bands)")
-    nulls = _null_notes(trade)
-    if nulls:
-        fig.text(0.01, 0.01, "Null estimates (not drawn):\n" + "\n".join(nulls), fontsize=7, va="bottom")
-        fig.subplots_adjust(bottom=0.16 + 0.04 * len(nulls))
-    if defined.height or measured is not None:
-        ax.legend(fontsize=7, loc="upper left")
-    if nulls:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        return path
-    return _save(fig, path)
+        ax.axvline(r, color="#cccccc", linewidth=0.8, zorder=0)
+    if measured is not None and measured > 0:
+        ax.axvline(measured, color="tab:red", linewidth=1.6, label=f"measured r = {measured:.3g}")
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # plain numbers (5, 10, 40), not 4x10^0; no crowded minor labels
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
+    if ratios:  # the configured ratios labelled on the axis too
+        from matplotlib.ticker import FixedLocator
+
+        ax.xaxis.set_minor_locator(FixedLocator(sorted(set(ratios))))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.set_xlim(r_lo, r_hi)
+    y_lo, y_hi = _log_span(y_values, pad=1.5)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlabel("cost ratio r = c_human / c_aug (log; grey: configured ratios)")
+    ax.set_ylabel("rho_cost = rho x r (log)")
+    ax.set_title("Cost-adjusted trade rate with 95% bootstrap bands")
+    ax.grid(True, which="major", color="#eeeeee")
+    ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
+    notes = _null_notes(trade) + [
+        f"{r['arm']} {r['estimator']}: rho = {r['rho']:.3g} <= 0, never pays (not drawn on a log axis)"
+        for r in defined.filter(pl.col("rho") <= 0).iter_rows(named=True)
+    ]
+    fig.tight_layout()
+    if notes:
+        fig.text(0.01, 0.01, "Not drawn:\n" + "\n".join(notes), fontsize=7, va="bottom")
+        fig.subplots_adjust(bottom=0.16 + 0.04 * len(notes))
+    return fig
 
 
 def plot_funnel(path: Path, funnel: pl.DataFrame) -> Path:
@@ -199,42 +224,116 @@ def plot_funnel(path: Path, funnel: pl.DataFrame) -> Path:
 
 
 def plot_rho_per_arm(path: Path, trade: pl.DataFrame) -> Path:
-    """rho with its 95% bootstrap CI per augmented arm and estimator."""
+    """rho with its 95% bootstrap CI per augmented arm and estimator. The status sits in the row label and each
+    reason in a numbered, wrapped note under the plot, so no text runs over the border."""
     plt = _pyplot()
     rows = trade.sort("arm", "estimator").to_dicts()
-    fig, ax = plt.subplots(figsize=(6.4, 1.6 + 0.45 * max(1, len(rows))))
+    notes: list[str] = []
     labels = []
+    fig, ax = plt.subplots(figsize=(7.2, 1.4 + 0.5 * max(1, len(rows))))
     for y, row in enumerate(rows):
-        labels.append(f"{row['arm']}\n{row['estimator']}")
+        ok = _identified(row)
+        status = "null" if row["rho"] is None else ("identified" if ok else "not identified")
+        why = row["reason"] if row["rho"] is None else (None if ok else row.get("identified_reason"))
+        mark = ""
+        if why:
+            notes.append(f"[{len(notes) + 1}] {row['arm']} {row['estimator']}: {why}")
+            mark = f" [{len(notes)}]"
+        labels.append(f"{row['arm']} · {row['estimator'].replace('_', ' ')}\n{status}{mark}")
         if row["rho"] is None:
             ax.scatter([0], [y], marker="x", color=GREY, s=40, zorder=3)
-            ax.annotate(
-                f"null: {_short(row['reason'], 60)}", (0, y), xytext=(8, 0), textcoords="offset points", fontsize=7
-            )
             continue
-        ok = _identified(row)
         low, high = row.get("rho_low"), row.get("rho_high")
         xerr = None
         if low is not None and high is not None:
             xerr = [[max(0.0, row["rho"] - low)], [max(0.0, high - row["rho"])]]
+        color = "tab:blue" if ok else "tab:orange"
         ax.errorbar(
-            [row["rho"]],
-            [y],
-            xerr=xerr,
-            fmt="o",
-            capsize=4,
-            color="tab:blue" if ok else GREY,
-            markerfacecolor="tab:blue" if ok else "white",
+            [row["rho"]], [y], xerr=xerr, fmt="o", capsize=4, color=color, markerfacecolor=color if ok else "white"
         )
-        note = "identified" if ok else f"not identified: {_short(row.get('identified_reason'), 55)}"
-        ax.annotate(note, (row["rho"], y), xytext=(0, -14), textcoords="offset points", fontsize=6.5, ha="center")
     ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_yticks(range(len(rows)), labels, fontsize=7)
-    ax.set_ylim(-0.8, len(rows) - 0.2)
+    ax.set_yticks(range(len(rows)), labels, fontsize=7.5)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.invert_yaxis()
-    ax.set_xlabel("rho = human tasks replaced per augmented task (95% bootstrap CI)")
+    ax.margins(x=0.15)
+    ax.set_xlabel("rho = human tasks replaced per augmented task (95% bootstrap CI; hollow: not identified)")
     ax.set_title("Trade rate per augmented arm")
-    return _save(fig, path)
+    if notes:
+        wrapped = "\n".join(textwrap.fill(n, 120, subsequent_indent="     ") for n in notes)
+        fig.text(0.01, -0.02, wrapped, fontsize=6.5, va="top", ha="left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _smooth(values: Sequence[float], window: int) -> list[float]:
+    """Trailing moving average (window steps, fewer at the start): the trend without the per-step noise."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def _arm_order(arm: str) -> tuple[int, float, str]:
+    """human-4, human-8, human-16, then aug-0.50, aug-0.75 (numbers as numbers, not text)."""
+    kind, _, size = arm.partition("-")
+    try:
+        return (0 if kind == "human" else 1, float(size), arm)
+    except ValueError:
+        return (2, 0.0, arm)
+
+
+def reward_curve_figure(log: pl.DataFrame) -> Any:
+    """Training reward per step: raw per-seed points faint, the mean over seeds smoothed on top, one panel per
+    arm when there are more than two (overlaid lines of many arms at one prompt per step are unreadable), and
+    the fraction of zero-gradient groups under each. Hollow markers: steps whose every group scored the same."""
+    plt = _pyplot()
+    arms = sorted(log["arm"].unique().to_list(), key=_arm_order)
+    cols = 1 if len(arms) <= 2 else min(3, len(arms))
+    panels = [arms] if len(arms) <= 2 else [[a] for a in arms]
+    nrows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(
+        2 * nrows, cols, figsize=(4.2 * cols if cols > 1 else 6.4, 3.3 * nrows + 0.6), squeeze=False,
+        height_ratios=[2, 1] * nrows, sharex=True,
+    )  # fmt: skip
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    color_of = {a: colors[i % len(colors)] for i, a in enumerate(arms)}
+    steps_max = int(log["step"].max() or 1)
+    window = max(1, steps_max // 8)
+    for p, group in enumerate(panels):
+        top, bottom = axes[2 * (p // cols)][p % cols], axes[2 * (p // cols) + 1][p % cols]
+        for arm in group:
+            rows = log.filter(pl.col("arm") == arm).sort("step")
+            color = color_of[arm]
+            top.scatter(rows["step"].to_list(), rows["reward"].to_list(), color=color, alpha=0.25, s=9, linewidths=0)
+            mean = (
+                rows.group_by("step")
+                .agg(pl.col("reward").mean(), pl.col("frac_reward_zero_std").mean(), pl.col("zero_gradient").all())
+                .sort("step")
+            )
+            steps = mean["step"].to_list()
+            smooth = _smooth(mean["reward"].to_list(), window)
+            top.plot(steps, smooth, color=color, linewidth=2, label=f"{arm} (mean, {window}-step average)")
+            zero = [(s, v) for s, v, z in zip(steps, smooth, mean["zero_gradient"].to_list(), strict=True) if z]
+            if zero:
+                top.scatter(*zip(*zero, strict=True), facecolors="none", edgecolors=color, s=22, zorder=3)
+            bottom.plot(steps, mean["frac_reward_zero_std"].to_list(), color=color)
+        top.set_title(group[0] if len(group) == 1 else "training reward per arm", fontsize=9)
+        top.set_ylabel("reward")
+        top.legend(fontsize=6.5) if len(group) > 1 else None
+        bottom.set_ylim(-0.05, 1.05)
+        bottom.set_ylabel("zero-std\ngroups", fontsize=7)
+        bottom.set_xlabel("optimizer step")
+    for p in range(len(panels), nrows * cols):
+        axes[2 * (p // cols)][p % cols].set_visible(False)
+        axes[2 * (p // cols) + 1][p % cols].set_visible(False)
+    fig.suptitle("GRPO training reward (faint: raw per-seed points; hollow: zero-gradient step)", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 __all__ = [
@@ -243,5 +342,7 @@ __all__ = [
     "plot_rho_cost",
     "plot_rho_per_arm",
     "plot_scaling_curve",
+    "reward_curve_figure",
+    "rho_cost_figure",
     "rho_cost_style",
 ]

@@ -267,42 +267,10 @@ def run_summary(arms: Sequence[ArmScore], trade: pl.DataFrame, costs: dict[str, 
 
 
 def _reward_curve_figure(log: pl.DataFrame):  # type: ignore[no-untyped-def]
-    """Training reward and the fraction of zero-gradient groups per step, one line per arm (mean over seeds,
-    band: min to max over seeds); hollow markers are steps whose every group scored the same."""
-    import matplotlib
+    """The training reward figure (drawn in core/figures.py)."""
+    from rlvr_assets.core.figures import reward_curve_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5), sharex=True, height_ratios=[2, 1])
-    per_step = (
-        log.group_by("arm", "step")
-        .agg(
-            pl.col("reward").mean().alias("mean"),
-            pl.col("reward").min().alias("low"),
-            pl.col("reward").max().alias("high"),
-            pl.col("frac_reward_zero_std").mean().alias("zero_std"),
-            pl.col("zero_gradient").all().alias("zero_gradient"),
-        )
-        .sort("arm", "step")
-    )
-    for (arm,), rows in per_step.group_by("arm", maintain_order=True):
-        steps = rows["step"].to_list()
-        line = top.plot(steps, rows["mean"].to_list(), label=str(arm))[0]
-        color = line.get_color()
-        if log.filter(pl.col("arm") == arm)["seed"].n_unique() > 1:
-            top.fill_between(steps, rows["low"].to_list(), rows["high"].to_list(), color=color, alpha=0.15)
-        zero = rows.filter(pl.col("zero_gradient"))
-        top.scatter(zero["step"].to_list(), zero["mean"].to_list(), facecolors="none", edgecolors=color, s=18)
-        bottom.plot(steps, rows["zero_std"].to_list(), color=color)
-    top.set_ylabel("training reward")
-    top.set_title("GRPO training reward per arm (hollow: zero-gradient step)")
-    top.legend(fontsize=7)
-    bottom.set_ylabel("frac groups\nzero std")
-    bottom.set_ylim(-0.05, 1.05)
-    bottom.set_xlabel("optimizer step")
-    fig.tight_layout()
-    return fig
+    return reward_curve_figure(log)
 
 
 def plot_reward_curves(path: Path, log: pl.DataFrame) -> None:

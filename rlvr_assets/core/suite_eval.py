@@ -53,6 +53,7 @@ def evaluate_suite(
     bootstrap_samples: int = 1000,
     bootstrap_seed: int = 0,
     progress: Callable[[str], None] = lambda _msg: None,
+    rollout_progress: Callable[[str, int, int], None] | None = None,  # (benchmark, done, total) while sampling
 ) -> tuple[pl.DataFrame, list[BenchmarkScore]]:
     """`samples` (n, default k) completions per item: greedy pass@1 when n == 1; otherwise n samples at the
     sampling temperature give pass@1 = mean c/n and, for k > 1, the unbiased pass@k from n and c."""
@@ -64,7 +65,8 @@ def evaluate_suite(
     for bench in benchmarks:
         items = bench.items(limit)
         start = time.monotonic()
-        rollouts = sample_rollouts(policy, items, n, greedy(sampling) if n == 1 else sampling)
+        each = None if rollout_progress is None else (lambda d, t, name=bench.name: rollout_progress(name, d, t))
+        rollouts = sample_rollouts(policy, items, n, greedy(sampling) if n == 1 else sampling, progress=each)
         seconds = time.monotonic() - start
         per_item: dict[int, list[float]] = {}
         reasons: dict[int, str] = {}

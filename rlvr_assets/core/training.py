@@ -158,6 +158,20 @@ def _metric(logs: Mapping[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def tensorboard_callbacks(report_to: Sequence[str], log_dir: Path | None) -> list[Any]:
+    """TensorBoard through transformers' own callback, writing into `log_dir` (one folder per arm and seed, so
+    `tensorboard --logdir` names each run after them) instead of transformers' date-and-host default."""
+    if "tensorboard" not in report_to:
+        return []
+    if log_dir is None:
+        raise ValueError("tracking.report_to has tensorboard but no event folder was given")
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers.integrations import TensorBoardCallback
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return [TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(log_dir)))]
+
+
 def train_grpo(
     tasks: Sequence[Task],
     base_model_path: str,
@@ -171,6 +185,9 @@ def train_grpo(
     *,
     checkpoint_every: int | None = None,  # resumable checkpoint (weights, optimizer, RNG) every k steps
     resume_from: str | None = None,  # continue from such a checkpoint through the trainer's own resume
+    report_to: Sequence[str] = (),  # experiment trackers (TRL's report_to); "tensorboard" needs tensorboard_dir
+    run_name: str | None = None,  # the trackers' run name, e.g. "aug-0.50-seed0"
+    tensorboard_dir: Path | None = None,  # this training's TensorBoard event folder
 ) -> TrainingResult:
     """Train one arm and save its checkpoint. `pass_rates` (task id -> (pass rate, rollouts)) is what the
     gate already measured; dynamic sampling starts from it."""
@@ -204,7 +221,8 @@ def train_grpo(
         save_strategy="steps" if checkpoint_every else "no",
         save_steps=checkpoint_every or 500,
         save_total_limit=2,  # the newest may be torn by a kill; the one before it is complete
-        report_to="none",
+        report_to=[t for t in report_to if t != "tensorboard"] or "none",  # tensorboard: its own callback below
+        run_name=run_name,
         use_cpu=device == "cpu",
         bf16=precision == "bf16",
         **trl_generation_args(cfg, device, bf16=precision == "bf16"),  # the rollout engine's backend
@@ -308,7 +326,7 @@ def train_grpo(
         train_dataset=live.dataset() if live else grpo_dataset(tasks),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_Record()],
+        callbacks=[_Record(), *tensorboard_callbacks(report_to, tensorboard_dir)],
         rollout_func=live.rollout_func if live else None,
     )
     trainer.remove_callback(PrinterCallback)  # its raw dicts; metrics reach the caller through on_log

@@ -4,6 +4,8 @@ clipped), PNG figures as markdown with the image embedded, so a researcher sees 
 from __future__ import annotations
 
 import base64
+import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -30,6 +32,27 @@ def figure(path: Path, title: str, caption: str = "") -> dg.MetadataValue:
     if caption:
         text += f"\n{caption}\n"
     return dg.MetadataValue.md(text)
+
+
+TEXT_WIDTH = 64  # characters of the asset page's metadata value column, which does not wrap text entries
+
+
+def wrapped_text(text: str, width: int = TEXT_WIDTH) -> dg.MetadataValue:
+    """A text entry broken into lines that fit the value column (the UI clips a long line instead of wrapping
+    it); existing line breaks are kept."""
+    lines = [textwrap.fill(line, width) if line.strip() else "" for line in text.splitlines()]
+    return dg.MetadataValue.text("\n".join(lines))
+
+
+def figures_markdown(folder: Path, figures: Iterable[tuple[str, str]]) -> dg.MetadataValue:
+    """Every figure of the report in one markdown entry (images embedded): one click shows them all."""
+    parts = []
+    for name, title in figures:
+        path = folder / name
+        if path.is_file():
+            data = base64.b64encode(path.read_bytes()).decode()
+            parts.append(f"### {title}\n\n![{title}](data:image/png;base64,{data})\n")
+    return dg.MetadataValue.md("\n".join(parts) or "(no figures)")
 
 
 def _latest_metadata(instance: dg.DagsterInstance, asset: str, partition: str) -> dict[str, object]:

@@ -1,5 +1,8 @@
 """Economics assets: trade rate per augmented arm, rho_cost per (cost ratio x arm), and the report."""
 
+import base64
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -33,10 +36,18 @@ from rlvr_assets.core.scoring import (
     bootstrap_differences,
 )
 from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.verdict_view import (
+    interim_verdict_rows,
+    short_summary,
+    verdict_reasons,
+    verdict_table,
+    write_report_html,
+)
 from rlvr_assets.defs.groups import ECONOMICS
-from rlvr_assets.defs.metadata import figure, frame_table
+from rlvr_assets.defs.metadata import figure, figures_markdown, frame_table, wrapped_text
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
 
+REWARD_FIGURE = [("reward_curves.png", "GRPO training reward per arm")]
 TRADE_SCHEMA = {
     **TRADE_ROW_SCHEMA,
     "rho_low": pl.Float64,
@@ -79,6 +90,24 @@ def _arm_inputs(
         else None
     )
     return arms, rewards, benchmark_of
+
+
+REPORT_DOC = (
+    "What the run shows: the verdict table first (does augmenting each arm pay at each cost ratio r, and is its"
+    " trade rate identified), a short summary, every figure in the `figures` entry, the whole report as one"
+    " HTML file (`report_html`), then the tables."
+)
+
+
+def report_description(report_dir: Path) -> str:
+    """The asset's description, which the UI shows without a click: the text above plus the latest rho_cost
+    figure embedded, as it was when the code location loaded (the materialization's metadata is always current;
+    reload the location after a new run to refresh this picture)."""
+    figure_path = report_dir / "rho_cost.png"
+    if not figure_path.is_file():
+        return REPORT_DOC
+    data = base64.b64encode(figure_path.read_bytes()).decode()
+    return f"{REPORT_DOC}\n\n![rho_cost against r, latest run](data:image/png;base64,{data})"
 
 
 def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
@@ -153,13 +182,26 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 }
             )
         frame = pl.DataFrame(rows, schema=RHO_COST_SCHEMA)
-        return dg.Output(frame, metadata={"rho_cost": frame_table(cost_view(frame))})
+        decisions = interim_verdict_rows(trade_rate, frame)
+        verdicts = verdict_table(decisions)
+        shown = {None: "-", True: "yes", False: "no"}
+        lines = [(d.estimator, shown[d.identified], f"{d.verdict} ({d.why})") for d in decisions]
+        return dg.Output(
+            frame,
+            metadata={  # identified and the verdict before any number: a rho_cost that is not evidence says so
+                "identified": dg.MetadataValue.text("; ".join(f"{e}: {i}" for e, i, _ in lines) or "-"),
+                "verdict": dg.MetadataValue.text("; ".join(f"{e}: {v}" for e, _, v in lines) or "-"),
+                "verdict_table": frame_table(verdicts),
+                "rho_cost": frame_table(cost_view(frame)),
+            },
+        )
 
     @dg.asset(
         group_name=ECONOMICS,
         kinds={"duckdb"},
         automation_condition=dg.AutomationCondition.eager(),
         deps=[],
+        description=report_description(cfg.paths.artifacts_dir / "report"),
     )
     def economics_report(
         context: dg.AssetExecutionContext,
@@ -191,13 +233,23 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         # the gate audit (core/gate_audit.py): rho_cost at c_aug per correct accepted variant beside the unaudited
         audited = audited_rho_cost(trade_rate, augmentation_costs, gate_audit)
         path.write_text(path.read_text() + "\n" + audit_markdown(gate_audit, audited))
-        context.log.info(f"report written to {path}")
+        decisions = interim_verdict_rows(trade_rate, cost)  # the statistics' decision table plugs in here
+        html_path = write_report_html(path, verdict_table(decisions))
+        context.log.info(f"report written to {path} and {html_path}")
         banner = identification_banner(trade_rate)
         has_log = log is not None and log.height > 0
+        summary = run_summary(curve, trade_rate, costs, funnel)
         return dg.MaterializeResult(
-            metadata={
-                "what_the_run_shows": dg.MetadataValue.text(run_summary(curve, trade_rate, costs, funnel)),
-                **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
+            metadata={  # in the order the asset page lists them: the answer first
+                "verdict": frame_table(verdict_table(decisions, compact=True)),
+                "verdict_reasons": wrapped_text(verdict_reasons(decisions)),
+                "summary": wrapped_text(short_summary(summary)),
+                **({"not_identified": wrapped_text(banner)} if banner else {}),
+                "figures": figures_markdown(
+                    out_dir, [*FIGURES.values(), *REWARD_FIGURE] if has_log else FIGURES.values()
+                ),
+                "report_html": dg.MetadataValue.path(str(html_path)),
+                "what_the_run_shows": dg.MetadataValue.text(summary),
                 **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
                 # the training_log's curves with their per-step table (core/report.py)
                 **(
@@ -206,10 +258,14 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     else {}
                 ),
                 "arm_scores": frame_table(arm_frame(curve)),
-                "trade_rate": frame_table(trade_view(trade_rate)),
-                "rho_cost": frame_table(cost_view(cost)),
-                "gate_funnel": frame_table(funnel),
                 "rho_cost_audited": frame_table(audited.select(AUDITED_COST_VIEW)),
+                # the wide tables (long reasons) live on their own assets' pages and in report_html: here one
+                # wide table would widen the whole metadata column past the screen and clip every entry in it
+                "tables": wrapped_text(
+                    "trade rate per arm and estimator: the trade_rate asset; rho_cost per arm and r: the rho_cost"
+                    " asset's partitions; gate funnel: the gated_tasks asset; gate audit: the gate_audit asset;"
+                    " all of them: report_html."
+                ),
                 "report": dg.MetadataValue.path(str(path)),
                 "report_markdown": dg.MetadataValue.md(path.read_text()),
             }
