@@ -111,7 +111,7 @@ class CodeSandbox:
     def __init__(self, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits(wall_seconds=3.0, cpu_seconds=3, memory_mb=1024, max_processes=8)
         self._proc: subprocess.Popen[bytes] | None = None
-        self._isolation: dict[str, bool] = {}
+        self._isolation: dict[str, Any] = {}
         self._ids = itertools.count()
 
     @property
@@ -126,6 +126,10 @@ class CodeSandbox:
             parts.append("chroot" if self._isolation.get("uid") else "chroot-as-root")
         if self._isolation.get("uid"):
             parts.append("uid-per-job")
+        if self._isolation.get("disk") == "tmpfs":
+            parts.append("tmpfs-per-job")  # a bounded disk of its own, freed whole at the job's end
+        elif self._isolation.get("disk") == "none":
+            parts.append("no-disk")
         return "+".join(parts) or "none"
 
     def _start(self) -> subprocess.Popen[bytes]:
