@@ -85,13 +85,24 @@ def _freeze(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)  # a bool is not a number here; nor a str that reads as one
+
+
 def _equal(got: Any, expected: Any) -> bool:
+    """Exact type rules: a bool equals only a bool, a str only an equal str, a number only a number (the float
+    tolerance, rel 1e-9, applies only when both are numbers and one is a float), a list or tuple an equal
+    sequence, a dict a dict with the same keys. "2.5" is not 2.5, and 2.5 is not "2.50"."""
     if isinstance(expected, bool) or isinstance(got, bool):  # True is not 1.0: booleans compare as booleans
         return type(got) is bool and type(expected) is bool and got == expected
-    if isinstance(expected, float) or isinstance(got, float):
+    if _is_number(expected) or _is_number(got):
+        if not (_is_number(expected) and _is_number(got)):
+            return False
+        if type(expected) is int and type(got) is int:
+            return got == expected
         try:
             return math.isclose(float(got), float(expected), rel_tol=1e-9, abs_tol=1e-9)
-        except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float range
+        except OverflowError:  # an int beyond float range is no float's neighbour
             return False
     if isinstance(expected, list | tuple) and isinstance(got, list | tuple):
         return len(got) == len(expected) and all(_equal(g, e) for g, e in zip(got, expected, strict=True))
