@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from rlvr_assets.core.markers import boxed_at_line_end, fenced_blocks, marked_answers
+
 _INTEGER = r"(?:\d{1,3}(?:,\d{3})+|\d+)"  # 12, 1,234 (commas group thousands: "5,7" is two numbers)
 _BRACED = r"\{\s*[-−]?\d[\d,]*(?:\.\d+)?\s*\}"
 _LATEX_FRACTION = r"\\[dt]?frac\s*(?:" + _BRACED + r"|\d)\s*(?:" + _BRACED + r"|\d)"
@@ -226,10 +228,8 @@ def check_choice_answer(completion: str, expected: str) -> Verdict:
     return Verdict(0.0, f"wrong choice {got} (expected {expected})", got)
 
 
-_EXPRESSION_MARKERS = (
-    re.compile(r"\\boxed\{(.+?)\}\s*$", re.MULTILINE),
-    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
-)
+# the last \boxed{...} closing its line, else the last "answer: ..." line (linear scans: `markers.py`)
+_EXPRESSION_MARKERS = (boxed_at_line_end, marked_answers)
 
 
 _SAFE_EXPRESSION = re.compile(r"[0-9A-Za-z+\-*/().\s]*")
@@ -359,7 +359,7 @@ def check_expression_answer(completion: str, expected: str) -> Verdict:
 
     if not completion.strip():
         return Verdict(0.0, "empty completion")
-    raw = next((m[-1] for p in _EXPRESSION_MARKERS if (m := p.findall(completion))), None)
+    raw = next((m[-1] for p in _EXPRESSION_MARKERS if (m := p(completion))), None)
     if raw is None:
         return Verdict(0.0, "no final answer found")
     compare = budgeted("rlvr_assets.core.answers:compare_expressions")
@@ -378,10 +378,11 @@ def check_expression_answer(completion: str, expected: str) -> Verdict:
     return Verdict(0.0, f"wrong answer {raw} (expected {expected})", raw)
 
 
-_JSON_MARKERS = (
-    re.compile(r"```(?:json|python)?\s*\n(.*?)```", re.DOTALL),
-    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
-)
+def _json_fences(text: str) -> list[str]:
+    return fenced_blocks(text, ("json", "python"))
+
+
+_JSON_MARKERS = (_json_fences, marked_answers)  # the last fenced block, else the last "answer: ..." line
 _MAX_JSON_CHARS = 20_000
 # CodeI/O outputs: integers compare exactly; a float expected value accepts |got - expected| <=
 # max(1e-6 * max(|got|, |expected|), 1e-9) (math.isclose), since printed floats round-trip imprecisely.
@@ -436,7 +437,7 @@ def check_json_answer(completion: str, expected: str) -> Verdict:
         return Verdict(0.0, f"task answer {expected!r} is not JSON (verifier misconfigured)")
     if not completion.strip():
         return Verdict(0.0, "empty completion")
-    raw = next((m[-1] for p in _JSON_MARKERS if (m := p.findall(completion))), None)
+    raw = next((m[-1] for p in _JSON_MARKERS if (m := p(completion))), None)
     if raw is None:
         return Verdict(0.0, "no final answer found")
     try:

@@ -40,7 +40,6 @@ import contextlib
 import itertools
 import json
 import math
-import re
 import select
 import signal
 import subprocess
@@ -49,18 +48,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_assets.core.answers import Verdict
+from rlvr_assets.core.markers import fenced_blocks
 from rlvr_assets.core.sandbox import SandboxLimits, _kill_group, namespace_flags, network_guard, spawn_worker
 
 if TYPE_CHECKING:
     from rlvr_assets.core.domains.code import UnitTests
 
-_CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 _WORKER = Path(__file__).with_name("code_worker.py")  # run as a script, never imported
 
 
 def extract_code(completion: str) -> str:
     """The last fenced Python block of a completion, or the whole completion when it has none."""
-    blocks = _CODE_BLOCK.findall(completion)
+    blocks = fenced_blocks(completion, ("python", "py"))  # linear: no backtracking regex (markers.py)
     return blocks[-1] if blocks else completion
 
 
