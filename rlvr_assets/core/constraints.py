@@ -122,8 +122,30 @@ def check_one(constraint: Constraint, text: str, registry: str = "ifeval", promp
     return bool(text.strip()) and bool(checker.check_following(text))
 
 
+CONSTRAINT_BUDGET_SECONDS = 5.0
+
+
 def check_constraints(completion: str, spec: Constraints, prompt: str | None = None) -> Verdict:
-    """Reward 1.0 iff every constraint holds; the reason names the first that fails."""
+    """Reward 1.0 iff every constraint holds; the reason names the first that fails. The checks run in a
+    helper process under CONSTRAINT_BUDGET_SECONDS (`constraint_helper.py`): past it the reward is 0."""
+    from rlvr_assets.core.budget import BudgetExceeded, budgeted
+
+    if not completion.strip():
+        return Verdict(0.0, "empty completion")
+    check = budgeted("rlvr_assets.core.constraint_helper:constraint_verdict")
+    try:
+        reward, reason = check(
+            completion, spec.model_dump(mode="json"), prompt, budget_seconds=CONSTRAINT_BUDGET_SECONDS
+        )
+    except BudgetExceeded:
+        return Verdict(0.0, f"constraint check too costly (over {CONSTRAINT_BUDGET_SECONDS:g} s)")
+    except RuntimeError as exc:
+        return Verdict(0.0, f"verifier error: constraint check failed: {exc}")
+    return Verdict(float(reward), str(reason))
+
+
+def check_constraints_here(completion: str, spec: Constraints, prompt: str | None = None) -> Verdict:
+    """`check_constraints` in this process, unbudgeted (the helper's side)."""
     if not completion.strip():
         return Verdict(0.0, "empty completion")
     for constraint in spec.constraints:
@@ -133,7 +155,7 @@ def check_constraints(completion: str, spec: Constraints, prompt: str | None = N
             return Verdict(0.0, f"verifier error: {exc}")
         except LookupError as exc:  # NLTK data that is not installed: unscorable, never a pass
             return Verdict(0.0, f"verifier error: constraint {constraint.id} needs unavailable data: {exc}")
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError, re.error) as exc:  # re.error: an argument that is no pattern
             return Verdict(0.0, f"verifier error: constraint {constraint.id} rejects its arguments: {exc}")
         if not ok:
             detail = f" {constraint.kwargs}" if constraint.kwargs else ""
