@@ -33,6 +33,10 @@ def load_candidates(path: Path, library: list[Task]) -> tuple[list[Task], dict[s
         name = record.get("name")
         parent_ref = record.pop("parent", None)
         operator = record.pop("operator", "external")
+        if not isinstance(parent_ref, str):  # a list or object is no name (and unhashable): a line, not a crash
+            raise SeedFileError(
+                path, line_no, name, "parent", f"must be a task name or id, got {type(parent_ref).__name__}"
+            )
         if parent_ref not in known:
             raise SeedFileError(path, line_no, name, "parent", f"{parent_ref!r} is not a seed or an earlier candidate")
         record.setdefault("split", "pool")
