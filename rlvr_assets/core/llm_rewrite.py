@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import string
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from typing import Protocol
 from rlvr_assets.core.config import Backend, LLMRewriteConfig, SamplingConfig
 from rlvr_assets.core.operators import Attempt
 from rlvr_assets.core.tasks import Provenance, Task, build_task
+from rlvr_assets.core.templates import field_names
 
 OPERATOR_VERSION = "1"
 INSTRUCTIONS = {
@@ -137,7 +137,8 @@ class OpenAICompatibleBackend:
 
 
 def _placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    """The template's `{name}` fields (TemplateError, a ValueError, for anything but plain fields)."""
+    return field_names(template)
 
 
 def clean_rewrite(text: str) -> str:
@@ -156,7 +157,7 @@ def validate_rewrite(parent: Task, rewritten: str) -> str | None:
         return "rewrite is identical to the original"
     if not 0.3 <= len(rewritten) / max(1, len(template)) <= 3.0:
         return f"rewrite length {len(rewritten)} is implausible for an original of {len(template)} characters"
-    try:
+    try:  # the template language (templates.py): a rewrite cannot add a format spec, attribute or index
         found = _placeholders(rewritten)
     except ValueError as exc:
         return f"rewrite is not a valid template: {exc}"

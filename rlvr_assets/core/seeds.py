@@ -76,7 +76,7 @@ def parse_seed_record(record: Any, path: Path, line: int, default_cost: float) -
         )
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise SeedFileError(path, line, name, ".".join(map(str, err["loc"])), err["msg"]) from exc
+        raise SeedFileError(path, line, name, ".".join(map(str, err["loc"])) or "template", err["msg"]) from exc
     try:
         prompt.render()
     except (KeyError, IndexError, ValueError) as exc:
