@@ -46,6 +46,7 @@ class Generation:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    problem: str | None = None  # why the backend's answer is unusable (a malformed response): that variant fails
 
 
 class RewriteBackend(Protocol):
@@ -129,11 +130,34 @@ class OpenAICompatibleBackend:
                 payload = json.loads(response.read())
         except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
             raise RuntimeError(f"rewrite endpoint {self.url} failed: {exc}") from exc
-        usage = payload.get("usage") or {}
-        text = payload["choices"][0]["message"]["content"]
-        return Generation(
-            text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)), time.monotonic() - start
-        )
+        return parse_chat_response(payload, time.monotonic() - start)
+
+
+def _token_count(usage: dict[str, object], key: str) -> int | str:
+    value = usage.get(key, 0)
+    if type(value) is int and 0 <= value < 10**9:
+        return value
+    return f"usage.{key} is not a token count ({str(value)[:40]!r})"
+
+
+def parse_chat_response(payload: object, seconds: float) -> Generation:
+    """A chat-completions response read defensively: the endpoint is untrusted, so a missing or malformed part
+    (no choices, content that is not text, a usage count such as "n/a") makes a Generation with a `problem`,
+    which rejects that one variant with the reason; it never raises."""
+    try:
+        content = payload["choices"][0]["message"]["content"]  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        return Generation("", 0, 0, seconds, "rewrite endpoint response has no choices[0].message.content")
+    if not isinstance(content, str):
+        return Generation("", 0, 0, seconds, "rewrite endpoint content is not text")
+    usage = payload.get("usage") or {}  # type: ignore[union-attr]
+    if not isinstance(usage, dict):
+        return Generation(content, 0, 0, seconds, "rewrite endpoint usage is not an object")
+    prompt_tokens, completion_tokens = _token_count(usage, "prompt_tokens"), _token_count(usage, "completion_tokens")
+    for count in (prompt_tokens, completion_tokens):
+        if isinstance(count, str):
+            return Generation(content, 0, 0, seconds, f"rewrite endpoint {count}")
+    return Generation(content, int(prompt_tokens), int(completion_tokens), seconds)
 
 
 def _placeholders(template: str) -> set[str]:
@@ -193,7 +217,7 @@ def apply_llm_rewrites(
             continue
         for parent, gen in zip(parents, generations, strict=True):
             rewritten = clean_rewrite(gen.text)
-            problem = validate_rewrite(parent, rewritten)
+            problem = gen.problem or validate_rewrite(parent, rewritten)
             cost = {"generation_tokens": gen.prompt_tokens + gen.completion_tokens, "generation_seconds": gen.seconds}
             if problem:
                 attempts.append(
