@@ -19,6 +19,7 @@ from rlvr_assets.core.economics import (
     read_arms_csv,
     trade_rates,
 )
+from rlvr_assets.core.files import FileProblem, read_bytes, read_text
 from rlvr_assets.core.scoring import ci_differences
 
 
@@ -234,14 +235,17 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
         for t in report.tasks:
             by_domain[t.domain] = by_domain.get(t.domain, 0) + 1
         print(f"{len(report.tasks)} tasks parsed {by_domain}; {len(report.problems)} problem(s)")
-    return 0 if report.ok else 1
+    unreadable = [p for p in report.problems if p.field == "<file>"]
+    for p in unreadable:  # a file that cannot be read at all is an input error (exit 2), not a failed seed
+        print(f"error: {p.file}: {p.reason}", file=sys.stderr)
+    return 2 if unreadable else 0 if report.ok else 1
 
 
 def _load_task(path: Path):  # type: ignore[no-untyped-def]
     from rlvr_assets.core.seeds import parse_seed_record
     from rlvr_assets.core.tasks import Task
 
-    record = json.loads(path.read_text())
+    record = json.loads(read_text(path))  # FileProblem (a ValueError): not a regular UTF-8 file
     if isinstance(record, dict) and "verifier" in record and "id" in record:
         return Task.model_validate(record)
     return parse_seed_record(record, path, 1, 0.0)
@@ -258,9 +262,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"error: cannot read task {args.task}: {exc}", file=sys.stderr)
         return 2
     try:
-        data = Path(args.completion).read_bytes()
-    except OSError as exc:
-        print(f"error: cannot read completion {args.completion}: {exc.strerror or exc}", file=sys.stderr)
+        data = read_bytes(args.completion)
+    except FileProblem as exc:
+        print(f"error: cannot read completion {exc}", file=sys.stderr)
         return 2
     text, note = decode_completion(data)
     completion: str | list[str] = text
@@ -523,7 +527,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(task_json_schema(), indent=2, sort_keys=True) + "\n"
     if args.output:
-        Path(args.output).write_text(text)
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:  # a directory, a missing folder, no permission: one line
+            print(f"error: cannot write schema to {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     else:
         print(text, end="")
     return 0
