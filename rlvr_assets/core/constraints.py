@@ -123,6 +123,10 @@ def check_one(constraint: Constraint, text: str, registry: str = "ifeval", promp
 
 
 CONSTRAINT_BUDGET_SECONDS = 5.0
+# Every instruction-following task asks for a response, and most checkers only restrict one ("lowercase", "fewer
+# than 40 words", "no commas", "wrap it in quotes"): "", ".", '""' or four empty bullets would satisfy them.
+# So a completion must hold at least one word (two letters or digits in a row) before any checker is asked.
+_CONTENT = re.compile(r"[^\W_]{2}")
 
 
 def check_constraints(completion: str, spec: Constraints, prompt: str | None = None) -> Verdict:
@@ -148,6 +152,8 @@ def check_constraints_here(completion: str, spec: Constraints, prompt: str | Non
     """`check_constraints` in this process, unbudgeted (the helper's side)."""
     if not completion.strip():
         return Verdict(0.0, "empty completion")
+    if not _CONTENT.search(completion):
+        return Verdict(0.0, "no content: the completion has no word (every constraint here presumes a response)")
     for constraint in spec.constraints:
         try:
             ok = check_one(constraint, completion, spec.registry, prompt)
