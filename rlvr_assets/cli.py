@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -450,12 +451,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bootstrap_seed=boot_seed,
         progress=echo,
     )
-    write_frame(
-        cfg.paths.duckdb_path,
-        "eval_results",
-        items.with_columns(pl.lit(args.model).alias("model"), pl.lit(args.suite).alias("suite")),
-        f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}",
-    )
     rows = [s.__dict__ for s in scores]
     grand = suite_score(items, boot_samples, boot_seed)
     low, high = grand.ci_low, grand.ci_high
@@ -483,7 +478,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f" items within each benchmark, {boot_samples} samples, seed {boot_seed}]"
             f"  (n = {n} samples per item; per-item results: {cfg.paths.duckdb_path} table eval_results)"
         )
+    sys.stdout.flush()  # the result is out before anything can fail to store it
+    frame = items.with_columns(pl.lit(args.model).alias("model"), pl.lit(args.suite).alias("suite"))
+    try:
+        write_frame(
+            cfg.paths.duckdb_path, "eval_results", frame, f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}"
+        )
+    except (RuntimeError, OSError) as exc:  # locked by a running pipeline, or not writable: keep the items
+        kept = Path(tempfile.mkstemp(prefix="eval_results-", suffix=".parquet", dir=_writable_dir(cfg))[1])
+        frame.write_parquet(kept)
+        print(f"warning: per-item results not stored in DuckDB ({exc}); kept in {kept}", file=sys.stderr)
     return 0
+
+
+def _writable_dir(cfg: PipelineConfig) -> str:
+    """Where results that could not go into the database are kept: the var directory, else the temp directory."""
+    var = Path(cfg.paths.var_dir)
+    return str(var) if var.is_dir() and os.access(var, os.W_OK) else tempfile.gettempdir()
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
@@ -644,6 +655,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # one line naming the file and the field, never a traceback, before any model work
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `rlvr-assets lineage ... | head -1`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not raise again
+        return 141  # as if killed by SIGPIPE, what a shell reports for this
 
 
 if __name__ == "__main__":
