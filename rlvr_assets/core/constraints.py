@@ -12,6 +12,7 @@ gives a different verdict, `words:paragraph_last_first`, is replaced to follow I
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import string
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from rlvr_assets.core.answers import Verdict
 if TYPE_CHECKING:
     from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
 
+_log = logging.getLogger(__name__)
 _NEEDS_NLTK_DATA = {"length_constraints:number_sentences", "change_case:capital_word_frequency"}
 _RELATIONS = ("less than", "at least")
 
@@ -143,8 +145,9 @@ def check_constraints(completion: str, spec: Constraints, prompt: str | None = N
         )
     except BudgetExceeded:
         return Verdict(0.0, f"constraint check too costly (over {CONSTRAINT_BUDGET_SECONDS:g} s)")
-    except RuntimeError as exc:
-        return Verdict(0.0, f"verifier error: constraint check failed: {exc}")
+    except RuntimeError as exc:  # the checker raised in the helper: a verifier bug, logged as verify() logs one
+        _log.warning("constraint check for %s raised %s in its helper; reward 0", spec.summary(), exc)
+        return Verdict(0.0, f"verifier error: constraint check failed: {exc} (reward 0)")
     return Verdict(float(reward), str(reason))
 
 
