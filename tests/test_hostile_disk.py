@@ -12,6 +12,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rlvr_assets.core.code_verifier import _WORKER, CodeSandbox
 from rlvr_assets.core.domains.code import TestCase, UnitTests
@@ -134,3 +136,33 @@ def test_remove_tree_never_follows_links_and_never_raises(tmp_path: Path) -> Non
     assert WORKER.remove_tree(str(top)) is True
     assert not top.exists() and (outside / "keep").read_text() == "x"
     assert WORKER.remove_tree(str(tmp_path / "missing")) is True  # nothing there: gone, no exception
+
+
+OPS = st.lists(st.sampled_from(["down", "up", "file", "link", "lock", "fifo"]), max_size=60)
+
+
+@settings(max_examples=60, deadline=2000, database=None)
+@given(ops=OPS)
+def test_remove_tree_removes_any_generated_tree(tmp_path_factory, ops: list[str]) -> None:
+    base = tmp_path_factory.mktemp("tree")
+    keep = base / "keep"
+    keep.write_text("x")
+    top = base / "job"
+    top.mkdir()
+    here = top
+    for made, op in enumerate(ops):
+        if op == "down":
+            here = here / f"d{made}"
+            here.mkdir()
+        elif op == "up" and here != top:
+            here = here.parent
+        elif op == "file":
+            (here / f"f{made}").write_text("x")
+        elif op == "link":
+            (here / f"l{made}").symlink_to(keep if made % 2 else base)
+        elif op == "lock" and here != top:
+            os.chmod(here, 0o000)  # the job made its directory unreadable
+        elif op == "fifo":
+            os.mkfifo(here / f"p{made}")
+    assert WORKER.remove_tree(str(top)) is True
+    assert not top.exists() and keep.read_text() == "x"
