@@ -155,8 +155,6 @@ def check_constraints_here(completion: str, spec: Constraints, prompt: str | Non
     """`check_constraints` in this process, unbudgeted (the helper's side)."""
     if not completion.strip():
         return Verdict(0.0, "empty completion")
-    if not _CONTENT.search(completion):
-        return Verdict(0.0, "no content: the completion has no word (every constraint here presumes a response)")
     for constraint in spec.constraints:
         try:
             ok = check_one(constraint, completion, spec.registry, prompt)
@@ -169,6 +167,8 @@ def check_constraints_here(completion: str, spec: Constraints, prompt: str | Non
         if not ok:
             detail = f" {constraint.kwargs}" if constraint.kwargs else ""
             return Verdict(0.0, f"constraint {constraint.id}{detail} not met")
+    if not _CONTENT.search(completion):  # checked last: a bad argument or a failed constraint is the better reason
+        return Verdict(0.0, "no content: the completion has no word (every constraint here presumes a response)")
     return Verdict(1.0, f"all {len(spec.constraints)} constraints met")
 
 

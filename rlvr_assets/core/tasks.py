@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rlvr_assets.core.domains import DOMAINS, VerifierSpec
 from rlvr_assets.core.domains.base import Solution, VerifierSpecBase
 from rlvr_assets.core.environments import Environment
-from rlvr_assets.core.templates import field_names, render
+from rlvr_assets.core.templates import TemplateError, field_names, render
 
 SCHEMA_VERSION = 2
 Split = Literal["base", "pool", "heldout"]
@@ -57,9 +57,12 @@ class PromptSpec(BaseModel):
         """A parametric template is in the template language (`templates.py`: plain `{name}` fields only) and
         every field has a param; checked when the prompt is read, so rendering it later cannot fail."""
         if self.params:
-            missing = sorted(field_names(self.template) - set(self.params))
+            try:
+                missing = sorted(field_names(self.template) - set(self.params))
+            except TemplateError as exc:
+                raise ValueError(f"cannot be formatted with params: {exc}") from None
             if missing:
-                raise ValueError(f"template field {{{missing[0]}}} has no param")
+                raise ValueError(f"cannot be formatted with params: field {{{missing[0]}}} has no param")
         return self
 
     @property
