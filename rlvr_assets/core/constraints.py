@@ -127,7 +127,7 @@ def check_one(constraint: Constraint, text: str, registry: str = "ifeval", promp
 CONSTRAINT_BUDGET_SECONDS = 5.0
 # Every instruction-following task asks for a response, and most checkers only restrict one ("lowercase", "fewer
 # than 40 words", "no commas", "wrap it in quotes"): "", ".", '""' or four empty bullets would satisfy them.
-# So a completion must hold at least one word (two letters or digits in a row) before any checker is asked.
+# So a completion to a project task must hold at least one word (two letters or digits in a row).
 _CONTENT = re.compile(r"[^\W_]{2}")
 
 
@@ -167,7 +167,9 @@ def check_constraints_here(completion: str, spec: Constraints, prompt: str | Non
         if not ok:
             detail = f" {constraint.kwargs}" if constraint.kwargs else ""
             return Verdict(0.0, f"constraint {constraint.id}{detail} not met")
-    if not _CONTENT.search(completion):  # checked last: a bad argument or a failed constraint is the better reason
+    # checked last (a bad argument or a failed constraint is the better reason), and only for the project's own
+    # tasks: benchmark (IFBench) items are scored as IFBench scores them, for comparability
+    if spec.registry == "ifeval" and not _CONTENT.search(completion):
         return Verdict(0.0, "no content: the completion has no word (every constraint here presumes a response)")
     return Verdict(1.0, f"all {len(spec.constraints)} constraints met")
 
