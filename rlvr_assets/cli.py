@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from rlvr_assets.core.economics import (
     read_arms_csv,
     trade_rates,
 )
+from rlvr_assets.core.files import FileProblem, read_bytes, read_text
 from rlvr_assets.core.progress import ProgressPrinter
 from rlvr_assets.core.scoring import ci_differences
 
@@ -312,14 +314,17 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
         for t in report.tasks:
             by_domain[t.domain] = by_domain.get(t.domain, 0) + 1
         print(f"{len(report.tasks)} tasks parsed {by_domain}; {len(report.problems)} problem(s)")
-    return 0 if report.ok else 1
+    unreadable = [p for p in report.problems if p.field == "<file>"]
+    for p in unreadable:  # a file that cannot be read at all is an input error (exit 2), not a failed seed
+        print(f"error: {p.file}: {p.reason}", file=sys.stderr)
+    return 2 if unreadable else 0 if report.ok else 1
 
 
 def _load_task(path: Path):  # type: ignore[no-untyped-def]
     from rlvr_assets.core.seeds import parse_seed_record
     from rlvr_assets.core.tasks import Task
 
-    record = json.loads(path.read_text())
+    record = json.loads(read_text(path))  # FileProblem (a ValueError): not a regular UTF-8 file
     if isinstance(record, dict) and "verifier" in record and "id" in record:
         return Task.model_validate(record)
     return parse_seed_record(record, path, 1, 0.0)
@@ -336,9 +341,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"error: cannot read task {args.task}: {exc}", file=sys.stderr)
         return 2
     try:
-        data = Path(args.completion).read_bytes()
-    except OSError as exc:
-        print(f"error: cannot read completion {args.completion}: {exc.strerror or exc}", file=sys.stderr)
+        data = read_bytes(args.completion)
+    except FileProblem as exc:
+        print(f"error: cannot read completion {exc}", file=sys.stderr)
         return 2
     text, note = decode_completion(data)
     completion: str | list[str] = text
@@ -554,12 +559,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress=echo,
         rollout_progress=_rollout_progress(sys.stderr if args.json else sys.stdout),
     )
-    write_frame(
-        duckdb_path,
-        "eval_results",
-        items.with_columns(pl.lit(args.model).alias("model"), pl.lit(args.suite).alias("suite")),
-        f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}",
-    )
     rows = [s.__dict__ for s in scores]
     grand = suite_score(items, boot_samples, boot_seed)
     low, high = grand.ci_low, grand.ci_high
@@ -587,7 +586,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f" items within each benchmark, {boot_samples} samples, seed {boot_seed}]"
             f"  (n = {n} samples per item; per-item results: {duckdb_path} table eval_results)"
         )
+    sys.stdout.flush()  # the result is out before anything can fail to store it
+    frame = items.with_columns(pl.lit(args.model).alias("model"), pl.lit(args.suite).alias("suite"))
+    try:
+        write_frame(duckdb_path, "eval_results", frame, f"{args.model}|{args.suite}|{args.limit}|{args.k}|{n}")
+    except (RuntimeError, OSError) as exc:  # locked by a running pipeline, or not writable: keep the items
+        kept = Path(tempfile.mkstemp(prefix="eval_results-", suffix=".parquet", dir=_writable_dir(cfg))[1])
+        frame.write_parquet(kept)
+        print(f"warning: per-item results not stored in DuckDB ({exc}); kept in {kept}", file=sys.stderr)
     return 0
+
+
+def _writable_dir(cfg: PipelineConfig) -> str:
+    """Where results that could not go into the database are kept: the var directory, else the temp directory."""
+    var = Path(cfg.paths.var_dir)
+    return str(var) if var.is_dir() and os.access(var, os.W_OK) else tempfile.gettempdir()
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
@@ -670,7 +683,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(task_json_schema(), indent=2, sort_keys=True) + "\n"
     if args.output:
-        Path(args.output).write_text(text)
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:  # a directory, a missing folder, no permission: one line
+            print(f"error: cannot write schema to {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     else:
         print(text, end="")
     return 0
@@ -818,6 +835,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # one line naming the file and the field, never a traceback, before any model work
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `rlvr-assets lineage ... | head -1`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not raise again
+        return 141  # as if killed by SIGPIPE, what a shell reports for this
 
 
 if __name__ == "__main__":

@@ -60,7 +60,9 @@ def test_expression_answers_compare_symbolically() -> None:
 
     assert check_expression_answer("Answer: x^2 + 2x - 3", "x**2 + 2*x - 3").reward == 1.0
     assert check_expression_answer("so y = (x+3)*(x-1)", "x**2 + 2*x - 3").reward == 0.0  # no marked answer
-    assert check_expression_answer("\\boxed{(x + 3)(x - 1)}", "x**2 + 2*x - 3").reward == 1.0
+    # the expected answer is expanded, so the product it came from (echoed back) does not do the task (issue 20)
+    assert check_expression_answer("\\boxed{(x + 3)(x - 1)}", "x**2 + 2*x - 3").reward == 0.0
+    assert check_expression_answer("\\boxed{(x - 1)(x + 3)}", "(x + 3)*(x - 1)").reward == 1.0
     assert check_expression_answer("Answer: x^2 - 3", "x**2 + 2*x - 3").reward == 0.0
     assert check_expression_answer("Answer: import os", "x + 1").reward == 0.0
 
@@ -78,7 +80,8 @@ def test_huge_powers_are_rejected_quickly_not_evaluated() -> None:
     # ordinary powers, roots and big-but-bounded numbers still compare
     assert check_expression_answer("Answer: 9^9", "387420489").reward == 1.0
     assert check_expression_answer("Answer: x^(1/2) + 2^-3", "sqrt(x) + 1/8").reward == 1.0
-    assert check_expression_answer("Answer: (x+1)^3", "x**3 + 3*x**2 + 3*x + 1").reward == 1.0
+    assert check_expression_answer("Answer: x^3 + 3x^2 + 3x + 1", "x**3 + 3*x**2 + 3*x + 1").reward == 1.0
+    assert check_expression_answer("Answer: (x+1)^3", "(x + 1)**3").reward == 1.0
 
 
 @pytest.mark.parametrize(

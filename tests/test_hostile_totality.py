@@ -199,7 +199,7 @@ def test_a_costly_expression_is_cut_off_with_a_reason() -> None:
     for power in (30, 40):  # the answers: wrong, and told apart without simplifying
         wrong = check_expression_answer(f"Answer: (exp(x)+exp(y)+sin(z))**{power}", "x**2 + 2*x - 3")
         assert wrong.reward == 0.0 and "wrong answer" in wrong.reason
-    assert check_expression_answer("Answer: (x + 3)(x - 1)", "x**2 + 2*x - 3").reward == 1.0  # still compares
+    assert check_expression_answer("Answer: x^2 + 3x - x - 3", "x**2 + 2*x - 3").reward == 1.0  # still compares
 
 
 def test_reasons_are_bounded() -> None:

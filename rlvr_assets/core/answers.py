@@ -12,11 +12,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from rlvr_assets.core.markers import boxed_at_line_end, fenced_blocks, marked_answers
+
+# a minus: the ASCII hyphen-minus, or one a typesetter or model writes for it (minus sign, en dash, figure dash,
+# small and fullwidth hyphen-minus): "–7" is -7, never 7 with its sign dropped
+MINUS_SIGNS = "-\u2212\u2013\u2012\ufe63\uff0d"
+_MINUS = "[" + MINUS_SIGNS + "]"
 _INTEGER = r"(?:\d{1,3}(?:,\d{3})+|\d+)"  # 12, 1,234 (commas group thousands: "5,7" is two numbers)
-_BRACED = r"\{\s*[-−]?\d[\d,]*(?:\.\d+)?\s*\}"
+_BRACED = r"\{\s*" + _MINUS + r"?\d[\d,]*(?:\.\d+)?\s*\}"
 _LATEX_FRACTION = r"\\[dt]?frac\s*(?:" + _BRACED + r"|\d)\s*(?:" + _BRACED + r"|\d)"
 _NUMBER = (
-    r"[-−]?\$?(?:"
+    _MINUS + r"?\$?(?:"
     r"(?:\d+[ \t]*)?"
     + _LATEX_FRACTION  # \frac{3}{4}, \dfrac34, 1\frac{1}{2}
     + r"|"
@@ -24,7 +30,7 @@ _NUMBER = (
     + r"[ \t]+\d+[ \t]*/[ \t]*\d+"  # a mixed number: 1 1/2
     + r"|"
     + _INTEGER
-    + r"(?:\.\d+)?(?:\s*/\s*\d+)?"  # 12, 1,234.5, 3/4
+    + r"(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?"  # 12, 1,234.5, 1.2e3 (one number, not a hedge), 3/4
     + r")"
 )
 _ANY_NUMBER = re.compile(_NUMBER)
@@ -87,9 +93,16 @@ _MIXED_PARTS = re.compile(r"(-?)(\d+)[ \t]+(\d+)[ \t]*/[ \t]*(\d+)")
 _BIG_EXPONENT = re.compile(r"[eE][-+]?\d{4,}")
 
 
+def _ascii_minus(text: str) -> str:
+    return text.translate(_TO_ASCII_MINUS)
+
+
+_TO_ASCII_MINUS = str.maketrans(dict.fromkeys(MINUS_SIGNS[1:], "-"))
+
+
 def parse_number(text: str) -> Fraction | None:
     """Parse '1,234', '-3.5', '$12', '3/4', '1 1/2', '\\frac{3}{4}' or a small number word into an exact Fraction."""
-    cleaned = text.strip().replace("−", "-").replace("$", "").replace(",", "")
+    cleaned = _ascii_minus(text.strip()).replace("$", "").replace(",", "")
     if cleaned.lower() in _WORDS:
         return Fraction(_WORDS[cleaned.lower()])
     compact = re.sub(r"\s+", "", cleaned)
@@ -226,10 +239,8 @@ def check_choice_answer(completion: str, expected: str) -> Verdict:
     return Verdict(0.0, f"wrong choice {got} (expected {expected})", got)
 
 
-_EXPRESSION_MARKERS = (
-    re.compile(r"\\boxed\{(.+?)\}\s*$", re.MULTILINE),
-    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
-)
+# the last \boxed{...} closing its line, else the last "answer: ..." line (linear scans: `markers.py`)
+_EXPRESSION_MARKERS = (boxed_at_line_end, marked_answers)
 
 
 _SAFE_EXPRESSION = re.compile(r"[0-9A-Za-z+\-*/().\s]*")
@@ -297,7 +308,7 @@ def _parse_expression(text: str) -> Any:
     from sympy.parsing.sympy_parser import implicit_multiplication_application, parse_expr, standard_transformations
 
     transformations = (*standard_transformations, implicit_multiplication_application)
-    cleaned = text.strip().rstrip(".").replace("^", "**").replace("−", "-")
+    cleaned = _ascii_minus(text.strip().rstrip(".").replace("^", "**"))
     if "=" in cleaned:  # "y = 2x + 1" -> the right-hand side
         cleaned = cleaned.split("=")[-1]
     if len(cleaned) > 200 or not _SAFE_EXPRESSION.fullmatch(cleaned):
@@ -349,7 +360,25 @@ def compare_expressions(answer: str, expected: str) -> list[str]:
         return ["equal", "identical"]
     if _numerically_different(got, target):
         return ["different", "numerically"]
-    return ["equal", "simplified"] if sympy.simplify(got - target) == 0 else ["different", "symbolically"]
+    if sympy.simplify(got - target) != 0:
+        return ["different", "symbolically"]
+    form = _form(target)
+    if form is not None and _form(got) != form:
+        return ["wrong_form", form]
+    return ["equal", "simplified"]
+
+
+def _form(expr: Any) -> str | None:
+    """'expanded' or 'factored' when the expression is in exactly one of those forms, else None. The expected
+    answer's form is part of the task ("expand (x+3)(x-1)"): an equal answer in another form, such as the
+    product echoed back, does not do what was asked."""
+    import sympy
+
+    expanded = sympy.expand(expr) == expr
+    factored = sympy.factor(expr) == expr
+    if expanded != factored:
+        return "expanded" if expanded else "factored"
+    return None
 
 
 def check_expression_answer(completion: str, expected: str) -> Verdict:
@@ -359,7 +388,7 @@ def check_expression_answer(completion: str, expected: str) -> Verdict:
 
     if not completion.strip():
         return Verdict(0.0, "empty completion")
-    raw = next((m[-1] for p in _EXPRESSION_MARKERS if (m := p.findall(completion))), None)
+    raw = next((m[-1] for p in _EXPRESSION_MARKERS if (m := p(completion))), None)
     if raw is None:
         return Verdict(0.0, "no final answer found")
     compare = budgeted("rlvr_assets.core.answers:compare_expressions")
@@ -375,13 +404,16 @@ def check_expression_answer(completion: str, expected: str) -> Verdict:
         return Verdict(0.0, f"final answer {raw!r} is not an expression", raw)
     if outcome == "equal":
         return Verdict(1.0, "correct", raw)
+    if outcome == "wrong_form":
+        return Verdict(0.0, f"answer {raw} equals the expected value but is not {_detail} like it", raw)
     return Verdict(0.0, f"wrong answer {raw} (expected {expected})", raw)
 
 
-_JSON_MARKERS = (
-    re.compile(r"```(?:json|python)?\s*\n(.*?)```", re.DOTALL),
-    re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE),
-)
+def _json_fences(text: str) -> list[str]:
+    return fenced_blocks(text, ("json", "python"))
+
+
+_JSON_MARKERS = (_json_fences, marked_answers)  # the last fenced block, else the last "answer: ..." line
 _MAX_JSON_CHARS = 20_000
 # CodeI/O outputs: integers compare exactly; a float expected value accepts |got - expected| <=
 # max(1e-6 * max(|got|, |expected|), 1e-9) (math.isclose), since printed floats round-trip imprecisely.
@@ -436,7 +468,7 @@ def check_json_answer(completion: str, expected: str) -> Verdict:
         return Verdict(0.0, f"task answer {expected!r} is not JSON (verifier misconfigured)")
     if not completion.strip():
         return Verdict(0.0, "empty completion")
-    raw = next((m[-1] for p in _JSON_MARKERS if (m := p.findall(completion))), None)
+    raw = next((m[-1] for p in _JSON_MARKERS if (m := p(completion))), None)
     if raw is None:
         return Verdict(0.0, "no final answer found")
     try:

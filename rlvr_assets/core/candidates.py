@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rlvr_assets.core.files import FileProblem, read_text
 from rlvr_assets.core.seeds import SeedFileError, parse_seed_record
 from rlvr_assets.core.tasks import Provenance, Task
 
@@ -20,7 +21,11 @@ def load_candidates(path: Path, library: list[Task]) -> tuple[list[Task], dict[s
     for t in library:
         known[t.name] = known[t.id] = t
     candidates: list[Task] = []
-    for line_no, raw in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        text_of_file = read_text(path)
+    except FileProblem as exc:
+        raise SeedFileError(path, 0, None, "<file>", exc.problem) from None
+    for line_no, raw in enumerate(text_of_file.splitlines(), start=1):
         text = raw.strip()
         if not text or text.startswith("//"):
             continue
@@ -33,6 +38,10 @@ def load_candidates(path: Path, library: list[Task]) -> tuple[list[Task], dict[s
         name = record.get("name")
         parent_ref = record.pop("parent", None)
         operator = record.pop("operator", "external")
+        if not isinstance(parent_ref, str):  # a list or object is no name (and unhashable): a line, not a crash
+            raise SeedFileError(
+                path, line_no, name, "parent", f"must be a task name or id, got {type(parent_ref).__name__}"
+            )
         if parent_ref not in known:
             raise SeedFileError(path, line_no, name, "parent", f"{parent_ref!r} is not a seed or an earlier candidate")
         record.setdefault("split", "pool")

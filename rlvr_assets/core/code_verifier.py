@@ -40,7 +40,6 @@ import contextlib
 import itertools
 import json
 import math
-import re
 import select
 import signal
 import subprocess
@@ -49,18 +48,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_assets.core.answers import Verdict
+from rlvr_assets.core.markers import fenced_blocks
 from rlvr_assets.core.sandbox import SandboxLimits, _kill_group, namespace_flags, network_guard, spawn_worker
 
 if TYPE_CHECKING:
     from rlvr_assets.core.domains.code import UnitTests
 
-_CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 _WORKER = Path(__file__).with_name("code_worker.py")  # run as a script, never imported
 
 
 def extract_code(completion: str) -> str:
     """The last fenced Python block of a completion, or the whole completion when it has none."""
-    blocks = _CODE_BLOCK.findall(completion)
+    blocks = fenced_blocks(completion, ("python", "py"))  # linear: no backtracking regex (markers.py)
     return blocks[-1] if blocks else completion
 
 
@@ -85,13 +84,24 @@ def _freeze(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)  # a bool is not a number here; nor a str that reads as one
+
+
 def _equal(got: Any, expected: Any) -> bool:
+    """Exact type rules: a bool equals only a bool, a str only an equal str, a number only a number (the float
+    tolerance, rel 1e-9, applies only when both are numbers and one is a float), a list or tuple an equal
+    sequence, a dict a dict with the same keys. "2.5" is not 2.5, and 2.5 is not "2.50"."""
     if isinstance(expected, bool) or isinstance(got, bool):  # True is not 1.0: booleans compare as booleans
         return type(got) is bool and type(expected) is bool and got == expected
-    if isinstance(expected, float) or isinstance(got, float):
+    if _is_number(expected) or _is_number(got):
+        if not (_is_number(expected) and _is_number(got)):
+            return False
+        if type(expected) is int and type(got) is int:
+            return got == expected
         try:
             return math.isclose(float(got), float(expected), rel_tol=1e-9, abs_tol=1e-9)
-        except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float range
+        except OverflowError:  # an int beyond float range is no float's neighbour
             return False
     if isinstance(expected, list | tuple) and isinstance(got, list | tuple):
         return len(got) == len(expected) and all(_equal(g, e) for g, e in zip(got, expected, strict=True))
@@ -111,7 +121,7 @@ class CodeSandbox:
     def __init__(self, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits(wall_seconds=3.0, cpu_seconds=3, memory_mb=1024, max_processes=8)
         self._proc: subprocess.Popen[bytes] | None = None
-        self._isolation: dict[str, bool] = {}
+        self._isolation: dict[str, Any] = {}
         self._ids = itertools.count()
 
     @property
@@ -126,6 +136,10 @@ class CodeSandbox:
             parts.append("chroot" if self._isolation.get("uid") else "chroot-as-root")
         if self._isolation.get("uid"):
             parts.append("uid-per-job")
+        if self._isolation.get("disk") == "tmpfs":
+            parts.append("tmpfs-per-job")  # a bounded disk of its own, freed whole at the job's end
+        elif self._isolation.get("disk") == "none":
+            parts.append("no-disk")
         return "+".join(parts) or "none"
 
     def _start(self) -> subprocess.Popen[bytes]:

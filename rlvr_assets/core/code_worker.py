@@ -27,7 +27,6 @@ import json
 import os
 import resource
 import select
-import shutil
 import signal
 import sys
 import tempfile
@@ -49,6 +48,13 @@ SWEEPER_UID = 60000  # the worker's real uid while it sweeps a job's uid: no job
 MAX_REPLY = 4_000_000
 MAX_FD = os.sysconf("SC_OPEN_MAX")
 PIN_SECONDS = 0.05
+# A job's whole writable disk: a tmpfs of its own (where the worker can mount one in a private mount namespace),
+# this big with this many inodes; past them a write fails with ENOSPC. Unmounting it frees everything at once.
+JOB_DISK_BYTES = 8 << 20
+JOB_INODES = 256
+REMOVE_STEPS = 2_000_000  # the most entries one cleanup visits (only without a tmpfs): it always ends
+CLONE_NEWNS, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE, MNT_DETACH = 0x20000, 2, 4, 16384, 1 << 18, 2
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,89 @@ class Guards:
     chroot: bool
     drop: bool  # to a uid of the job's own (needs root, as chroot does)
     suid_dumpable: str | None
+    libc: object = None  # for mount(2): set only when job directories are tmpfs mounts (`disk` below)
+    disk: str = "shared"  # "tmpfs": a bounded tmpfs per job; "none": nothing writable; "shared": the host's
+
+
+def private_mounts(libc):
+    # A mount namespace of the worker's own, with nothing propagated back to the host: a job's tmpfs is never
+    # seen outside, and the kernel frees it when the worker's namespace ends, however the worker ends.
+    if libc is None or os.geteuid() != 0:
+        return False
+    if libc.unshare(CLONE_NEWNS) != 0:
+        return False
+    return libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0
+
+
+def mount_job_disk(libc, path, uid):
+    opts = f"size={JOB_DISK_BYTES},nr_inodes={JOB_INODES},mode=0700,uid={uid},gid={uid}"
+    return libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", MS_NOSUID | MS_NODEV, opts.encode()) == 0
+
+
+def remove_tree(path):
+    # Remove `path` and all under it, bottom-up and iteratively: one directory descriptor open at a time (the
+    # way up is "..", safe once the job's processes are dead), no recursion, no path longer than one name, at
+    # most REMOVE_STEPS entries visited. Never raises: a tree 100,000 levels deep is removed like a flat one.
+    parent_path, name = os.path.split(os.path.abspath(path))
+    try:
+        top = os.open(parent_path, DIR_FLAGS)
+    except OSError:
+        return False
+    cur, names, stuck, steps = -1, [], set(), 0
+    try:
+        try:
+            cur = os.open(name, DIR_FLAGS, dir_fd=top)
+            names.append(name)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=top)
+            return True
+        while names and steps < REMOVE_STEPS:
+            sub = None
+            with contextlib.suppress(OSError):
+                os.fchmod(cur, 0o700)  # a directory the candidate made unwritable (when it ran as this user)
+            try:
+                scan = os.open(".", DIR_FLAGS, dir_fd=cur)  # a fresh descriptor: reads from the start
+                with os.scandir(scan) as entries:
+                    for entry in entries:
+                        steps += 1
+                        if entry.is_dir(follow_symlinks=False):
+                            if (entry.inode(), entry.name) not in stuck:
+                                sub = entry.name
+                                break
+                        else:
+                            with contextlib.suppress(OSError):
+                                os.unlink(entry.name, dir_fd=cur)
+                os.close(scan)
+            except OSError:
+                pass
+            if sub is not None:
+                try:
+                    down = os.open(sub, DIR_FLAGS, dir_fd=cur)
+                except OSError:
+                    stuck.add((os.stat(sub, dir_fd=cur, follow_symlinks=False).st_ino, sub))
+                    continue
+                os.close(cur)
+                cur = down
+                names.append(sub)
+                continue
+            done = names.pop()
+            up = os.open("..", DIR_FLAGS, dir_fd=cur) if names else -1
+            info = os.fstat(cur)
+            os.close(cur)
+            cur = up
+            try:
+                os.rmdir(done, dir_fd=cur if names else top)
+            except OSError:
+                stuck.add((info.st_ino, done))  # not empty (an entry could not go): never entered again
+        return not names
+    except OSError:
+        return False
+    finally:
+        for fd in (cur, top):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
 
 def encode(value, depth=0):
@@ -500,7 +589,12 @@ class Spare:
         self.pid = self.hpid = None
         self.hctl_w = self.verdict_r = -1
         self.work = tempfile.mkdtemp(prefix="rlvr-job-")
-        if guards.drop:
+        self.mounted = False
+        if guards.disk == "tmpfs":
+            self.mounted = mount_job_disk(guards.libc, self.work, uid if guards.drop else os.getuid())
+        if not self.mounted and guards.disk == "none":
+            os.chmod(self.work, 0o555)  # root's and empty: a chrooted job under its own uid can write nothing
+        elif not self.mounted and guards.drop:
             os.chown(self.work, uid, uid)
         ctl_r, self.ctl_w = os.pipe()
         self.out_r, out_w = os.pipe()
@@ -558,7 +652,9 @@ class Spare:
         if self.guards.drop:
             sweep(self.uid)  # whatever the candidate left behind, before its uid is ever handed out again
         self.close_fds()
-        shutil.rmtree(self.work, ignore_errors=True)
+        if self.mounted:  # the kernel frees the job's files at once, however many or deep they are
+            self.mounted = self.guards.libc.umount2(os.fsencode(self.work), MNT_DETACH) != 0
+        remove_tree(self.work)
         return signals
 
 
@@ -681,6 +777,22 @@ def become_init_if_pid_1():
             os._exit(max(os.waitstatus_to_exitcode(status), 0))
 
 
+def job_disk(chroot, drop):
+    # "tmpfs" when a bounded tmpfs can be mounted per job (a private mount namespace, as root), else "none"
+    # when jobs are chrooted under uids of their own (an empty root-owned directory: nothing to write to),
+    # else "shared": a job runs as this user and can write wherever it can (reported, not hidden)
+    libc = libc_or_none()
+    if private_mounts(libc):
+        work = tempfile.mkdtemp(prefix="rlvr-probe-")
+        try:
+            if mount_job_disk(libc, work, 0):
+                libc.umount2(os.fsencode(work), MNT_DETACH)
+                return libc, "tmpfs"
+        finally:
+            remove_tree(work)
+    return None, "none" if chroot and drop else "shared"
+
+
 def main():
     become_init_if_pid_1()
     for name in PRELOAD:
@@ -694,10 +806,11 @@ def main():
             suid_dumpable = f.read().strip()
     except OSError:
         suid_dumpable = None
-    guards = Guards(devnull=devnull, chroot=chroot, drop=drop, suid_dumpable=suid_dumpable)
+    libc, disk = job_disk(chroot, drop)
+    guards = Guards(devnull=devnull, chroot=chroot, drop=drop, suid_dumpable=suid_dumpable, libc=libc, disk=disk)
     gc.collect()
     gc.freeze()  # forked job processes never walk (and so never copy) the preloaded objects
-    out.write(json.dumps({"chroot": chroot, "uid": drop}) + "\n")
+    out.write(json.dumps({"chroot": chroot, "uid": drop, "disk": disk}) + "\n")
     out.flush()
     Worker(guards, out).serve()
 

@@ -12,6 +12,7 @@ gives a different verdict, `words:paragraph_last_first`, is replaced to follow I
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import string
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from rlvr_assets.core.answers import Verdict
 if TYPE_CHECKING:
     from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
 
+_log = logging.getLogger(__name__)
 _NEEDS_NLTK_DATA = {"length_constraints:number_sentences", "change_case:capital_word_frequency"}
 _RELATIONS = ("less than", "at least")
 
@@ -122,8 +124,35 @@ def check_one(constraint: Constraint, text: str, registry: str = "ifeval", promp
     return bool(text.strip()) and bool(checker.check_following(text))
 
 
+CONSTRAINT_BUDGET_SECONDS = 5.0
+# Every instruction-following task asks for a response, and most checkers only restrict one ("lowercase", "fewer
+# than 40 words", "no commas", "wrap it in quotes"): "", ".", '""' or four empty bullets would satisfy them.
+# So a completion to a project task must hold at least one word (two letters or digits in a row).
+_CONTENT = re.compile(r"[^\W_]{2}")
+
+
 def check_constraints(completion: str, spec: Constraints, prompt: str | None = None) -> Verdict:
-    """Reward 1.0 iff every constraint holds; the reason names the first that fails."""
+    """Reward 1.0 iff every constraint holds; the reason names the first that fails. The checks run in a
+    helper process under CONSTRAINT_BUDGET_SECONDS (`constraint_helper.py`): past it the reward is 0."""
+    from rlvr_assets.core.budget import BudgetExceeded, budgeted
+
+    if not completion.strip():
+        return Verdict(0.0, "empty completion")
+    check = budgeted("rlvr_assets.core.constraint_helper:constraint_verdict")
+    try:
+        reward, reason = check(
+            completion, spec.model_dump(mode="json"), prompt, budget_seconds=CONSTRAINT_BUDGET_SECONDS
+        )
+    except BudgetExceeded:
+        return Verdict(0.0, f"constraint check too costly (over {CONSTRAINT_BUDGET_SECONDS:g} s)")
+    except RuntimeError as exc:  # the checker raised in the helper: a verifier bug, logged as verify() logs one
+        _log.warning("constraint check for %s raised %s in its helper; reward 0", spec.summary(), exc)
+        return Verdict(0.0, f"verifier error: constraint check failed: {exc} (reward 0)")
+    return Verdict(float(reward), str(reason))
+
+
+def check_constraints_here(completion: str, spec: Constraints, prompt: str | None = None) -> Verdict:
+    """`check_constraints` in this process, unbudgeted (the helper's side)."""
     if not completion.strip():
         return Verdict(0.0, "empty completion")
     for constraint in spec.constraints:
@@ -133,11 +162,15 @@ def check_constraints(completion: str, spec: Constraints, prompt: str | None = N
             return Verdict(0.0, f"verifier error: {exc}")
         except LookupError as exc:  # NLTK data that is not installed: unscorable, never a pass
             return Verdict(0.0, f"verifier error: constraint {constraint.id} needs unavailable data: {exc}")
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError, re.error) as exc:  # re.error: an argument that is no pattern
             return Verdict(0.0, f"verifier error: constraint {constraint.id} rejects its arguments: {exc}")
         if not ok:
             detail = f" {constraint.kwargs}" if constraint.kwargs else ""
             return Verdict(0.0, f"constraint {constraint.id}{detail} not met")
+    # checked last (a bad argument or a failed constraint is the better reason), and only for the project's own
+    # tasks: benchmark (IFBench) items are scored as IFBench scores them, for comparability
+    if spec.registry == "ifeval" and not _CONTENT.search(completion):
+        return Verdict(0.0, "no content: the completion has no word (every constraint here presumes a response)")
     return Verdict(1.0, f"all {len(spec.constraints)} constraints met")
 
 

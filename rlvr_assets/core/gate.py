@@ -183,6 +183,17 @@ def _faithful(variant: Task, parent: Task, truth: GroundTruth | Rejected, unstat
     return FactorResult(variant.id, "faithful", True, 1.0, f"parent solution transfers ({detail})")
 
 
+def _gated_parent(variant: Task, parent: Task, accepted_ids: set[str]) -> FactorResult | None:
+    """V_faithful trusts the parent's solution, so the parent must be trusted: a seed (human-authored) or a
+    variant accepted earlier in this run. A failing row for any other parent (a rejected or ungated
+    candidate, whose `solve` may be wrong); None when the parent is trusted."""
+    if parent.provenance.kind == "human" or parent.id in accepted_ids:
+        return None
+    return FactorResult(
+        variant.id, "faithful", False, 0.0, f"parent {parent.name!r} is neither a seed nor an accepted variant"
+    )
+
+
 def decide(
     variants: Sequence[Task],
     parents: dict[str, Task],
@@ -195,6 +206,7 @@ def decide(
     factor_rows: list[FactorResult] = []
     decisions: list[GateDecision] = []
     kept: dict[str, list[tuple[Task, list[float]]]] = {}
+    accepted_ids: set[str] = set()
     for v in variants:
         rewards = rewards_by_variant.get(v.id, [])
         parent = parents[v.provenance.parent_id or ""]
@@ -203,7 +215,7 @@ def decide(
             check_verify(v),
             solve,
             check_distinct(v, parent, kept.get(parent.id, []), rewards, cfg),
-            faithful_by_id[v.id],
+            _gated_parent(v, parent, accepted_ids) or faithful_by_id[v.id],
             check_informative(v.id, rewards, cfg),
         ]
         factor_rows.extend(rows)
@@ -212,6 +224,7 @@ def decide(
         accepted = q >= cfg.threshold
         if accepted:
             kept.setdefault(parent.id, []).append((v, rewards))
+            accepted_ids.add(v.id)
         reason = "accepted" if accepted else "; ".join(f"V_{r.factor}: {r.reason}" for r in rows if not r.passed)
         pass_rate = sum(1 for r in rewards if r > 0) / len(rewards) if rewards else 0.0
         decisions.append(GateDecision(v.id, accepted, q, failed, reason, pass_rate, pass_value))

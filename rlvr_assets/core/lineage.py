@@ -205,15 +205,17 @@ def load_arm_lineage(
     database: Path, arm: str, *, seed_filter: str | None = None, with_rejected: bool = False
 ) -> ArmLineage | Rejected:
     """`arm_lineage` over the DuckDB tables of a materialized run."""
-    try:
-        corpus = read_frame(database, "training_corpus", [arm])
-        seeds = read_frame(database, "seed_tasks")
-        augmented = read_frame(database, "augmented_tasks")
-        gate = read_frame(database, "gate_results")
+    try:  # read-only: a reader creates nothing (no var directory, no empty database) and never takes the write lock
+        corpus = read_frame(database, "training_corpus", [arm], read_only=True)
+        seeds = read_frame(database, "seed_tasks", read_only=True)
+        augmented = read_frame(database, "augmented_tasks", read_only=True)
+        gate = read_frame(database, "gate_results", read_only=True)
     except LookupError as exc:
         return Rejected(f"{exc} (run `rlvr-assets run` first)")
+    except RuntimeError as exc:  # locked by a running pipeline, or not a database
+        return Rejected(str(exc))
     if corpus.height == 0:
-        with_rows = read_frame(database, "training_corpus")
+        with_rows = read_frame(database, "training_corpus", read_only=True)
         known = sorted(set(with_rows["arm"].to_list())) if with_rows.height else []
         return Rejected(f"no arm {arm!r} in training_corpus of {database}; materialized arms: {known}")
     return arm_lineage(arm, corpus, seeds, augmented, gate, seed_filter=seed_filter, with_rejected=with_rejected)

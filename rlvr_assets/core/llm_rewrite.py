@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import string
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from typing import Protocol
 from rlvr_assets.core.config import Backend, LLMRewriteConfig, SamplingConfig
 from rlvr_assets.core.operators import Attempt
 from rlvr_assets.core.tasks import Provenance, Task, build_task
+from rlvr_assets.core.templates import field_names
 
 OPERATOR_VERSION = "1"
 INSTRUCTIONS = {
@@ -46,6 +46,7 @@ class Generation:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    problem: str | None = None  # why the backend's answer is unusable (a malformed response): that variant fails
 
 
 class RewriteBackend(Protocol):
@@ -129,15 +130,39 @@ class OpenAICompatibleBackend:
                 payload = json.loads(response.read())
         except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
             raise RuntimeError(f"rewrite endpoint {self.url} failed: {exc}") from exc
-        usage = payload.get("usage") or {}
-        text = payload["choices"][0]["message"]["content"]
-        return Generation(
-            text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)), time.monotonic() - start
-        )
+        return parse_chat_response(payload, time.monotonic() - start)
+
+
+def _token_count(usage: dict[str, object], key: str) -> int | str:
+    value = usage.get(key, 0)
+    if type(value) is int and 0 <= value < 10**9:
+        return value
+    return f"usage.{key} is not a token count ({str(value)[:40]!r})"
+
+
+def parse_chat_response(payload: object, seconds: float) -> Generation:
+    """A chat-completions response read defensively: the endpoint is untrusted, so a missing or malformed part
+    (no choices, content that is not text, a usage count such as "n/a") makes a Generation with a `problem`,
+    which rejects that one variant with the reason; it never raises."""
+    try:
+        content = payload["choices"][0]["message"]["content"]  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        return Generation("", 0, 0, seconds, "rewrite endpoint response has no choices[0].message.content")
+    if not isinstance(content, str):
+        return Generation("", 0, 0, seconds, "rewrite endpoint content is not text")
+    usage = payload.get("usage") or {}  # type: ignore[union-attr]
+    if not isinstance(usage, dict):
+        return Generation(content, 0, 0, seconds, "rewrite endpoint usage is not an object")
+    prompt_tokens, completion_tokens = _token_count(usage, "prompt_tokens"), _token_count(usage, "completion_tokens")
+    for count in (prompt_tokens, completion_tokens):
+        if isinstance(count, str):
+            return Generation(content, 0, 0, seconds, f"rewrite endpoint {count}")
+    return Generation(content, int(prompt_tokens), int(completion_tokens), seconds)
 
 
 def _placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    """The template's `{name}` fields (TemplateError, a ValueError, for anything but plain fields)."""
+    return field_names(template)
 
 
 def clean_rewrite(text: str) -> str:
@@ -156,7 +181,7 @@ def validate_rewrite(parent: Task, rewritten: str) -> str | None:
         return "rewrite is identical to the original"
     if not 0.3 <= len(rewritten) / max(1, len(template)) <= 3.0:
         return f"rewrite length {len(rewritten)} is implausible for an original of {len(template)} characters"
-    try:
+    try:  # the template language (templates.py): a rewrite cannot add a format spec, attribute or index
         found = _placeholders(rewritten)
     except ValueError as exc:
         return f"rewrite is not a valid template: {exc}"
@@ -192,7 +217,7 @@ def apply_llm_rewrites(
             continue
         for parent, gen in zip(parents, generations, strict=True):
             rewritten = clean_rewrite(gen.text)
-            problem = validate_rewrite(parent, rewritten)
+            problem = gen.problem or validate_rewrite(parent, rewritten)
             cost = {"generation_tokens": gen.prompt_tokens + gen.completion_tokens, "generation_seconds": gen.seconds}
             if problem:
                 attempts.append(

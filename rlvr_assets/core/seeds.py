@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from rlvr_assets.core.domains import DOMAINS, REGISTRY
 from rlvr_assets.core.domains.base import SeedFieldError, is_solution
+from rlvr_assets.core.files import FileProblem, read_text
 from rlvr_assets.core.tasks import PromptSpec, Provenance, Task, build_task
 
 COMMON_FIELDS = frozenset(
@@ -76,7 +77,7 @@ def parse_seed_record(record: Any, path: Path, line: int, default_cost: float) -
         )
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise SeedFileError(path, line, name, ".".join(map(str, err["loc"])), err["msg"]) from exc
+        raise SeedFileError(path, line, name, ".".join(map(str, err["loc"])) or "template", err["msg"]) from exc
     try:
         prompt.render()
     except (KeyError, IndexError, ValueError) as exc:
@@ -113,7 +114,11 @@ def load_task_file(path: Path, default_cost: float = 20.0) -> list[Task]:
 
 def _load_numbered(path: Path, default_cost: float) -> list[tuple[int, Task]]:
     tasks: list[tuple[int, Task]] = []
-    for line_no, raw in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        text = read_text(path)
+    except FileProblem as exc:
+        raise SeedFileError(path, 0, None, "<file>", exc.problem) from None
+    for line_no, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("//"):
             continue

@@ -19,18 +19,25 @@ PARTITION_COLUMN = "partition_key"
 
 @contextmanager
 def connect(path: Path, read_only: bool = False, retries: int = 50) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the database, waiting briefly if another process holds the write lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    last: Exception | None = None
+    """Open the database, waiting briefly if another process holds the write lock. Read-only, it creates nothing:
+    a missing file is a LookupError. A file that is no database fails at once (RuntimeError), not after retries."""
+    if read_only and not path.is_file():
+        raise LookupError(f"no database at {path}")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con, last = None, ""
     for _ in range(retries):
         try:
-            con = duckdb.connect(str(path), read_only=read_only and path.exists())
+            con = duckdb.connect(str(path), read_only=read_only)
             break
-        except duckdb.IOException as exc:  # lock held by another writer
-            last = exc
-            time.sleep(0.2)
-    else:
-        raise RuntimeError(f"could not open DuckDB file {path}: {last}")
+        except duckdb.Error as exc:
+            last = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            if "lock" not in last.lower():  # corrupt, not a database, no permission: waiting cannot help
+                break
+            time.sleep(0.2)  # lock held by another writer
+    if con is None:
+        why = "it is locked by another process" if "lock" in last.lower() else "not a readable DuckDB database"
+        raise RuntimeError(f"could not open DuckDB file {path}: {why} ({last})")
     try:
         yield con
     finally:
@@ -73,8 +80,12 @@ def write_frame(path: Path, table: str, frame: pl.DataFrame, partition_key: str 
         return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
 
 
-def read_frame(path: Path, table: str, partition_keys: Sequence[str] | None = None) -> pl.DataFrame:
-    with connect(path) as con:
+def read_frame(
+    path: Path, table: str, partition_keys: Sequence[str] | None = None, read_only: bool = False
+) -> pl.DataFrame:
+    """The table's rows (of these partitions); `read_only` opens without creating or locking anything for writes
+    (a missing file is then a LookupError)."""
+    with connect(path, read_only=read_only, retries=10 if read_only else 50) as con:
         if not _exists(con, table):
             raise LookupError(f"table {table!r} does not exist in {path}; materialize its asset first")
         if partition_keys is None:

@@ -13,11 +13,12 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rlvr_assets.core.domains import DOMAINS, VerifierSpec
 from rlvr_assets.core.domains.base import Solution, VerifierSpecBase
 from rlvr_assets.core.environments import Environment
+from rlvr_assets.core.templates import TemplateError, field_names, render
 
 SCHEMA_VERSION = 2
 Split = Literal["base", "pool", "heldout"]
@@ -51,12 +52,25 @@ class PromptSpec(BaseModel):
     format_example: str | None = None
     dense: bool = False
 
+    @model_validator(mode="after")
+    def _plain_fields(self) -> PromptSpec:
+        """A parametric template is in the template language (`templates.py`: plain `{name}` fields only) and
+        every field has a param; checked when the prompt is read, so rendering it later cannot fail."""
+        if self.params:
+            try:
+                missing = sorted(field_names(self.template) - set(self.params))
+            except TemplateError as exc:
+                raise ValueError(f"cannot be formatted with params: {exc}") from None
+            if missing:
+                raise ValueError(f"cannot be formatted with params: field {{{missing[0]}}} has no param")
+        return self
+
     @property
     def question(self) -> str:
         """The problem statement alone, without hint, instruction or format boilerplate."""
         if not self.params:
             return self.template
-        return _capitalize_sentences(self.template.format(**self.params))
+        return _capitalize_sentences(render(self.template, self.params))
 
     def render(self) -> str:
         parts = [self.question]

@@ -188,8 +188,7 @@ class Session:
         for fd in (self.req_w, self.resp_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        with contextlib.suppress(OSError):
-            os.rmdir(self.work)
+        cw.remove_tree(self.work)  # iterative, never raises: whatever the session left, however deep
 
 
 def sweep(uid):

@@ -9,6 +9,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rlvr_assets.core.files import FileProblem, read_text
 from rlvr_assets.core.gate import check_verify
 from rlvr_assets.core.seeds import SeedFileError, parse_seed_record
 from rlvr_assets.core.tasks import Task
@@ -43,7 +44,12 @@ def validate_seed_files(files: list[Path], default_cost: float = 20.0) -> Valida
     names: dict[str, str] = {}
     ids: dict[str, str] = {}
     for path in files:
-        for line_no, raw in enumerate(path.read_text().splitlines(), start=1):
+        try:
+            content = read_text(path)  # a directory, FIFO, device or non-UTF-8 file is one problem line
+        except FileProblem as exc:
+            problems.append(Problem(str(path), 0, None, None, "<file>", exc.problem))
+            continue
+        for line_no, raw in enumerate(content.splitlines(), start=1):
             text = raw.strip()
             if not text or text.startswith("//"):
                 continue

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from rlvr_assets.core.answers import Verdict
 from rlvr_assets.core.constraints import check_constraints, known_constraint_ids
 from rlvr_assets.core.domains.base import PROMPT_TEXT_OPERATORS, Domain, SeedFieldError, Solution, VerifierSpecBase
+from rlvr_assets.core.safe_regex import PATTERN_KWARGS, unsafe_strings
 
 if TYPE_CHECKING:
     from rlvr_assets.core.tasks import Task
@@ -23,6 +24,17 @@ if TYPE_CHECKING:
 class Constraint(VerifierSpecBase):
     id: str
     kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kwargs")
+    @classmethod
+    def _bounded_patterns(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The arguments the checkers run as regular expressions must be bounded (`safe_regex.py`): a task file's
+        `(a+)+$` would otherwise hang every check of every completion."""
+        risky = unsafe_strings({k: v for k, v in kwargs.items() if k in PATTERN_KWARGS})
+        if risky:
+            where, why = risky[0]
+            raise ValueError(f"kwargs.{where} is not a safe regular expression: {why}")
+        return kwargs
 
 
 class Constraints(VerifierSpecBase):
