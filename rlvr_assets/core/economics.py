@@ -25,6 +25,7 @@ import csv
 import io
 import math
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -77,6 +78,8 @@ COST_ROW_SCHEMA = {
     **IDENTIFICATION_SCHEMA,
 }
 
+MAX_TASKS = 10**9  # task counts above this are input errors (and would overflow the float arithmetic)
+MAX_SCORE = 1e6  # points; larger magnitudes are input errors, not scores
 NO_UNCERTAINTY = "no uncertainty given: point scores only (add ci_low/ci_high, or score items in the pipeline)"
 
 
@@ -211,11 +214,13 @@ def log_interpolation(arm: ArmScore, curve: Sequence[ArmScore]) -> TradeEstimate
 
     if arm.n_aug <= 0:
         return null("arm has no augmented tasks")
-    if len(curve) < 2:
-        return null("human curve needs at least two arms")
     floor = _floor_reason(arm)
     if floor:
         return null(floor)
+    # only from n_base upward: a flat or falling stretch below the arm's own base says nothing about it
+    curve = [h for h in curve if h.n_human >= arm.n_human]
+    if len(curve) < 2:
+        return null(f"human curve needs at least two arms with >= {arm.n_human} tasks (n_base)")
     xs = [math.log(h.n_human) for h in curve]
     ys = _isotonic([h.score for h in curve])
     if ys[-1] <= ys[0]:
@@ -249,7 +254,7 @@ def log_interpolation(arm: ArmScore, curve: Sequence[ArmScore]) -> TradeEstimate
         arm.score,
         n_equiv,
         rho,
-        "interpolated on the isotonic human curve in log task count",
+        "interpolated on the isotonic human curve in log task count, from n_base up",
     )
 
 
@@ -259,7 +264,13 @@ def _comparison(d: Difference | None, prefix: str) -> dict[str, float | None]:
     return {prefix: d.diff, f"{prefix}_low": d.ci_low, f"{prefix}_high": d.ci_high, f"{prefix}_mdd": d.mdd}
 
 
-def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: DifferenceFn | None) -> TradeEstimate:
+def identify(
+    est: TradeEstimate,
+    curve: Sequence[ArmScore],
+    difference: DifferenceFn | None,
+    dips: Sequence[Any] = (),
+    margin: float = 0.0,
+) -> TradeEstimate:
     """Fill `identified` and its reason: the human rise over the range the estimate uses and the augmented
     arm's gain over its n_base human arm must both be significantly above 0 (see the module docstring).
     A null estimate is never identified, but its comparisons (the gain, and the rise over the whole human
@@ -295,6 +306,20 @@ def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: Differen
     else:
         parts.append(f"{est.arm} not above {base.arm} within noise: {gain.describe()}")
     identified = not no_estimate and rise is not None and rise.significant and gain.significant
+    if est.estimator == "dominance_bound" and not no_estimate and upper is not None and upper.n_human > base.n_human:
+        # the bound claims score(arm) >= score(human_upper): a tie is not evidence, so test it (non-inferiority)
+        ni = difference(est.arm, upper.arm)
+        if ni is None or ni.ci_low <= -margin:
+            identified = False
+            shown = "no CI" if ni is None else ni.describe()
+            parts.append(f"{est.arm} not shown >= {upper.arm} (non-inferiority, margin {margin:g}): {shown}")
+        else:
+            parts.append(f"{est.arm} >= {upper.arm} - {margin:g} (non-inferiority): {ni.describe()}")
+    lo_n, hi_n = base.n_human, upper.n_human if upper is not None else base.n_human
+    inside = [d for d in dips if getattr(d, "significant", False) and _dip_within(d, curve, lo_n, hi_n)]
+    if inside and not no_estimate:
+        identified = False
+        parts.extend(d.describe() for d in inside)
     return replace(
         est,
         identified=identified,
@@ -306,15 +331,23 @@ def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: Differen
     )
 
 
+def _dip_within(dip: Any, curve: Sequence[ArmScore], lo: int, hi: int) -> bool:
+    sizes = {h.arm: h.n_human for h in curve}
+    return lo <= sizes.get(dip.smaller, -1) and sizes.get(dip.larger, math.inf) <= hi
+
+
 def trade_rates(arms: Sequence[ArmScore], difference: DifferenceFn | None = None) -> list[TradeEstimate]:
     """Both estimators for every augmented arm, each judged by `identify` (null without a `difference`)."""
+    from rlvr_assets.core.trade_stats import curve_dips  # the dips live with the other draw-based statistics
+
     curve = human_curve(arms)
+    dips = curve_dips(arms, difference) if difference is not None else []
     out: list[TradeEstimate] = []
     for arm in arms:
-        if arm.is_human_only:
+        if arm.is_human_only or arm.is_base:
             continue
         for est in (dominance_bound(arm, curve), log_interpolation(arm, curve)):
-            out.append(identify(est, curve, difference) if difference is not None else est)
+            out.append(identify(est, curve, difference, dips) if difference is not None else est)
     return out
 
 
@@ -405,8 +438,12 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
                 parsed = cast(value)
             except ValueError:
                 raise ArmsFileError(f"{where}: {value!r} is not a valid {cast.__name__}") from None
+            if cast is int and not 0 <= parsed <= MAX_TASKS:  # before isfinite: a 400-digit int overflows a float
+                raise ArmsFileError(f"{where}: {value[:40]!r} is outside [0, {MAX_TASKS}]")
             if not math.isfinite(parsed):
-                raise ArmsFileError(f"{where}: {value!r} is not a finite number")
+                raise ArmsFileError(f"{where}: {value[:40]!r} is not a finite number")
+            if cast is float and abs(parsed) > MAX_SCORE:
+                raise ArmsFileError(f"{where}: {value[:40]!r} is outside [-{MAX_SCORE:g}, {MAX_SCORE:g}] (scores are points)")
             return parsed
 
         if not name:
@@ -430,8 +467,15 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
             )
         if arm.ci_low is not None and arm.ci_high is not None and arm.ci_low > arm.ci_high:
             raise ArmsFileError(f"{path}:{line}: arm {name!r}: column 'ci_low': {arm.ci_low} > ci_high {arm.ci_high}")
-        if arm.n_human <= 0 or arm.n_aug < 0:
-            raise ArmsFileError(f"{path}:{line}: arm {arm.arm!r}: n_human must be > 0 and n_aug >= 0")
+        if arm.ci_low is not None and arm.ci_high is not None and not arm.ci_low <= arm.score <= arm.ci_high:
+            raise ArmsFileError(
+                f"{path}:{line}: arm {name!r}: column 'score': {arm.score} is outside its CI [{arm.ci_low}, "
+                f"{arm.ci_high}] (are the CI and the score in the same units?)"
+            )
+        if arm.n_human <= 0 and not arm.is_base:
+            raise ArmsFileError(
+                f"{path}:{line}: arm {arm.arm!r}: column 'n_human': must be > 0 (n_human = n_aug = 0 is the base model)"
+            )
         if arm.is_human_only and arm.n_human in human_lines:
             raise ArmsFileError(
                 f"{path}:{line}: arm {arm.arm!r}: column 'n_human': a human-only arm with n_human = {arm.n_human} "
@@ -441,9 +485,25 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
             human_lines[arm.n_human] = line
         arm_lines[name] = line
         arms.append(arm)
+    if sum(a.is_base for a in arms) > 1:
+        raise ArmsFileError(f"{path}: more than one base-model row (n_human = n_aug = 0)")
     if len([a for a in arms if a.is_human_only]) < 1:
         raise ArmsFileError(f"{path}: no human-only rows (n_aug = 0) to form the human curve")
     return arms
+
+
+def draw_value(est: TradeEstimate) -> float:
+    """rho of one bootstrap draw for an interval: the estimate, or where there is none the side it lies on
+    (-inf: the arm reaches no human arm / is below the curve; +inf: above the largest human arm; NaN: either,
+    e.g. a flat curve). Undefined draws so widen the interval instead of dropping out of it."""
+    if est.rho is not None:
+        return est.rho
+    r = est.reason
+    if "above the largest" in r:
+        return math.inf
+    if "below the smallest" in r or "at the floor" in r or "does not reach" in r:
+        return -math.inf
+    return math.nan
 
 
 @dataclass(frozen=True)
@@ -456,23 +516,28 @@ class TradeInterval:
 
 
 def trade_intervals(draws: Sequence[Sequence[ArmScore]], alpha: float = 0.05) -> list[TradeInterval]:
-    """Percentile CIs for rho over bootstrap draws of the arm scores (`scoring.bootstrap_arm_scores`); null
-    when fewer than half the draws (or 10) give an estimate."""
+    """Percentile CIs for rho over bootstrap draws of the arm scores (`scoring.bootstrap_arm_scores`), every
+    draw counted: one without an estimate is unbounded, so a bound is null (unbounded) once more than
+    alpha / 2 of the draws have none."""
     samples = len(draws)
-    values_by: dict[tuple[str, str], list[float | None]] = {}
+    values_by: dict[tuple[str, str], list[float]] = {}
     for draw in draws:
         for est in trade_rates(draw):
-            values_by.setdefault((est.arm, est.estimator), []).append(est.rho)
+            values_by.setdefault((est.arm, est.estimator), []).append(draw_value(est))
     out = []
     for (arm, estimator), values in sorted(values_by.items()):
-        defined = sorted(v for v in values if v is not None)
-        frac = len(defined) / len(values)
-        if len(defined) < max(10, samples // 2):
-            out.append(TradeInterval(arm, estimator, None, None, frac))
-            continue
-        lo = defined[int(alpha / 2 * len(defined))]
-        hi = defined[min(len(defined) - 1, int((1 - alpha / 2) * len(defined)))]
-        out.append(TradeInterval(arm, estimator, lo, hi, frac))
+        n = len(values)
+        frac = sum(math.isfinite(v) for v in values) / n if n else 0.0
+        # an undefined draw counts on its side (`draw_value`; NaN: -inf for the lower bound, +inf for the
+        # upper), so the CI never shrinks to the draws where the estimate happens to exist; null = unbounded
+        lows = sorted(-math.inf if math.isnan(v) else v for v in values)
+        highs = sorted(math.inf if math.isnan(v) else v for v in values)
+        lo = lows[int(alpha / 2 * n)] if n else -math.inf
+        hi = highs[min(n - 1, int((1 - alpha / 2) * n))] if n else math.inf
+        out.append(
+            TradeInterval(arm, estimator, lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None, frac)
+        )
+    del samples
     return out
 
 
