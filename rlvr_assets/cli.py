@@ -12,14 +12,11 @@ import polars as pl
 
 from rlvr_assets.core.config import ConfigError, PipelineConfig, load_config
 from rlvr_assets.core.economics import (
-    TRADE_ROW_SCHEMA,
     ArmsFileError,
     cost_rows,
     parse_cost_ratios,
     read_arms_csv,
-    trade_rates,
 )
-from rlvr_assets.core.scoring import ci_differences
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -50,8 +47,36 @@ def _print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
 COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", "break_even"]
 
 
+def load_score_draws(path: Path, samples: int, seed: int):  # type: ignore[no-untyped-def]
+    """Item-level or arm-level scores from a CSV, told apart by the header, as bootstrap draws
+    (`core/trade_stats.py`); a bad file raises ArmsFileError with its one-line reason."""
+    from rlvr_assets.core.item_scores import ItemScoresError, csv_kind, load_item_scores
+    from rlvr_assets.core.trade_stats import ci_score_draws, item_score_draws
+
+    kind = csv_kind(path)
+    if kind == "mixed":
+        raise ItemScoresError(f"{path}:1: mixed levels: the header has both 'score' (arm level) and item columns")
+    if kind == "item":
+        return item_score_draws(load_item_scores(path), samples, seed)
+    return ci_score_draws(read_arms_csv(path), samples, seed)
+
+
+VERDICT_KEYS = ["verdict", "verdict_reason", "primary", "rho_low", "rho_high", "rho_cost_low", "rho_cost_high"]
+VERDICT_KEYS += ["p_rho_cost_above_1", "rests_on"]
+
+
 def cmd_economics(args: argparse.Namespace) -> int:
     from rlvr_assets.core.report import identification_lines
+    from rlvr_assets.core.trade_stats import (
+        CostRatio,
+        analyse,
+        decision_rows,
+        decision_table,
+        reference_lines,
+        strict_json_value,
+        trade_frame,
+        verdict_lines,
+    )
 
     try:
         ratios = parse_cost_ratios(args.cost_ratios)
@@ -59,20 +84,44 @@ def cmd_economics(args: argparse.Namespace) -> int:
         print(f"error: --cost-ratios: {exc}", file=sys.stderr)
         return 2
     try:
-        arms = read_arms_csv(Path(args.arms_csv))
+        draws = load_score_draws(Path(args.arms_csv), args.samples, args.seed)
     except ArmsFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    has_ci = any(a.ci_low is not None for a in arms)
-    estimates = trade_rates(arms, ci_differences(arms) if has_ci else None)
-    rows = [r.as_dict() for r in cost_rows(estimates, ratios)]
+    analysis = analyse(draws, primary=args.primary, margin=args.margin)
+    trade = trade_frame(analysis)
+    decisions = decision_rows(trade, [CostRatio(r) for r in ratios])
+    estimates = list(analysis.estimates)
+    by_key = {(d.arm, d.estimator, d.cost_ratio): d for d in decisions}
+    gains = {g.arm: g for g in analysis.base_gains}
+    rows = []
+    for c in cost_rows(estimates, ratios):
+        d = by_key[(c.arm, c.estimator, c.cost_ratio)]
+        g = gains.get(c.arm)
+        verdict = {**d.__dict__, "verdict_reason": d.reason}
+        rows.append(
+            {
+                **{k: verdict[k] for k in ("arm", "estimator", "cost_ratio")},
+                **{k: verdict[k] for k in VERDICT_KEYS},
+                **{k: v for k, v in c.as_dict().items() if k not in ("arm", "estimator", "cost_ratio")},
+                "gain_over_base": g.diff if g else None,
+                "gain_over_base_low": g.ci_low if g else None,
+                "gain_over_base_high": g.ci_high if g else None,
+            }
+        )
     if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        _print_table(rows, [*COST_COLUMNS, "identified", "reason"])
-        print()
-        for line in identification_lines(pl.DataFrame([e.as_row() for e in estimates], schema=TRADE_ROW_SCHEMA)):
-            print(line)
+        print(json.dumps(strict_json_value(rows), indent=2, allow_nan=False))
+        return 0
+    for line in reference_lines(analysis) + verdict_lines([d for d in decisions if d.primary]):
+        print(line)
+    print(f"(intervals rest on: {draws.resamples})\n")
+    table = decision_table(decisions)
+    _print_table(table.to_dicts(), table.columns)
+    print()
+    _print_table(rows, [*COST_COLUMNS, "identified"])
+    print()
+    for line in identification_lines(trade.drop("rho_draws")):
+        print(line)
     return 0
 
 
@@ -551,13 +600,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
     eco = sub.add_parser("economics", help="trade rate and rho_cost from arm scores measured elsewhere")
-    eco.add_argument("arms_csv", help="CSV with columns arm,n_human,n_aug,score[,ci_low,ci_high]")
+    eco.add_argument(
+        "arms_csv",
+        help="CSV: arm,n_human,n_aug,score[,ci_low,ci_high] (one row per arm) or arm,n_human,n_aug,seed,benchmark,"
+        "item,reward (one row per arm x seed x item; told apart by the header); n_human = n_aug = 0 is the base model",
+    )
     eco.add_argument(
         "--cost-ratios",
         default="5,10,40",
         help="comma-separated c_human / c_aug ratios, finite and > 0 (default 5,10,40)",
     )
-    eco.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    eco.add_argument("--json", action="store_true", help="print JSON rows (strict JSON: null, never Infinity)")
+    eco.add_argument("--samples", type=int, default=2000, help="bootstrap draws behind every interval (default 2000)")
+    eco.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws (default 0)")
+    eco.add_argument(
+        "--primary",
+        choices=["joint_curve", "log_interpolation", "dominance_bound"],
+        default="joint_curve",
+        help="the pre-specified primary estimator the verdict lines state (default joint_curve)",
+    )
+    eco.add_argument(
+        "--margin", type=float, default=0.0, help="non-inferiority margin in points for the dominance bound (default 0)"
+    )
     eco.set_defaults(func=cmd_economics)
     seeds = sub.add_parser("seeds", help="seed-library commands")
     seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)

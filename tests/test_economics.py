@@ -227,6 +227,7 @@ def test_flat_human_curve_with_wide_cis_is_not_identified(tmp_path: Path, capsys
 def test_steep_human_curve_with_tight_cis_is_identified(tmp_path: Path, capsys) -> None:
     rows = _economics_json(tmp_path, capsys, STEEP_TIGHT)
     assert {(r["estimator"], r["identified"]) for r in rows} == {
+        ("joint_curve", True),
         ("dominance_bound", True),
         ("log_interpolation", True),
     }
@@ -290,7 +291,7 @@ def test_report_opens_with_a_banner_only_when_nothing_is_identified(tmp_path: Pa
         cost = pl.DataFrame([c.as_dict() for c in cost_rows(estimates, [5.0])])
         funnel = pl.DataFrame({"operator": ["x"], "accepted": [1]})
         report = write_report(tmp_path / name, arms, trade, cost, funnel, {}, [5.0]).read_text()
-        opening = report.split("\n## ")[0]
+        opening = report.split("\n## Arms")[0]  # the decision first, then the summary with its banner
         assert ("NOT IDENTIFIED" in opening) is banner
         assert "Minimum detectable difference" in report and (tmp_path / name / "rho_cost.png").stat().st_size
         styles = [rho_cost_style(r) for r in trade.iter_rows(named=True)]

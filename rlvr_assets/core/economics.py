@@ -25,9 +25,9 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -443,7 +443,9 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
             if not math.isfinite(parsed):
                 raise ArmsFileError(f"{where}: {value[:40]!r} is not a finite number")
             if cast is float and abs(parsed) > MAX_SCORE:
-                raise ArmsFileError(f"{where}: {value[:40]!r} is outside [-{MAX_SCORE:g}, {MAX_SCORE:g}] (scores are points)")
+                raise ArmsFileError(
+                    f"{where}: {value[:40]!r} is outside [-{MAX_SCORE:g}, {MAX_SCORE:g}] (scores are points)"
+                )
             return parsed
 
         if not name:

@@ -235,7 +235,10 @@ def bootstrap_arm_scores(
     assert drawn.draws is not None
     shapes = {a.name: a for a in scores.arms}
     return [
-        [ArmScore(a.arm, a.n_human, a.n_aug, float(v), augmented=shapes[a.arm].augmented) for a, v in zip(drawn.arms, row)]
+        [
+            ArmScore(a.arm, a.n_human, a.n_aug, float(v), augmented=shapes[a.arm].augmented)
+            for a, v in zip(drawn.arms, row, strict=False)
+        ]
         for row in drawn.draws
     ]
 

@@ -19,6 +19,7 @@ Formulas and the planner: docs/statistics.md.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -69,7 +70,9 @@ class ScoreDraws:
         d = self.column(arm) - self.column(reference)
         low, high = np.quantile(d, [alpha / 2, 1 - alpha / 2])
         method = "paired bootstrap" if self.paired else "bootstrap of independent CI draws, unpaired"
-        return Difference(arm, reference, by[arm] - by[reference], float(low), float(high), float(np.std(d, ddof=1)), method)
+        return Difference(
+            arm, reference, by[arm] - by[reference], float(low), float(high), float(np.std(d, ddof=1)), method
+        )
 
 
 def _weights_and_groups(scores: ItemScores) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -100,14 +103,16 @@ def arm_scores_of(scores: ItemScores) -> list[ArmScore]:
     """Point scores: per item the mean over the arm's seeds, then the macro mean over benchmarks (points)."""
     w = scores.item_weights()
     return [
-        ArmScore(a.name, a.n_human, a.n_aug, float(100.0 * scores.rewards[a.name].mean(axis=0) @ w), augmented=a.augmented)
+        ArmScore(
+            a.name, a.n_human, a.n_aug, float(100.0 * scores.rewards[a.name].mean(axis=0) @ w), augmented=a.augmented
+        )
         for a in scores.arms
     ]
 
 
 def item_score_draws(scores: ItemScores, samples: int, seed: int, alpha: float = ALPHA) -> ScoreDraws:
     """Draws of every arm's score (see the module docstring), and point scores with percentile CIs."""
-    w, groups = _weights_and_groups(scores)
+    _w, groups = _weights_and_groups(scores)
     rng = np.random.default_rng(seed)
     means = np.stack([scores.rewards[a.name].mean(axis=0) for a in scores.arms])  # (arms, items)
     draws = np.zeros((samples, len(scores.arms)))
@@ -127,7 +132,9 @@ def item_score_draws(scores: ItemScores, samples: int, seed: int, alpha: float =
         if df
         else SEED_NOT_MEASURED
     )
-    resamples = f"{samples} draws: items resampled within each benchmark, paired across arms, seeds kept together; {seed_note}"
+    resamples = (
+        f"{samples} draws: items resampled within each benchmark, paired across arms, seeds kept together; {seed_note}"
+    )
     point = arm_scores_of(scores)
     arms = []
     for k, a in enumerate(point):
@@ -156,7 +163,7 @@ def _quantile(values: np.ndarray, q: float) -> float:
     quantile and +inf for an upper one, so undefined draws widen the interval instead of vanishing from it."""
     fill = -np.inf if q < 0.5 else np.inf
     v = np.sort(np.where(np.isnan(values), fill, values))
-    k = min(len(v) - 1, max(0, int(math.floor(q * len(v)))))
+    k = min(len(v) - 1, max(0, math.floor(q * len(v))))
     return float(v[k])
 
 
@@ -334,7 +341,7 @@ def curve_dips(arms: Sequence[ArmScore], difference: DifferenceFn | None) -> lis
     """Every adjacent pair of human arms whose larger one scores lower (a finding; never pooled away silently)."""
     curve = human_curve(arms)
     out = []
-    for small, large in zip(curve, curve[1:], strict=False):
+    for small, large in itertools.pairwise(curve):
         if large.score < small.score and difference is not None:
             d = difference(large.arm, small.arm)
             if d is not None:
@@ -626,12 +633,18 @@ def decision_table(decisions: Sequence[Decision]) -> pl.DataFrame:
                 "estimator": d.estimator + (" (primary)" if d.primary else ""),
                 "rho [95% CI]": "-"
                 if d.rho is None
-                else f"{d.rho:.3g} [{_bound(d.rho_low, '-inf')}, {_bound(d.rho_high, 'inf')}]",
+                else f"{d.rho:.3g}"
+                + (
+                    " (no CI)"
+                    if d.p_rho_cost_above_1 is None
+                    else f" [{_bound(d.rho_low, '-inf')}, {_bound(d.rho_high, 'inf')}]"
+                ),
                 "identified": "-" if d.identified is None else ("yes" if d.identified else "no"),
             },
         )
         label = f"r={d.cost_ratio:.3g}" + ("" if d.ratio_label == "configured" else f" ({d.ratio_label})")
-        row[label] = f"{d.verdict} (low {_bound(d.rho_cost_low, '-inf')})"
+        low = "" if d.p_rho_cost_above_1 is None else f" (low {_bound(d.rho_cost_low, '-inf')})"
+        row[label] = d.verdict + low
     return pl.DataFrame(list(by.values()))
 
 
@@ -695,4 +708,3 @@ def strict_json_value(value: object) -> object:
     if isinstance(value, list | tuple):
         return [strict_json_value(v) for v in value]
     return value
-
