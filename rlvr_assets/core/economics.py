@@ -315,7 +315,11 @@ def identify(
             parts.append(f"{est.arm} not shown >= {upper.arm} (non-inferiority, margin {margin:g}): {shown}")
         else:
             parts.append(f"{est.arm} >= {upper.arm} - {margin:g} (non-inferiority): {ni.describe()}")
-    lo_n, hi_n = base.n_human, upper.n_human if upper is not None else base.n_human
+    # a dip inside the range the estimate uses; isotonic interpolation pools over everything from n_base up
+    lo_n = base.n_human
+    hi_n: float = upper.n_human if upper is not None else base.n_human
+    if est.estimator == "log_interpolation":
+        hi_n = math.inf
     inside = [d for d in dips if getattr(d, "significant", False) and _dip_within(d, curve, lo_n, hi_n)]
     if inside and not no_estimate:
         identified = False
@@ -331,7 +335,7 @@ def identify(
     )
 
 
-def _dip_within(dip: Any, curve: Sequence[ArmScore], lo: int, hi: int) -> bool:
+def _dip_within(dip: Any, curve: Sequence[ArmScore], lo: float, hi: float) -> bool:
     sizes = {h.arm: h.n_human for h in curve}
     return lo <= sizes.get(dip.smaller, -1) and sizes.get(dip.larger, math.inf) <= hi
 

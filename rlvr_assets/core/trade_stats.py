@@ -562,13 +562,14 @@ def decide(row: Mapping[str, object], ratio: CostRatio) -> Decision:
     p = None
     if has_draws:
         arr = np.asarray(draws, dtype=float)
-        p = float(np.mean(np.nan_to_num(arr, nan=-np.inf) * r > 1))
+        with np.errstate(over="ignore", invalid="ignore"):
+            p = float(np.mean(np.nan_to_num(arr, nan=-np.inf) * r > 1))
     identified = row.get("identified")
     if not has_draws:
         verdict = "cannot tell"
         why = "point scores only: the verdict needs uncertainty (CIs, or item-level scores)"
         if rho is None:
-            why = f"no estimate ({row.get('reason')})"
+            why += f"; no estimate ({row.get('reason')})"
     elif low is not None and low > 1 and identified is True:
         verdict, why = "pays", f"rho_cost >= {low:.3g} at one-sided 95%"
     elif high is not None and high < 1:
