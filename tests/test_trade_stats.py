@@ -86,8 +86,6 @@ def test_3_interpolation_searches_only_from_n_base_up() -> None:
 
 
 def test_4_a_significant_dip_is_reported_and_not_identified() -> None:
-    from rlvr_assets.core.trade_stats import analyse, ci_score_draws, reference_lines
-
     arms = [
         ArmScore("h4", 4, 0, 40.0, 38.0, 42.0),
         ArmScore("h8", 8, 0, 60.0, 58.0, 62.0),
@@ -97,6 +95,8 @@ def test_4_a_significant_dip_is_reported_and_not_identified() -> None:
     ]
     est = _row(trade_rates(arms, ci_differences(arms)), "aug", "log_interpolation")
     assert est.identified is False and "dips" in est.identified_reason
+    from rlvr_assets.core.trade_stats import analyse, ci_score_draws, reference_lines
+
     lines = reference_lines(analyse(ci_score_draws(arms, 500, 0)))
     assert any(line.startswith("FINDING: human curve dips h16 - h8 = -10.0") for line in lines)
 
@@ -149,7 +149,7 @@ STRONG = {
     "h4": (4, 0, [list(range(0, 12)), list(range(1, 13))]),
     "h8": (8, 0, [list(range(0, 24)), list(range(1, 25))]),
     "h16": (16, 0, [list(range(0, 36)), list(range(1, 37))]),
-    "aug": (4, 12, [list(range(0, 36)) + [50, 51, 52], list(range(1, 37)) + [53, 54, 55]]),
+    "aug": (4, 12, [[*list(range(0, 36)), 50, 51, 52], [*list(range(1, 37)), 53, 54, 55]]),
 }
 
 
