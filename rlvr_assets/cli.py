@@ -125,6 +125,135 @@ def cmd_economics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pilot_from_duckdb(path: Path):  # type: ignore[no-untyped-def]
+    """The item-level pilot of a pipeline run: benchmark_scores, training_corpus and base_scores, read from a
+    copy of the DuckDB file (a running sweep may hold the original)."""
+    import shutil
+    import tempfile
+
+    from rlvr_assets.core.item_scores import ItemScores
+    from rlvr_assets.core.storage import read_frame
+    from rlvr_assets.defs.assets.economics import _arm_inputs, _with_base
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "pilot.duckdb"
+        shutil.copyfile(path, copy)
+        scores = read_frame(copy, "benchmark_scores").drop("partition_key", strict=False)
+        corpus = read_frame(copy, "training_corpus").drop("partition_key", strict=False)
+        try:
+            base = read_frame(copy, "base_scores").drop("partition_key", strict=False)
+        except LookupError:
+            base = None
+    arms, rewards, benchmark_of = _arm_inputs(corpus, scores)
+    _with_base(arms, rewards, base)
+    return ItemScores.from_rewards(arms, rewards, benchmark_of)
+
+
+def _sizes_options(text: str | None, pilot_sizes: list[int]) -> list[tuple[int, ...]]:
+    from rlvr_assets.core.planner import ladder
+
+    if text:
+        try:
+            return [tuple(int(x) for x in part.split(",") if x.strip()) for part in text.split(";") if part.strip()]
+        except ValueError:
+            raise ValueError(f"--sizes {text!r}: human sizes are integers, sets separated by ';'") from None
+    start = min(pilot_sizes) if pilot_sizes else 4
+    options = [tuple(sorted(pilot_sizes))] if len(pilot_sizes) >= 2 else []
+    for count in (5, 7):
+        if ladder(start, count) not in options:
+            options.append(ladder(start, count))
+    return options
+
+
+def plan_report(
+    args: argparse.Namespace, cfg: PipelineConfig | None = None
+) -> tuple[list[str], list[dict[str, object]]]:
+    """(lines in plain words, table rows) of `rlvr-assets plan`; raises ValueError / ArmsFileError with a
+    one-line reason on bad input."""
+    from rlvr_assets.core.item_scores import load_item_scores
+    from rlvr_assets.core.planner import estimate_components, plan, plan_lines, priors
+
+    pilot = None
+    if args.items_csv:
+        pilot = load_item_scores(Path(args.items_csv))
+    elif args.duckdb:
+        path = Path(args.duckdb)
+        if not path.is_file():
+            raise ValueError(f"--duckdb {path}: no such file")
+        pilot = _pilot_from_duckdb(path)
+    elif not args.priors and cfg is not None and cfg.paths.duckdb_path.is_file():
+        pilot = _pilot_from_duckdb(cfg.paths.duckdb_path)
+    if pilot is None:
+        comp = priors(args.item_sd, args.residual_sd, args.seed_sd)
+        sizes = list(cfg.arms.human_sizes) if cfg is not None else []
+        aug = []
+    else:
+        comp = estimate_components(pilot, args.seed_sd)
+        sizes = sorted(a.n_human for a in pilot.arms if not a.augmented and not a.is_base)
+        aug = [a for a in pilot.arms if a.augmented and a.n_aug > 0]
+    n_base = args.n_base or (aug[0].n_human if aug else (min(sizes) if sizes else 4))
+    n_aug = args.n_aug or (aug[0].n_aug if aug else 3 * n_base)
+    options = _sizes_options(args.sizes, sizes)
+    rows = plan(
+        comp,
+        options,
+        slope=args.slope,
+        rho=args.rho,
+        n_base=n_base,
+        n_aug=n_aug,
+        ratio=args.ratio,
+        width=args.width,
+        aug_arms=max(1, len(aug)),
+    )
+    lines = plan_lines(comp, rows, args.slope)
+    lines.append(
+        f"Assumed truth for the other goals: rho = {args.rho:g} for an arm of n_base = {n_base} + n_aug = {n_aug}, "
+        f"the verdict at r = {args.ratio:g}; 80% power; formulas in docs/statistics.md."
+    )
+    table = [
+        {
+            "human_sizes": ",".join(map(str, r.sizes)),
+            "seeds": r.seeds,
+            "goal": r.goal,
+            "items": r.items,
+            "train_runs": r.train_runs,
+        }
+        for r in rows
+    ]
+    return lines, table
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    cfg = None
+    if args.config or not (args.items_csv or args.duckdb or args.priors):
+        try:
+            cfg = load_config(args.config)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    try:
+        lines, table = plan_report(args, cfg)
+    except (ArmsFileError, ValueError, LookupError) as exc:
+        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"summary": lines, "rows": table}, indent=2, allow_nan=False))
+        return 0
+    wide: dict[tuple[str, int], dict[str, object]] = {}
+    for r in table:
+        row = wide.setdefault(
+            (str(r["human_sizes"]), int(r["seeds"])), {"human_sizes": r["human_sizes"], "seeds": r["seeds"]}
+        )  # type: ignore[arg-type]
+        row[f"items: {r['goal']}"] = "impossible" if r["items"] is None else r["items"]
+    columns = list(next(iter(wide.values())).keys())
+    print("Items needed at 80% power, per human size set and seed count:")
+    _print_table(list(wide.values()), columns)
+    print()
+    for line in lines:
+        print(line)
+    return 0
+
+
 def _quiet_libraries() -> None:
     """The terminal gets progress lines and warnings that need action, not library chatter: Dagster's beta
     notices, transformers' and datasets' info logs and progress bars (all still in the UI's event log)."""
@@ -623,6 +752,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--margin", type=float, default=0.0, help="non-inferiority margin in points for the dominance bound (default 0)"
     )
     eco.set_defaults(func=cmd_economics)
+    pl_ = sub.add_parser(
+        "plan", help="items x seeds x human sizes a verdict needs at 80% power, from a pilot or stated priors"
+    )
+    pl_.add_argument("--config", help="pipeline YAML: its DuckDB is the pilot when no other is given")
+    pl_.add_argument("--duckdb", help="a pipeline DuckDB file as the pilot (read from a copy)")
+    pl_.add_argument(
+        "--items-csv", help="an item-level CSV (arm,n_human,n_aug,seed,benchmark,item,reward) as the pilot"
+    )
+    pl_.add_argument("--priors", action="store_true", help="no pilot: use the stated priors (--item-sd etc.)")
+    pl_.add_argument("--slope", type=float, default=5.0, help="human slope to detect, points per doubling (default 5)")
+    pl_.add_argument("--rho", type=float, default=1.0, help="assumed true rho for the verdict goals (default 1)")
+    pl_.add_argument("--ratio", type=float, default=5.0, help="cost ratio r for the verdict goal (default 5)")
+    pl_.add_argument("--width", type=float, help="also: the items for a 95%% CI of rho this wide")
+    pl_.add_argument("--sizes", help="human size sets to compare, e.g. '4,8,16;4,8,16,32,64'")
+    pl_.add_argument("--n-base", type=int, help="the augmented arm's human tasks (default: from the pilot)")
+    pl_.add_argument("--n-aug", type=int, help="the augmented arm's variants (default: from the pilot)")
+    pl_.add_argument("--item-sd", type=float, default=30.0, help="prior item x arm SD, points (no pilot)")
+    pl_.add_argument("--residual-sd", type=float, default=25.0, help="prior item x seed SD, points (no pilot)")
+    pl_.add_argument("--seed-sd", type=float, default=2.0, help="prior seed SD, points (no pilot, or a 1-seed pilot)")
+    pl_.add_argument("--json", action="store_true")
+    pl_.set_defaults(func=cmd_plan)
     seeds = sub.add_parser("seeds", help="seed-library commands")
     seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)
     validate = seeds_sub.add_parser("validate", help="every seed parses, its reference passes, its known-bad fail")
