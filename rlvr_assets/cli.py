@@ -284,19 +284,69 @@ def _quiet_libraries() -> None:
         pass
 
 
-def print_economics_summary(cost: pl.DataFrame, trade: pl.DataFrame) -> None:
-    """The end of `run`: the rho_cost table, whether anything is identified (a plain NOT IDENTIFIED line
-    otherwise) and each comparison's minimum detectable difference."""
+def print_economics_summary(
+    cost: pl.DataFrame, trade: pl.DataFrame, plan: list[str] | None = None, findings: list[str] | None = None
+) -> None:
+    """The end of `run`: the rho_cost table, whether anything is identified, each comparison's minimum
+    detectable difference, and last the decision: findings (base model, dips), one verdict line per arm at
+    every configured and the measured cost ratio, and the planner's budget in plain words."""
     from rlvr_assets.core.report import identification_lines
+    from rlvr_assets.core.trade_stats import CostRatio, decision_rows, verdict_lines
 
     cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
     print("\nrho_cost (null estimates say why):")
-    _print_table(cost.to_dicts(), [*COST_COLUMNS, "identified", "reason"])
+    _print_table(cost.to_dicts(), [*COST_COLUMNS, "identified", "verdict"])
     print()
-    for line in identification_lines(trade):
+    for line in identification_lines(trade.drop("rho_draws", strict=False)):
         print(line)
     measured = cost["measured_cost_ratio"][0] if cost.height else None
     print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
+    ratios = [CostRatio(float(r)) for r in sorted(set(cost["cost_ratio"].to_list()))] if cost.height else []
+    if isinstance(measured, int | float) and measured > 0 and measured < float("inf"):
+        ratios.append(CostRatio(float(measured), "measured"))
+    if "rho_draws" in trade.columns and trade.height and ratios:
+        decisions = [d for d in decision_rows(trade, ratios) if d.primary]
+        print("\nDecision (primary estimator; one-sided 95% bounds of rho_cost):")
+        for line in (findings or []) + verdict_lines(decisions):
+            print(f"  {line}")
+    if plan:
+        print("\nBudget for a verdict (rlvr-assets plan, from this run's variance components):")
+        for line in plan:
+            print(f"  {line}")
+
+
+def _run_findings(cfg: PipelineConfig) -> list[str]:
+    """The report's opening findings (no arm beats the base model, dips), read back from its markdown."""
+    report = cfg.paths.artifacts_dir / "report" / "report.md"
+    try:
+        text = report.read_text()
+    except OSError:
+        return []
+    return [line[4:-2] for line in text.splitlines() if line.startswith("- **") and line.endswith("**")]
+
+
+def _run_plan_lines(cfg: PipelineConfig) -> list[str]:
+    """The planner's budget from this run's own tables, or one line saying why there is none."""
+    args = argparse.Namespace(
+        items_csv=None,
+        duckdb=str(cfg.paths.duckdb_path),
+        priors=False,
+        slope=5.0,
+        rho=1.0,
+        ratio=5.0,
+        width=None,
+        sizes=None,
+        n_base=None,
+        n_aug=None,
+        item_sd=30.0,
+        residual_sd=25.0,
+        seed_sd=2.0,
+    )
+    try:
+        lines, _ = plan_report(args, cfg)
+    except (ArmsFileError, ValueError, LookupError, OSError) as exc:
+        return [f"no budget: {exc}"]
+    return lines
 
 
 def _config_path(args: argparse.Namespace) -> str:
@@ -373,7 +423,7 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
         ["stage", "partition", "seconds", "peak_rss_gib", "skipped"],
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
-    print_economics_summary(cost, trade)
+    print_economics_summary(cost, trade, plan=_run_plan_lines(cfg), findings=_run_findings(cfg))
     report = cfg.paths.artifacts_dir / "report" / "report.md"
     print(f"report: {report}\nDuckDB: {cfg.paths.duckdb_path}\nDagster home: {home} (open with `make ui`)")
     if args.timings_json:
