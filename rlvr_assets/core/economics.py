@@ -2,21 +2,24 @@
 
 For an augmented arm (n_human humans, the study's n_base, + n_aug variants) find N_equiv, the human task count that reaches the
 same score on the human-only scaling curve; rho = (N_equiv - n_base) / n_aug; rho_cost(r) = rho * r with
-r = c_human / c_aug; break-even r* = 1 / rho. Two estimators, never silent extrapolation:
+r = c_human / c_aug; break-even r* = 1 / rho. The estimators here, never silent extrapolation (the joint
+log-linear curve, the verdict and the draws live in `core/trade_stats.py`; docs/statistics.md):
 
 - dominance_bound: the largest human arm the augmented arm matches. A match needs the arm's score to be at
   least the human arm's and the human curve to have actually risen to that arm (above every smaller human
   arm from n_base on): a tie along a flat stretch, or at the floor (score 0), is not evidence. A lower bound
-  on N_equiv and so on rho.
-- log_interpolation: invert the (isotonic) human curve, linear in log task count. Outside the measured
-  curve, on a flat curve or at the floor the estimate is null with the reason.
+  on N_equiv and so on rho; identified only if the arm is significantly not below that human arm
+  (non-inferiority), never on a tie.
+- log_interpolation: invert the isotonic human curve from n_base upward, linear in log task count. Outside
+  the measured curve, on a flat curve or at the floor the estimate is null with the reason.
 
 A ratio of differences is noise when its differences are. Every estimate carries `identified`: true only
 when (i) the human curve rises significantly over the range the estimate uses (score of the largest human
-arm used minus the n_base arm's, 95% CI excludes 0) and (ii) the augmented arm is significantly above its
-n_base human arm. The differences come from the paired bootstrap in the pipeline, from the reported CI
-widths (normal approximation, unpaired) for a CSV, and are unknown (`identified` null) for point scores.
-Each comparison also carries its minimum detectable difference (see `core/scoring.py`).
+arm used minus the n_base arm's, 95% CI excludes 0), (ii) the augmented arm is significantly above its
+n_base human arm, and (iii) no significant dip of the human curve lies in that range. The differences come
+from the paired bootstrap in the pipeline, from the reported CIs read side by side (normal approximation,
+unpaired) for a CSV, and are unknown (`identified` null) for point scores. Each comparison also carries its
+minimum detectable difference (see `core/scoring.py`).
 """
 
 from __future__ import annotations

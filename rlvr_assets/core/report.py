@@ -161,10 +161,10 @@ FIGURES = {
     "gate_funnel_figure": ("funnel.png", "Gate funnel"),
 }
 
-TRADE_VIEW = ["arm", "estimator", "n_human", "n_aug", "score", "n_equiv", "rho", "rho_low", "rho_high"]
+TRADE_VIEW = ["arm", "estimator", "primary", "n_human", "n_aug", "score", "n_equiv", "rho", "rho_low", "rho_high"]
 TRADE_VIEW += ["identified", "reason", "identified_reason"]
-COST_VIEW = ["arm", "estimator", "cost_ratio", "rho", "rho_cost", "rho_cost_low", "rho_cost_high", "break_even"]
-COST_VIEW += ["identified", "reason"]
+COST_VIEW = ["arm", "estimator", "cost_ratio", "verdict", "rho", "rho_cost", "rho_cost_low", "rho_cost_high"]
+COST_VIEW += ["p_rho_cost_above_1", "break_even", "identified", "verdict_reason", "reason"]
 
 
 def _view(frame: pl.DataFrame, columns: Sequence[str], order: Sequence[str]) -> pl.DataFrame:
