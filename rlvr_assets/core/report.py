@@ -188,14 +188,14 @@ def arm_frame(arms: Sequence[ArmScore]) -> pl.DataFrame:
     rows = [
         {
             "arm": a.arm,
-            "kind": "human" if a.is_human_only else "augmented",
+            "kind": "base model" if a.is_base else ("human" if a.is_human_only else "augmented"),
             "n_human": a.n_human,
             "n_aug": a.n_aug,
             "score": a.score,
             "ci_low": a.ci_low,
             "ci_high": a.ci_high,
         }
-        for a in sorted(arms, key=lambda a: (not a.is_human_only, a.n_human + a.n_aug, a.arm))
+        for a in sorted(arms, key=lambda a: (not a.is_base, not a.is_human_only, a.n_human + a.n_aug, a.arm))
     ]
     schema = {"arm": pl.String, "kind": pl.String, "n_human": pl.Int64, "n_aug": pl.Int64}
     schema |= {"score": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
@@ -206,15 +206,21 @@ def run_summary(arms: Sequence[ArmScore], trade: pl.DataFrame, costs: dict[str, 
     """One short paragraph saying what the run shows: what was trained, how scores came out, what the gate
     kept, whether a trade rate is identified and what the measured cost ratio means for it."""
     human = sorted((a for a in arms if a.is_human_only), key=lambda a: a.n_human)
-    augmented = [a for a in arms if not a.is_human_only]
+    augmented = [a for a in arms if not a.is_human_only and not a.is_base]
+    base = next((a for a in arms if a.is_base), None)
     parts = [
-        f"This run trained {len(arms)} arms: human-only with {', '.join(str(a.n_human) for a in human) or 'no'} tasks"
+        f"This run trained {len(human) + len(augmented)} arms: human-only with {', '.join(str(a.n_human) for a in human) or 'no'} tasks"
         + (
             f" and {len(augmented)} augmented ({', '.join(f'{a.arm} = {a.n_human}h + {a.n_aug}a' for a in augmented)})."
             if augmented
             else "."
         )
     ]
+    if base is not None:
+        parts.append(
+            f"The untrained base model ({base.arm}) scored {base.score:.1f}, the reference every arm is read against."
+        )
+        arms = [a for a in arms if not a.is_base]
     if arms:
         lo, hi = min(arms, key=lambda a: a.score), max(arms, key=lambda a: a.score)
         widest = max(

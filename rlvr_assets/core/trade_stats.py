@@ -578,8 +578,10 @@ def decide(row: Mapping[str, object], ratio: CostRatio) -> Decision:
         verdict = "cannot tell"
         if low is not None and low > 1:
             why = f"rho_cost >= {low:.3g}, but the trade rate is not identified"
-        elif row.get("rho_low") is None and row.get("rho_high") is None and row.get("rho_low_1s") is None:
-            why = "rho interval unbounded: the human curve's slope is within noise"
+        elif rho is None:
+            why = f"no estimate ({row.get('reason')})"
+        elif lo1 is None and hi1 is None and row.get("estimator") == "joint_curve":
+            why = "rho interval unbounded: the human curve's slope is not significantly above 0"
         else:
             lo_t = "-inf" if low is None else f"{low:.3g}"
             hi_t = "inf" if high is None else f"{high:.3g}"
