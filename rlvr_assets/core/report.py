@@ -436,6 +436,7 @@ def write_report(
     lines = [
         "# rlvr_assets economics report",
         "",
+        *([f"> **{banner}**", ""] if banner else []),
         "## Decision",
         "",
         *[f"- **{line}**" for line in findings],
@@ -450,7 +451,6 @@ def write_report(
         "",
         run_summary(arms, trade, costs, funnel),
         "",
-        *([f"> **{banner}**", ""] if banner else []),
         "![scaling curve](scaling_curve.png) ![rho per arm](rho_per_arm.png)",
         "",
         "## Arms (held-out pass@1, %, mean over benchmarks; 95% bootstrap CI, see 'rests on' above)",
