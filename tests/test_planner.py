@@ -45,3 +45,26 @@ def test_plan_prints_the_budget_for_a_five_point_slope(tmp_path: Path, capsys) -
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert any(r["goal"].startswith("slope") and r["items"] for r in rows)
     assert main(["plan", "--items-csv", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_plan_reads_a_pipeline_duckdb(tmp_path: Path, capsys) -> None:
+    import polars as pl
+
+    from rlvr_assets.core.storage import write_frame
+
+    scores = simulate(Truth(slope=5.0, rho=1.0), items=40, seeds=2, rng=np.random.default_rng(1))
+    db = tmp_path / "rlvr.duckdb"
+    corpus, rows = [], []
+    for a in scores.arms:
+        origins = ["human"] * a.n_human + ["augmented"] * a.n_aug
+        corpus += [{"arm": a.name, "origin": o, "arm_kind": "augmented" if a.augmented else "human"} for o in origins]
+        for s, row in zip(scores.seeds[a.name], scores.rewards[a.name], strict=True):
+            rows += [
+                {"arm": a.name, "training_seed": s, "benchmark": b, "item_id": i, "reward": float(v)}
+                for i, b, v in zip(scores.items, scores.benchmarks, row, strict=True)
+            ]
+    write_frame(db, "training_corpus", pl.DataFrame(corpus))
+    write_frame(db, "benchmark_scores", pl.DataFrame(rows))
+    assert main(["plan", "--duckdb", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "pilot of 5 trained arms x 40 items x 2 seeds" in out and "+5-point slope" in out

@@ -85,6 +85,15 @@ def estimate_components(scores: ItemScores, seed_sd_prior: float = PRIOR_SEED_SD
     measured = df > 0
     seed = sigma_seed if measured else seed_sd_prior**2
     where = f"pilot of {n_arms} trained arms x {n_items} items x {mean_seeds:g} seeds"
+    if item_arm == 0.0 and residual == 0.0:  # every arm scored every item the same: the pilot says nothing
+        prior = priors(seed_sd=math.sqrt(sigma_seed) if df else seed_sd_prior)
+        return VarianceComponents(
+            prior.item_arm,
+            prior.residual,
+            prior.seed,
+            f"{where}, whose rewards do not vary between arms: item priors used ({prior.source})",
+            df > 0,
+        )
     seed_note = f"seed variance measured on {df} df" if measured else f"seed SD a stated prior of {seed_sd_prior:g}"
     return VarianceComponents(item_arm, residual, seed, f"{where}; {seed_note}", measured)
 
