@@ -220,11 +220,13 @@ def plan_lines(comp: VarianceComponents, rows: Sequence[PlanRow], slope: float, 
                 f"{power:.0%} power with up to {max(r.seeds for r in mine)} seeds."
             )
             continue
-        best = min(ok, key=lambda r: (r.items or 0) * r.train_runs)
+        # one seed cannot measure seed variance, so its intervals would be over items only: not recommended
+        measured = [r for r in ok if r.seeds >= 2] or ok
+        best = min(measured, key=lambda r: (r.items or 0) * r.train_runs)
         options = "; ".join(r.words() for r in ok)
         lines.append(
-            f"To see a +{slope:g}-point slope per doubling over human sizes {list(sizes)} at {power:.0%} "
-            f"power: {options}. Cheapest in items x runs: {best.words()}."
+            f"To see a +{slope:g}-point slope per doubling over human sizes {list(sizes)} at {power:.0%} power: "
+            f"{options}. Cheapest with seed variance measured (>= 2 seeds): {best.words()}."
         )
     return lines
 
