@@ -210,16 +210,27 @@ def plan_report(
         f"Assumed truth for the other goals: rho = {args.rho:g} for an arm of n_base = {n_base} + n_aug = {n_aug}, "
         f"the verdict at r = {args.ratio:g}; 80% power; formulas in docs/statistics.md."
     )
-    table = [
-        {
-            "human_sizes": ",".join(map(str, r.sizes)),
-            "seeds": r.seeds,
-            "goal": r.goal,
-            "items": r.items,
-            "train_runs": r.train_runs,
-        }
-        for r in rows
-    ]
+    run_s, item_s = getattr(args, "run_seconds", None), getattr(args, "item_seconds", None) or 0.0
+    table = []
+    for r in rows:
+        device = None
+        if run_s is not None and r.items is not None:
+            device = round(r.train_runs * (run_s + item_s * r.items))
+        table.append(
+            {
+                "human_sizes": ",".join(map(str, r.sizes)),
+                "seeds": r.seeds,
+                "goal": r.goal,
+                "items": r.items,
+                "train_runs": r.train_runs,
+                "device_seconds": device,
+            }
+        )
+    if run_s is not None:
+        lines.append(
+            f"Device time = training runs x ({run_s:g} s per arm and seed + {item_s:g} s per held-out item), "
+            "task preparation not included."
+        )
     return lines, table
 
 
@@ -245,7 +256,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
             (str(r["human_sizes"]), int(r["seeds"])), {"human_sizes": r["human_sizes"], "seeds": r["seeds"]}
         )  # type: ignore[arg-type]
         row[f"items: {r['goal']}"] = "impossible" if r["items"] is None else r["items"]
-    columns = list(next(iter(wide.values())).keys())
+        if r["device_seconds"] is not None:
+            row[f"device min: {r['goal']}"] = round(int(r["device_seconds"]) / 60)  # type: ignore[call-overload]
+    columns = list(dict.fromkeys(k for row in wide.values() for k in row))
     print("Items needed at 80% power, per human size set and seed count:")
     _print_table(list(wide.values()), columns)
     print()
@@ -821,6 +834,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl_.add_argument("--item-sd", type=float, default=30.0, help="prior item x arm SD, points (no pilot)")
     pl_.add_argument("--residual-sd", type=float, default=25.0, help="prior item x seed SD, points (no pilot)")
     pl_.add_argument("--seed-sd", type=float, default=2.0, help="prior seed SD, points (no pilot, or a 1-seed pilot)")
+    pl_.add_argument("--run-seconds", type=float, help="device seconds per arm and seed (training, load, save)")
+    pl_.add_argument("--item-seconds", type=float, help="device seconds per held-out item scored (per arm and seed)")
     pl_.add_argument("--json", action="store_true")
     pl_.set_defaults(func=cmd_plan)
     seeds = sub.add_parser("seeds", help="seed-library commands")
