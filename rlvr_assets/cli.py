@@ -203,7 +203,7 @@ def plan_report(
         n_aug=n_aug,
         ratio=args.ratio,
         width=args.width,
-        aug_arms=max(1, len(aug)),
+        aug_arms=max(1, len(aug) if pilot is not None or cfg is None else len(cfg.arms.aug_fractions)),
     )
     lines = plan_lines(comp, rows, args.slope)
     lines.append(
