@@ -15,8 +15,7 @@ from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.defs.groups import AUGMENTATION, EVALUATION, TASKS, TRAINING
 
 TASK_SELECTION = dg.AssetSelection.groups(TASKS, AUGMENTATION)
-# base_scores (the untrained model, not an arm) is in the evaluation group but runs with the trade rate
-ARM_SELECTION = dg.AssetSelection.groups(TRAINING, EVALUATION) - dg.AssetSelection.assets("base_scores")
+ARM_SELECTION = dg.AssetSelection.groups(TRAINING, EVALUATION)
 
 prepare_tasks_job = dg.define_asset_job(
     "prepare_tasks_job",

@@ -19,7 +19,7 @@ from rlvr_assets.core.sampling import load_policy
 from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.storage import write_frame
 from rlvr_assets.core.training import TrainingResult
-from rlvr_assets.defs.groups import EVALUATION, TRAINING
+from rlvr_assets.defs.groups import ECONOMICS, EVALUATION, TRAINING
 from rlvr_assets.defs.launchers import launch_training
 from rlvr_assets.defs.metadata import cross_arm_scores, frame_table
 from rlvr_assets.defs.partitions import arm_keys, arm_partitions
@@ -58,7 +58,9 @@ def held_out_items(cfg: PipelineConfig, smoke_suite: pl.DataFrame) -> tuple[list
     return items, benchmark_of
 
 
-@dg.asset(group_name=EVALUATION, kinds={"transformers", "duckdb"})
+# in the economics group: it runs with the trade rate (trade_rate_job), and the arm jobs' staleness, which
+# looks at the training and evaluation groups per arm, never waits on it
+@dg.asset(group_name=ECONOMICS, kinds={"transformers", "duckdb"})
 def base_scores(
     context: dg.AssetExecutionContext,
     cfg: dg.ResourceParam[PipelineConfig],
