@@ -15,16 +15,13 @@ import polars as pl
 
 from rlvr_assets.core.config import ConfigError, PipelineConfig, load_config
 from rlvr_assets.core.economics import (
-    TRADE_ROW_SCHEMA,
     ArmsFileError,
     cost_rows,
     parse_cost_ratios,
     read_arms_csv,
-    trade_rates,
 )
 from rlvr_assets.core.files import FileProblem, read_bytes, read_text
 from rlvr_assets.core.progress import ProgressPrinter
-from rlvr_assets.core.scoring import ci_differences
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -101,8 +98,36 @@ def _print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
 COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", "break_even"]
 
 
+def load_score_draws(path: Path, samples: int, seed: int):  # type: ignore[no-untyped-def]
+    """Item-level or arm-level scores from a CSV, told apart by the header, as bootstrap draws
+    (`core/trade_stats.py`); a bad file raises ArmsFileError with its one-line reason."""
+    from rlvr_assets.core.item_scores import ItemScoresError, csv_kind, load_item_scores
+    from rlvr_assets.core.trade_stats import ci_score_draws, item_score_draws
+
+    kind = csv_kind(path)
+    if kind == "mixed":
+        raise ItemScoresError(f"{path}:1: mixed levels: the header has both 'score' (arm level) and item columns")
+    if kind == "item":
+        return item_score_draws(load_item_scores(path), samples, seed)
+    return ci_score_draws(read_arms_csv(path), samples, seed)
+
+
+VERDICT_KEYS = ["verdict", "verdict_reason", "primary", "rho_low", "rho_high", "rho_cost_low", "rho_cost_high"]
+VERDICT_KEYS += ["p_rho_cost_above_1", "rests_on"]
+
+
 def cmd_economics(args: argparse.Namespace) -> int:
     from rlvr_assets.core.report import identification_lines
+    from rlvr_assets.core.trade_stats import (
+        CostRatio,
+        analyse,
+        decision_rows,
+        decision_table,
+        reference_lines,
+        strict_json_value,
+        trade_frame,
+        verdict_lines,
+    )
 
     try:
         ratios = parse_cost_ratios(args.cost_ratios)
@@ -110,25 +135,190 @@ def cmd_economics(args: argparse.Namespace) -> int:
         print(f"error: --cost-ratios: {exc}", file=sys.stderr)
         return 2
     try:
-        arms = read_arms_csv(Path(args.arms_csv))
+        draws = load_score_draws(Path(args.arms_csv), args.samples, args.seed)
     except ArmsFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    has_ci = any(a.ci_low is not None for a in arms)
-    estimates = trade_rates(arms, ci_differences(arms) if has_ci else None)
-    rows = [r.as_dict() for r in cost_rows(estimates, ratios)]
+    analysis = analyse(draws, primary=args.primary, margin=args.margin)
+    trade = trade_frame(analysis)
+    decisions = decision_rows(trade, [CostRatio(r) for r in ratios])
+    estimates = list(analysis.estimates)
+    by_key = {(d.arm, d.estimator, d.cost_ratio): d for d in decisions}
+    gains = {g.arm: g for g in analysis.base_gains}
+    rows = []
+    for c in cost_rows(estimates, ratios):
+        d = by_key[(c.arm, c.estimator, c.cost_ratio)]
+        g = gains.get(c.arm)
+        verdict = {**d.__dict__, "verdict_reason": d.reason}
+        rows.append(
+            {
+                **{k: verdict[k] for k in ("arm", "estimator", "cost_ratio")},
+                **{k: verdict[k] for k in VERDICT_KEYS},
+                **{k: v for k, v in c.as_dict().items() if k not in ("arm", "estimator", "cost_ratio")},
+                "gain_over_base": g.diff if g else None,
+                "gain_over_base_low": g.ci_low if g else None,
+                "gain_over_base_high": g.ci_high if g else None,
+            }
+        )
     if args.figure:
         from rlvr_assets.core.figures import plot_rho_cost
 
-        trade = pl.DataFrame([e.as_row() for e in estimates], schema=TRADE_ROW_SCHEMA)
-        plot_rho_cost(Path(args.figure), trade, ratios, None)
+        plot_rho_cost(Path(args.figure), trade.drop("rho_draws"), ratios, None)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(strict_json_value(rows), indent=2, allow_nan=False))
+        return 0
+    for line in reference_lines(analysis) + verdict_lines([d for d in decisions if d.primary]):
+        print(line)
+    print(f"(intervals rest on: {draws.resamples})\n")
+    table = decision_table(decisions)
+    _print_table(table.to_dicts(), table.columns)
+    print()
+    _print_table(rows, [*COST_COLUMNS, "identified"])
+    print()
+    for line in identification_lines(trade.drop("rho_draws")):
+        print(line)
+    return 0
+
+
+def _pilot_from_duckdb(path: Path):  # type: ignore[no-untyped-def]
+    """The item-level pilot of a pipeline run: benchmark_scores, training_corpus and base_scores, read from a
+    copy of the DuckDB file (a running sweep may hold the original)."""
+    import shutil
+    import tempfile
+
+    from rlvr_assets.core.item_scores import ItemScores
+    from rlvr_assets.core.storage import read_frame
+    from rlvr_assets.defs.assets.economics import _arm_inputs, _with_base
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "pilot.duckdb"
+        shutil.copyfile(path, copy)
+        scores = read_frame(copy, "benchmark_scores").drop("partition_key", strict=False)
+        corpus = read_frame(copy, "training_corpus").drop("partition_key", strict=False)
+        try:
+            base = read_frame(copy, "base_scores").drop("partition_key", strict=False)
+        except LookupError:
+            base = None
+    arms, rewards, benchmark_of = _arm_inputs(corpus, scores)
+    _with_base(arms, rewards, base)
+    return ItemScores.from_rewards(arms, rewards, benchmark_of)
+
+
+def _sizes_options(text: str | None, pilot_sizes: list[int]) -> list[tuple[int, ...]]:
+    from rlvr_assets.core.planner import ladder
+
+    if text:
+        try:
+            return [tuple(int(x) for x in part.split(",") if x.strip()) for part in text.split(";") if part.strip()]
+        except ValueError:
+            raise ValueError(f"--sizes {text!r}: human sizes are integers, sets separated by ';'") from None
+    start = min(pilot_sizes) if pilot_sizes else 4
+    options = [tuple(sorted(pilot_sizes))] if len(pilot_sizes) >= 2 else []
+    for count in (5, 7):
+        if ladder(start, count) not in options:
+            options.append(ladder(start, count))
+    return options
+
+
+def plan_report(
+    args: argparse.Namespace, cfg: PipelineConfig | None = None
+) -> tuple[list[str], list[dict[str, object]]]:
+    """(lines in plain words, table rows) of `rlvr-assets plan`; raises ValueError / ArmsFileError with a
+    one-line reason on bad input."""
+    from rlvr_assets.core.item_scores import load_item_scores
+    from rlvr_assets.core.planner import estimate_components, plan, plan_lines, priors
+
+    pilot = None
+    if args.items_csv:
+        pilot = load_item_scores(Path(args.items_csv))
+    elif args.duckdb:
+        path = Path(args.duckdb)
+        if not path.is_file():
+            raise ValueError(f"--duckdb {path}: no such file")
+        pilot = _pilot_from_duckdb(path)
+    elif not args.priors and cfg is not None and cfg.paths.duckdb_path.is_file():
+        pilot = _pilot_from_duckdb(cfg.paths.duckdb_path)
+    if pilot is None:
+        comp = priors(args.item_sd, args.residual_sd, args.seed_sd)
+        sizes = list(cfg.arms.human_sizes) if cfg is not None else []
+        aug = []
     else:
-        _print_table(rows, [*COST_COLUMNS, "identified", "reason"])
-        print()
-        for line in identification_lines(pl.DataFrame([e.as_row() for e in estimates], schema=TRADE_ROW_SCHEMA)):
-            print(line)
+        comp = estimate_components(pilot, args.seed_sd)
+        sizes = sorted(a.n_human for a in pilot.arms if not a.augmented and not a.is_base)
+        aug = [a for a in pilot.arms if a.augmented and a.n_aug > 0]
+    n_base = args.n_base or (aug[0].n_human if aug else (min(sizes) if sizes else 4))
+    n_aug = args.n_aug or (aug[0].n_aug if aug else 3 * n_base)
+    options = _sizes_options(args.sizes, sizes)
+    rows = plan(
+        comp,
+        options,
+        slope=args.slope,
+        rho=args.rho,
+        n_base=n_base,
+        n_aug=n_aug,
+        ratio=args.ratio,
+        width=args.width,
+        aug_arms=max(1, len(aug) if pilot is not None or cfg is None else len(cfg.arms.aug_fractions)),
+    )
+    lines = plan_lines(comp, rows, args.slope)
+    lines.append(
+        f"Assumed truth for the other goals: rho = {args.rho:g} for an arm of n_base = {n_base} + n_aug = {n_aug}, "
+        f"the verdict at r = {args.ratio:g}; 80% power; formulas in docs/statistics.md."
+    )
+    run_s, item_s = getattr(args, "run_seconds", None), getattr(args, "item_seconds", None) or 0.0
+    table = []
+    for r in rows:
+        device = None
+        if run_s is not None and r.items is not None:
+            device = round(r.train_runs * (run_s + item_s * r.items))
+        table.append(
+            {
+                "human_sizes": ",".join(map(str, r.sizes)),
+                "seeds": r.seeds,
+                "goal": r.goal,
+                "items": r.items,
+                "train_runs": r.train_runs,
+                "device_seconds": device,
+            }
+        )
+    if run_s is not None:
+        lines.append(
+            f"Device time = training runs x ({run_s:g} s per arm and seed + {item_s:g} s per held-out item), "
+            "task preparation not included."
+        )
+    return lines, table
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    cfg = None
+    if args.config or not (args.items_csv or args.duckdb or args.priors):
+        try:
+            cfg = load_config(args.config)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    try:
+        lines, table = plan_report(args, cfg)
+    except (ArmsFileError, ValueError, LookupError) as exc:
+        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"summary": lines, "rows": table}, indent=2, allow_nan=False))
+        return 0
+    wide: dict[tuple[str, int], dict[str, object]] = {}
+    for r in table:
+        row = wide.setdefault(
+            (str(r["human_sizes"]), int(r["seeds"])), {"human_sizes": r["human_sizes"], "seeds": r["seeds"]}
+        )  # type: ignore[arg-type]
+        row[f"items: {r['goal']}"] = "impossible" if r["items"] is None else r["items"]
+        if r["device_seconds"] is not None:
+            row[f"device min: {r['goal']}"] = round(int(r["device_seconds"]) / 60)  # type: ignore[call-overload]
+    columns = list(dict.fromkeys(k for row in wide.values() for k in row))
+    print("Items needed at 80% power, per human size set and seed count:")
+    _print_table(list(wide.values()), columns)
+    print()
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -162,19 +352,69 @@ def _quiet_libraries() -> None:
         pass
 
 
-def print_economics_summary(cost: pl.DataFrame, trade: pl.DataFrame) -> None:
-    """The end of `run`: the rho_cost table, whether anything is identified (a plain NOT IDENTIFIED line
-    otherwise) and each comparison's minimum detectable difference."""
+def print_economics_summary(
+    cost: pl.DataFrame, trade: pl.DataFrame, plan: list[str] | None = None, findings: list[str] | None = None
+) -> None:
+    """The end of `run`: the rho_cost table, whether anything is identified, each comparison's minimum
+    detectable difference, and last the decision: findings (base model, dips), one verdict line per arm at
+    every configured and the measured cost ratio, and the planner's budget in plain words."""
     from rlvr_assets.core.report import identification_lines
+    from rlvr_assets.core.trade_stats import CostRatio, decision_rows, verdict_lines
 
     cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
     print("\nrho_cost (null estimates say why):")
-    _print_table(cost.to_dicts(), [*COST_COLUMNS, "identified", "reason"])
+    _print_table(cost.to_dicts(), [*COST_COLUMNS, "identified", "verdict"])
     print()
-    for line in identification_lines(trade):
+    for line in identification_lines(trade.drop("rho_draws", strict=False)):
         print(line)
     measured = cost["measured_cost_ratio"][0] if cost.height else None
     print(f"\nmeasured cost ratio c_human / c_aug here: {_fmt(measured)}")
+    ratios = [CostRatio(float(r)) for r in sorted(set(cost["cost_ratio"].to_list()))] if cost.height else []
+    if isinstance(measured, int | float) and measured > 0 and measured < float("inf"):
+        ratios.append(CostRatio(float(measured), "measured"))
+    if "rho_draws" in trade.columns and trade.height and ratios:
+        decisions = [d for d in decision_rows(trade, ratios) if d.primary]
+        print("\nDecision (primary estimator; one-sided 95% bounds of rho_cost):")
+        for line in (findings or []) + verdict_lines(decisions):
+            print(f"  {line}")
+    if plan:
+        print("\nBudget for a verdict (rlvr-assets plan, from this run's variance components):")
+        for line in plan:
+            print(f"  {line}")
+
+
+def _run_findings(cfg: PipelineConfig) -> list[str]:
+    """The report's opening findings (no arm beats the base model, dips), read back from its markdown."""
+    report = cfg.paths.artifacts_dir / "report" / "report.md"
+    try:
+        text = report.read_text()
+    except OSError:
+        return []
+    return [line[4:-2] for line in text.splitlines() if line.startswith("- **") and line.endswith("**")]
+
+
+def _run_plan_lines(cfg: PipelineConfig) -> list[str]:
+    """The planner's budget from this run's own tables, or one line saying why there is none."""
+    args = argparse.Namespace(
+        items_csv=None,
+        duckdb=str(cfg.paths.duckdb_path),
+        priors=False,
+        slope=5.0,
+        rho=1.0,
+        ratio=5.0,
+        width=None,
+        sizes=None,
+        n_base=None,
+        n_aug=None,
+        item_sd=30.0,
+        residual_sd=25.0,
+        seed_sd=2.0,
+    )
+    try:
+        lines, _ = plan_report(args, cfg)
+    except (ArmsFileError, ValueError, LookupError, OSError) as exc:
+        return [f"no budget: {exc}"]
+    return lines
 
 
 def _config_path(args: argparse.Namespace) -> str:
@@ -266,7 +506,7 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
         ["stage", "partition", "seconds", "peak_rss_gib", "skipped"],
     )
     print(f"total: {total:.1f}s, peak RSS {max((t.peak_rss_gib for t in timings), default=0):.2f} GiB")
-    print_economics_summary(cost, trade)
+    print_economics_summary(cost, trade, plan=_run_plan_lines(cfg), findings=_run_findings(cfg))
     report = cfg.paths.artifacts_dir / "report" / "report.md"
     print(f"report: {report}\nDuckDB: {cfg.paths.duckdb_path}\nDagster home: {home} (open with `make ui`)")
     if args.timings_json:
@@ -719,15 +959,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
     eco = sub.add_parser("economics", help="trade rate and rho_cost from arm scores measured elsewhere")
-    eco.add_argument("arms_csv", help="CSV with columns arm,n_human,n_aug,score[,ci_low,ci_high]")
+    eco.add_argument(
+        "arms_csv",
+        help="CSV: arm,n_human,n_aug,score[,ci_low,ci_high] (one row per arm) or arm,n_human,n_aug,seed,benchmark,"
+        "item,reward (one row per arm x seed x item; told apart by the header); n_human = n_aug = 0 is the base model",
+    )
     eco.add_argument(
         "--cost-ratios",
         default="5,10,40",
         help="comma-separated c_human / c_aug ratios, finite and > 0 (default 5,10,40)",
     )
-    eco.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    eco.add_argument("--json", action="store_true", help="print JSON rows (strict JSON: null, never Infinity)")
+    eco.add_argument("--samples", type=int, default=2000, help="bootstrap draws behind every interval (default 2000)")
+    eco.add_argument("--seed", type=int, default=0, help="seed of the bootstrap draws (default 0)")
+    eco.add_argument(
+        "--primary",
+        choices=["joint_curve", "log_interpolation", "dominance_bound"],
+        default="joint_curve",
+        help="the pre-specified primary estimator the verdict lines state (default joint_curve)",
+    )
+    eco.add_argument(
+        "--margin", type=float, default=0.0, help="non-inferiority margin in points for the dominance bound (default 0)"
+    )
     eco.add_argument("--figure", help="also draw rho_cost against r (log-log) into this PNG file")
     eco.set_defaults(func=cmd_economics)
+    pl_ = sub.add_parser(
+        "plan", help="items x seeds x human sizes a verdict needs at 80% power, from a pilot or stated priors"
+    )
+    pl_.add_argument("--config", help="pipeline YAML: its DuckDB is the pilot when no other is given")
+    pl_.add_argument("--duckdb", help="a pipeline DuckDB file as the pilot (read from a copy)")
+    pl_.add_argument(
+        "--items-csv", help="an item-level CSV (arm,n_human,n_aug,seed,benchmark,item,reward) as the pilot"
+    )
+    pl_.add_argument("--priors", action="store_true", help="no pilot: use the stated priors (--item-sd etc.)")
+    pl_.add_argument("--slope", type=float, default=5.0, help="human slope to detect, points per doubling (default 5)")
+    pl_.add_argument("--rho", type=float, default=1.0, help="assumed true rho for the verdict goals (default 1)")
+    pl_.add_argument("--ratio", type=float, default=5.0, help="cost ratio r for the verdict goal (default 5)")
+    pl_.add_argument("--width", type=float, help="also: the items for a 95%% CI of rho this wide")
+    pl_.add_argument("--sizes", help="human size sets to compare, e.g. '4,8,16;4,8,16,32,64'")
+    pl_.add_argument("--n-base", type=int, help="the augmented arm's human tasks (default: from the pilot)")
+    pl_.add_argument("--n-aug", type=int, help="the augmented arm's variants (default: from the pilot)")
+    pl_.add_argument("--item-sd", type=float, default=30.0, help="prior item x arm SD, points (no pilot)")
+    pl_.add_argument("--residual-sd", type=float, default=25.0, help="prior item x seed SD, points (no pilot)")
+    pl_.add_argument("--seed-sd", type=float, default=2.0, help="prior seed SD, points (no pilot, or a 1-seed pilot)")
+    pl_.add_argument("--run-seconds", type=float, help="device seconds per arm and seed (training, load, save)")
+    pl_.add_argument("--item-seconds", type=float, help="device seconds per held-out item scored (per arm and seed)")
+    pl_.add_argument("--json", action="store_true")
+    pl_.set_defaults(func=cmd_plan)
     seeds = sub.add_parser("seeds", help="seed-library commands")
     seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)
     validate = seeds_sub.add_parser("validate", help="every seed parses, its reference passes, its known-bad fail")

@@ -21,7 +21,7 @@ from rlvr_assets.defs.assets.tasks import (
     seed_tasks,
     smoke_suite,
 )
-from rlvr_assets.defs.assets.training import build_training_assets
+from rlvr_assets.defs.assets.training import base_scores, build_training_assets
 from rlvr_assets.defs.automation import JOBS, automation_sensor, build_seed_sensor, build_sweep_schedule
 from rlvr_assets.defs.checks import CHECKS
 from rlvr_assets.defs.code_versions import settings_versions, with_code_versions
@@ -42,6 +42,7 @@ def build_definitions(cfg: PipelineConfig) -> dg.Definitions:
         augmentation_costs,
         gate_probes,
         gate_audit,
+        base_scores,
         *build_training_assets(cfg),
         *build_economics_assets(cfg),
     ]

@@ -5,45 +5,59 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import polars as pl
-
+from rlvr_assets.core.trade_stats import Decision
 from rlvr_assets.core.verdict_view import (
-    interim_verdict_rows,
     short_summary,
     verdict_reasons,
+    verdict_rows,
     verdict_table,
     write_report_html,
 )
 
 
-def _tables() -> tuple[pl.DataFrame, pl.DataFrame]:
-    trade = pl.DataFrame(
-        {
-            "arm": ["aug-a", "aug-b", "aug-c", "aug-d"],
-            "estimator": ["dominance_bound"] * 4,
-            "rho": [0.5, 0.01, 0.5, None],
-            "rho_low": [0.3, 0.005, 0.01, None],
-            "rho_high": [0.7, 0.02, 2.0, None],
-            "identified": [True, True, False, None],
-            "identified_reason": ["ok", "ok", "human curve flat within noise", None],
-        }
-    )
+def _decision(
+    arm: str,
+    rho: float | None,
+    low: float | None,
+    high: float | None,
+    verdict: str,
+    reason: str,
+    identified: bool | None,
+) -> Decision:
     ratio = 10.0
-    cost = trade.select(
-        "arm",
-        "estimator",
-        "rho",
-        "identified",
-        pl.lit(ratio).alias("cost_ratio"),
-        (pl.col("rho_low") * ratio).alias("rho_cost_low"),
-        (pl.col("rho_high") * ratio).alias("rho_cost_high"),
-        pl.when(pl.col("rho").is_null()).then(pl.lit("extrapolation")).otherwise(None).alias("reason"),
+    return Decision(
+        arm=arm,
+        estimator="dominance_bound",
+        primary=True,
+        cost_ratio=ratio,
+        ratio_label="configured",
+        rho=rho,
+        rho_low=low,
+        rho_high=high,
+        rho_cost=None if rho is None else rho * ratio,
+        rho_cost_low=None if low is None else low * ratio,
+        rho_cost_high=None if high is None else high * ratio,
+        p_rho_cost_above_1=None,
+        verdict=verdict,
+        reason=reason,
+        identified=identified,
+        rests_on="items within benchmarks",
     )
-    return trade, cost
 
 
-def test_verdicts_follow_the_interval_and_never_outrun_identification() -> None:
-    rows = interim_verdict_rows(*_tables())
+def _rows() -> list:
+    return verdict_rows(
+        [
+            _decision("aug-a", 0.5, 0.3, 0.7, "pays", "rho_cost >= 3 at one-sided 95%", True),
+            _decision("aug-b", 0.01, 0.005, 0.02, "does not pay", "rho_cost <= 0.2 at one-sided 95%", True),
+            _decision("aug-c", 0.5, 0.01, 2.0, "cannot tell", "not identified: human curve flat within noise", False),
+            _decision("aug-d", None, None, None, "cannot tell", "no estimate: extrapolation", None),
+        ]
+    )
+
+
+def test_the_verdict_table_leads_with_the_statistics_verdict() -> None:
+    rows = _rows()
     verdict = {r.arm: r.verdict for r in rows}
     assert verdict == {"aug-a": "pays", "aug-b": "does not pay", "aug-c": "cannot tell", "aug-d": "cannot tell"}
     assert "not identified: human curve flat" in {r.arm: r.why for r in rows}["aug-c"]
@@ -76,7 +90,7 @@ def test_html_report_is_self_contained_and_opens_with_the_verdict(tmp_path: Path
         "# report\n\nsome **summary**\n\n## rho_cost\n![rho_cost against r](rho_cost.png)\n\n"
         "| arm | rho |\n|---|---|\n| aug-a | 0.5 |\n"
     )
-    out = write_report_html(tmp_path / "report.md", verdict_table(interim_verdict_rows(*_tables())))
+    out = write_report_html(tmp_path / "report.md", verdict_table(_rows()))
     html = out.read_text()
     assert html.index("<h2>Verdict</h2>") < html.index("<h2>rho_cost</h2>")
     assert 'src="data:image/png;base64,' in html and not re.search(r'src="(?!data:)', html)

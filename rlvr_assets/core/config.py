@@ -388,6 +388,18 @@ class EconomicsConfig(_Strict):
         "a partition, so adding one trains nothing.",
     )
     prices: PricesConfig = Field(default_factory=PricesConfig, description="Unit prices of measured work.")
+    primary_estimator: Literal["joint_curve", "log_interpolation", "dominance_bound"] = Field(
+        "joint_curve",
+        description="The trade-rate estimator the verdict lines state, fixed before the run (the others are "
+        "reported beside it); see docs/statistics.md.",
+    )
+    noninferiority_margin: float = Field(
+        0.0,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="Points: the dominance bound needs the augmented arm's score minus the matched human arm's "
+        "one-sided 95% lower bound above -margin (0: a tie is never a match).",
+    )
 
     @field_validator("cost_ratios")
     @classmethod

@@ -2,21 +2,24 @@
 
 For an augmented arm (n_human humans, the study's n_base, + n_aug variants) find N_equiv, the human task count that reaches the
 same score on the human-only scaling curve; rho = (N_equiv - n_base) / n_aug; rho_cost(r) = rho * r with
-r = c_human / c_aug; break-even r* = 1 / rho. Two estimators, never silent extrapolation:
+r = c_human / c_aug; break-even r* = 1 / rho. The estimators here, never silent extrapolation (the joint
+log-linear curve, the verdict and the draws live in `core/trade_stats.py`; docs/statistics.md):
 
 - dominance_bound: the largest human arm the augmented arm matches. A match needs the arm's score to be at
   least the human arm's and the human curve to have actually risen to that arm (above every smaller human
   arm from n_base on): a tie along a flat stretch, or at the floor (score 0), is not evidence. A lower bound
-  on N_equiv and so on rho.
-- log_interpolation: invert the (isotonic) human curve, linear in log task count. Outside the measured
-  curve, on a flat curve or at the floor the estimate is null with the reason.
+  on N_equiv and so on rho; identified only if the arm is significantly not below that human arm
+  (non-inferiority), never on a tie.
+- log_interpolation: invert the isotonic human curve from n_base upward, linear in log task count. Outside
+  the measured curve, on a flat curve or at the floor the estimate is null with the reason.
 
 A ratio of differences is noise when its differences are. Every estimate carries `identified`: true only
 when (i) the human curve rises significantly over the range the estimate uses (score of the largest human
-arm used minus the n_base arm's, 95% CI excludes 0) and (ii) the augmented arm is significantly above its
-n_base human arm. The differences come from the paired bootstrap in the pipeline, from the reported CI
-widths (normal approximation, unpaired) for a CSV, and are unknown (`identified` null) for point scores.
-Each comparison also carries its minimum detectable difference (see `core/scoring.py`).
+arm used minus the n_base arm's, 95% CI excludes 0), (ii) the augmented arm is significantly above its
+n_base human arm, and (iii) no significant dip of the human curve lies in that range. The differences come
+from the paired bootstrap in the pipeline, from the reported CIs read side by side (normal approximation,
+unpaired) for a CSV, and are unknown (`identified` null) for point scores. Each comparison also carries its
+minimum detectable difference (see `core/scoring.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -77,6 +81,8 @@ COST_ROW_SCHEMA = {
     **IDENTIFICATION_SCHEMA,
 }
 
+MAX_TASKS = 10**9  # task counts above this are input errors (and would overflow the float arithmetic)
+MAX_SCORE = 1e6  # points; larger magnitudes are input errors, not scores
 NO_UNCERTAINTY = "no uncertainty given: point scores only (add ci_low/ci_high, or score items in the pipeline)"
 
 
@@ -211,11 +217,13 @@ def log_interpolation(arm: ArmScore, curve: Sequence[ArmScore]) -> TradeEstimate
 
     if arm.n_aug <= 0:
         return null("arm has no augmented tasks")
-    if len(curve) < 2:
-        return null("human curve needs at least two arms")
     floor = _floor_reason(arm)
     if floor:
         return null(floor)
+    # only from n_base upward: a flat or falling stretch below the arm's own base says nothing about it
+    curve = [h for h in curve if h.n_human >= arm.n_human]
+    if len(curve) < 2:
+        return null(f"human curve needs at least two arms with >= {arm.n_human} tasks (n_base)")
     xs = [math.log(h.n_human) for h in curve]
     ys = _isotonic([h.score for h in curve])
     if ys[-1] <= ys[0]:
@@ -249,7 +257,7 @@ def log_interpolation(arm: ArmScore, curve: Sequence[ArmScore]) -> TradeEstimate
         arm.score,
         n_equiv,
         rho,
-        "interpolated on the isotonic human curve in log task count",
+        "interpolated on the isotonic human curve in log task count, from n_base up",
     )
 
 
@@ -259,7 +267,13 @@ def _comparison(d: Difference | None, prefix: str) -> dict[str, float | None]:
     return {prefix: d.diff, f"{prefix}_low": d.ci_low, f"{prefix}_high": d.ci_high, f"{prefix}_mdd": d.mdd}
 
 
-def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: DifferenceFn | None) -> TradeEstimate:
+def identify(
+    est: TradeEstimate,
+    curve: Sequence[ArmScore],
+    difference: DifferenceFn | None,
+    dips: Sequence[Any] = (),
+    margin: float = 0.0,
+) -> TradeEstimate:
     """Fill `identified` and its reason: the human rise over the range the estimate uses and the augmented
     arm's gain over its n_base human arm must both be significantly above 0 (see the module docstring).
     A null estimate is never identified, but its comparisons (the gain, and the rise over the whole human
@@ -295,6 +309,24 @@ def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: Differen
     else:
         parts.append(f"{est.arm} not above {base.arm} within noise: {gain.describe()}")
     identified = not no_estimate and rise is not None and rise.significant and gain.significant
+    if est.estimator == "dominance_bound" and not no_estimate and upper is not None and upper.n_human > base.n_human:
+        # the bound claims score(arm) >= score(human_upper): a tie is not evidence, so test it (non-inferiority)
+        ni = difference(est.arm, upper.arm)
+        if ni is None or ni.ci_low <= -margin:
+            identified = False
+            shown = "no CI" if ni is None else ni.describe()
+            parts.append(f"{est.arm} not shown >= {upper.arm} (non-inferiority, margin {margin:g}): {shown}")
+        else:
+            parts.append(f"{est.arm} >= {upper.arm} - {margin:g} (non-inferiority): {ni.describe()}")
+    # a dip inside the range the estimate uses; isotonic interpolation pools over everything from n_base up
+    lo_n = base.n_human
+    hi_n: float = upper.n_human if upper is not None else base.n_human
+    if est.estimator == "log_interpolation":
+        hi_n = math.inf
+    inside = [d for d in dips if getattr(d, "significant", False) and _dip_within(d, curve, lo_n, hi_n)]
+    if inside and not no_estimate:
+        identified = False
+        parts.extend(d.describe() for d in inside)
     return replace(
         est,
         identified=identified,
@@ -306,15 +338,23 @@ def identify(est: TradeEstimate, curve: Sequence[ArmScore], difference: Differen
     )
 
 
+def _dip_within(dip: Any, curve: Sequence[ArmScore], lo: float, hi: float) -> bool:
+    sizes = {h.arm: h.n_human for h in curve}
+    return lo <= sizes.get(dip.smaller, -1) and sizes.get(dip.larger, math.inf) <= hi
+
+
 def trade_rates(arms: Sequence[ArmScore], difference: DifferenceFn | None = None) -> list[TradeEstimate]:
     """Both estimators for every augmented arm, each judged by `identify` (null without a `difference`)."""
+    from rlvr_assets.core.trade_stats import curve_dips  # the dips live with the other draw-based statistics
+
     curve = human_curve(arms)
+    dips = curve_dips(arms, difference) if difference is not None else []
     out: list[TradeEstimate] = []
     for arm in arms:
-        if arm.is_human_only:
+        if arm.is_human_only or arm.is_base:
             continue
         for est in (dominance_bound(arm, curve), log_interpolation(arm, curve)):
-            out.append(identify(est, curve, difference) if difference is not None else est)
+            out.append(identify(est, curve, difference, dips) if difference is not None else est)
     return out
 
 
@@ -405,8 +445,14 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
                 parsed = cast(value)
             except ValueError:
                 raise ArmsFileError(f"{where}: {value!r} is not a valid {cast.__name__}") from None
+            if cast is int and not 0 <= parsed <= MAX_TASKS:  # before isfinite: a 400-digit int overflows a float
+                raise ArmsFileError(f"{where}: {value[:40]!r} is outside [0, {MAX_TASKS}]")
             if not math.isfinite(parsed):
-                raise ArmsFileError(f"{where}: {value!r} is not a finite number")
+                raise ArmsFileError(f"{where}: {value[:40]!r} is not a finite number")
+            if cast is float and abs(parsed) > MAX_SCORE:
+                raise ArmsFileError(
+                    f"{where}: {value[:40]!r} is outside [-{MAX_SCORE:g}, {MAX_SCORE:g}] (scores are points)"
+                )
             return parsed
 
         if not name:
@@ -430,8 +476,15 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
             )
         if arm.ci_low is not None and arm.ci_high is not None and arm.ci_low > arm.ci_high:
             raise ArmsFileError(f"{path}:{line}: arm {name!r}: column 'ci_low': {arm.ci_low} > ci_high {arm.ci_high}")
-        if arm.n_human <= 0 or arm.n_aug < 0:
-            raise ArmsFileError(f"{path}:{line}: arm {arm.arm!r}: n_human must be > 0 and n_aug >= 0")
+        if arm.ci_low is not None and arm.ci_high is not None and not arm.ci_low <= arm.score <= arm.ci_high:
+            raise ArmsFileError(
+                f"{path}:{line}: arm {name!r}: column 'score': {arm.score} is outside its CI [{arm.ci_low}, "
+                f"{arm.ci_high}] (are the CI and the score in the same units?)"
+            )
+        if arm.n_human <= 0 and not arm.is_base:
+            raise ArmsFileError(
+                f"{path}:{line}: arm {arm.arm!r}: column 'n_human': must be > 0 (n_human = n_aug = 0 is the base model)"
+            )
         if arm.is_human_only and arm.n_human in human_lines:
             raise ArmsFileError(
                 f"{path}:{line}: arm {arm.arm!r}: column 'n_human': a human-only arm with n_human = {arm.n_human} "
@@ -441,9 +494,25 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
             human_lines[arm.n_human] = line
         arm_lines[name] = line
         arms.append(arm)
+    if sum(a.is_base for a in arms) > 1:
+        raise ArmsFileError(f"{path}: more than one base-model row (n_human = n_aug = 0)")
     if len([a for a in arms if a.is_human_only]) < 1:
         raise ArmsFileError(f"{path}: no human-only rows (n_aug = 0) to form the human curve")
     return arms
+
+
+def draw_value(est: TradeEstimate) -> float:
+    """rho of one bootstrap draw for an interval: the estimate, or where there is none the side it lies on
+    (-inf: the arm reaches no human arm / is below the curve; +inf: above the largest human arm; NaN: either,
+    e.g. a flat curve). Undefined draws so widen the interval instead of dropping out of it."""
+    if est.rho is not None:
+        return est.rho
+    r = est.reason
+    if "above the largest" in r:
+        return math.inf
+    if "below the smallest" in r or "at the floor" in r or "does not reach" in r:
+        return -math.inf
+    return math.nan
 
 
 @dataclass(frozen=True)
@@ -456,23 +525,28 @@ class TradeInterval:
 
 
 def trade_intervals(draws: Sequence[Sequence[ArmScore]], alpha: float = 0.05) -> list[TradeInterval]:
-    """Percentile CIs for rho over bootstrap draws of the arm scores (`scoring.bootstrap_arm_scores`); null
-    when fewer than half the draws (or 10) give an estimate."""
+    """Percentile CIs for rho over bootstrap draws of the arm scores (`scoring.bootstrap_arm_scores`), every
+    draw counted: one without an estimate is unbounded, so a bound is null (unbounded) once more than
+    alpha / 2 of the draws have none."""
     samples = len(draws)
-    values_by: dict[tuple[str, str], list[float | None]] = {}
+    values_by: dict[tuple[str, str], list[float]] = {}
     for draw in draws:
         for est in trade_rates(draw):
-            values_by.setdefault((est.arm, est.estimator), []).append(est.rho)
+            values_by.setdefault((est.arm, est.estimator), []).append(draw_value(est))
     out = []
     for (arm, estimator), values in sorted(values_by.items()):
-        defined = sorted(v for v in values if v is not None)
-        frac = len(defined) / len(values)
-        if len(defined) < max(10, samples // 2):
-            out.append(TradeInterval(arm, estimator, None, None, frac))
-            continue
-        lo = defined[int(alpha / 2 * len(defined))]
-        hi = defined[min(len(defined) - 1, int((1 - alpha / 2) * len(defined)))]
-        out.append(TradeInterval(arm, estimator, lo, hi, frac))
+        n = len(values)
+        frac = sum(math.isfinite(v) for v in values) / n if n else 0.0
+        # an undefined draw counts on its side (`draw_value`; NaN: -inf for the lower bound, +inf for the
+        # upper), so the CI never shrinks to the draws where the estimate happens to exist; null = unbounded
+        lows = sorted(-math.inf if math.isnan(v) else v for v in values)
+        highs = sorted(math.inf if math.isnan(v) else v for v in values)
+        lo = lows[int(alpha / 2 * n)] if n else -math.inf
+        hi = highs[min(n - 1, int((1 - alpha / 2) * n))] if n else math.inf
+        out.append(
+            TradeInterval(arm, estimator, lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None, frac)
+        )
+    del samples
     return out
 
 

@@ -75,7 +75,14 @@ def plot_scaling_curve(path: Path, arms: Sequence[ArmScore]) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     human = sorted((a for a in arms if a.is_human_only), key=lambda a: a.n_human)
-    augmented = sorted((a for a in arms if not a.is_human_only), key=lambda a: (a.n_human + a.n_aug, a.arm))
+    augmented = sorted(
+        (a for a in arms if not a.is_human_only and not a.is_base), key=lambda a: (a.n_human + a.n_aug, a.arm)
+    )
+    for a in arms:  # the base model (n = 0) has no place on a log axis: a dashed reference line with its CI
+        if a.is_base:
+            ax.axhline(a.score, color="grey", linestyle="--", linewidth=1, label=f"{a.arm}: base model (n = 0)")
+            if a.ci_low is not None and a.ci_high is not None:
+                ax.axhspan(a.ci_low, a.ci_high, color="grey", alpha=0.12)
     ax.errorbar(
         [a.n_human for a in human],
         [a.score for a in human],

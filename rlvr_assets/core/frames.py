@@ -187,12 +187,15 @@ def augmentation_cost_frame(
     total = float(augmented["cost_usd"].sum() or 0.0) + gate_cost
     c_aug = total / accepted if accepted else None
     c_human = float(seeds["authoring_cost_usd"].mean() or prices.default_human_task_usd)
+    from rlvr_assets.core.trade_stats import cost_ratio  # the one place c_aug enters rho_cost
+
+    measured = cost_ratio(c_human, c_aug) if c_aug else None
     row = {
         "total_augmentation_usd": total,
         "accepted_variants": accepted,
         "c_aug_usd": c_aug,
         "c_human_usd": c_human,
-        "measured_cost_ratio": c_human / c_aug if c_aug else None,
+        "measured_cost_ratio": measured.value if measured else None,
         "generation_tokens": gen_tokens,
         "sandbox_cpu_seconds": cpu,
         "gate_cost_usd": gate_cost,

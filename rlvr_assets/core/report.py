@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from rlvr_assets.core.figures import (
     plot_scaling_curve,
     rho_cost_style,
 )
-from rlvr_assets.core.scoring import ArmScore, scale_to_detect
+from rlvr_assets.core.scoring import ArmScore
 
 __all__ = [
     "FIGURES",
@@ -43,8 +44,8 @@ __all__ = [
 ]
 
 MDD_NOTE = (
-    "MDD = (z_0.975 + z_0.80) x SE = 2.80 x SE of the difference (two-sided 95%, 80% power); SE falls about as "
-    "1/sqrt(items x seeds), so a true difference d needs about (MDD/d)^2 times the items x seeds"
+    "MDD = (z_0.975 + z_0.80) x SE = 2.80 x SE of the difference (two-sided 95%, 80% power) at this study's size; "
+    "seed variance does not shrink with items, so `rlvr-assets plan` sizes items and seeds separately"
 )
 
 
@@ -84,8 +85,8 @@ def _judged(trade: pl.DataFrame) -> pl.DataFrame:
 
 
 def mdd_frame(trade: pl.DataFrame) -> pl.DataFrame:
-    """One row per comparison behind the trade rates (human rise, augmented gain): the difference, its CI,
-    its MDD and how many times the current items x seeds the observed difference would need."""
+    """One row per comparison behind the trade rates (human rise, augmented gain): the difference, its CI and
+    its MDD at this size. No post-hoc power at the observed difference: `rlvr-assets plan` sizes a study."""
     rows: dict[str, dict[str, object]] = {}
     if "human_base" not in trade.columns:
         return pl.DataFrame()
@@ -106,7 +107,6 @@ def mdd_frame(trade: pl.DataFrame) -> pl.DataFrame:
                     "mdd": r[f"{prefix}_mdd"],
                     "items": r.get("items"),
                     "seeds": r.get("seeds"),
-                    "x_items_seeds_to_detect": scale_to_detect(r[f"{prefix}_mdd"], r[prefix]),
                 },
             )
     return pl.DataFrame(list(rows.values()))
@@ -143,20 +143,13 @@ def identification_lines(trade: pl.DataFrame) -> list[str]:
         at = f" at {first['items']} items x {first['seeds']} seed(s)" if first.get("items") is not None else ""
         lines.append(f"Minimum detectable difference{at} ({MDD_NOTE}):")
         for r in mdd.iter_rows(named=True):
-            scale = r["x_items_seeds_to_detect"]
-            if r["mdd"] is None:
-                need = "the rewards do not vary at all, so no SE (and no MDD) can be estimated"
-            elif scale is None:
-                need = "a zero difference is not detectable at any size"
-            elif scale <= 1:
-                need = "the observed difference is detectable at this size"
-            else:
-                need = f"the observed difference needs ~{scale:.3g}x the items x seeds"
+            need = "the rewards do not vary at all, so no SE (and no MDD) can be estimated" if r["mdd"] is None else ""
             lines.append(
                 f"  {r['comparison']} ({r['kind']}): {r['difference']:+.1f} [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}],"
-                + ("" if r["mdd"] is None else f" MDD {r['mdd']:.1f} points;")
-                + f" {need}"
+                + ("" if r["mdd"] is None else f" MDD {r['mdd']:.1f} points")
+                + (f"; {need}" if need else "")
             )
+        lines.append("The items x seeds x human sizes a verdict needs: `rlvr-assets plan` (docs/statistics.md).")
     return lines
 
 
@@ -168,10 +161,10 @@ FIGURES = {
     "gate_funnel_figure": ("funnel.png", "Gate funnel"),
 }
 
-TRADE_VIEW = ["arm", "estimator", "n_human", "n_aug", "score", "n_equiv", "rho", "rho_low", "rho_high"]
+TRADE_VIEW = ["arm", "estimator", "primary", "n_human", "n_aug", "score", "n_equiv", "rho", "rho_low", "rho_high"]
 TRADE_VIEW += ["identified", "reason", "identified_reason"]
-COST_VIEW = ["arm", "estimator", "cost_ratio", "rho", "rho_cost", "rho_cost_low", "rho_cost_high", "break_even"]
-COST_VIEW += ["identified", "reason"]
+COST_VIEW = ["arm", "estimator", "cost_ratio", "verdict", "rho", "rho_cost", "rho_cost_low", "rho_cost_high"]
+COST_VIEW += ["p_rho_cost_above_1", "break_even", "identified", "verdict_reason", "reason"]
 
 
 def _view(frame: pl.DataFrame, columns: Sequence[str], order: Sequence[str]) -> pl.DataFrame:
@@ -195,14 +188,14 @@ def arm_frame(arms: Sequence[ArmScore]) -> pl.DataFrame:
     rows = [
         {
             "arm": a.arm,
-            "kind": "human" if a.is_human_only else "augmented",
+            "kind": "base model" if a.is_base else ("human" if a.is_human_only else "augmented"),
             "n_human": a.n_human,
             "n_aug": a.n_aug,
             "score": a.score,
             "ci_low": a.ci_low,
             "ci_high": a.ci_high,
         }
-        for a in sorted(arms, key=lambda a: (not a.is_human_only, a.n_human + a.n_aug, a.arm))
+        for a in sorted(arms, key=lambda a: (not a.is_base, not a.is_human_only, a.n_human + a.n_aug, a.arm))
     ]
     schema = {"arm": pl.String, "kind": pl.String, "n_human": pl.Int64, "n_aug": pl.Int64}
     schema |= {"score": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
@@ -213,15 +206,21 @@ def run_summary(arms: Sequence[ArmScore], trade: pl.DataFrame, costs: dict[str, 
     """One short paragraph saying what the run shows: what was trained, how scores came out, what the gate
     kept, whether a trade rate is identified and what the measured cost ratio means for it."""
     human = sorted((a for a in arms if a.is_human_only), key=lambda a: a.n_human)
-    augmented = [a for a in arms if not a.is_human_only]
+    augmented = [a for a in arms if not a.is_human_only and not a.is_base]
+    base = next((a for a in arms if a.is_base), None)
     parts = [
-        f"This run trained {len(arms)} arms: human-only with {', '.join(str(a.n_human) for a in human) or 'no'} tasks"
+        f"This run trained {len(human) + len(augmented)} arms: human-only with {', '.join(str(a.n_human) for a in human) or 'no'} tasks"
         + (
             f" and {len(augmented)} augmented ({', '.join(f'{a.arm} = {a.n_human}h + {a.n_aug}a' for a in augmented)})."
             if augmented
             else "."
         )
     ]
+    if base is not None:
+        parts.append(
+            f"The untrained base model ({base.arm}) scored {base.score:.1f}, the reference every arm is read against."
+        )
+        arms = [a for a in arms if not a.is_base]
     if arms:
         lo, hi = min(arms, key=lambda a: a.score), max(arms, key=lambda a: a.score)
         widest = max(
@@ -245,23 +244,22 @@ def run_summary(arms: Sequence[ArmScore], trade: pl.DataFrame, costs: dict[str, 
     elif identified.height == 0:
         parts.append(f"None of the {judged.height} trade-rate estimates is identified (the note below says why).")
     else:
-        best = identified.sort("rho", descending=True, nulls_last=True).row(0, named=True)
-        parts.append(
-            f"{identified.height} of {judged.height} trade-rate estimates are identified; the largest is rho = "
-            f"{best['rho']:.3g} ({best['arm']}, {best['estimator']}), break-even r* = "
-            f"{(1 / best['rho']) if best['rho'] else float('inf'):.3g}."
-        )
+        parts.append(f"{identified.height} of {judged.height} trade-rate estimates are identified.")
     measured = costs.get("measured_cost_ratio")
-    if isinstance(measured, int | float):
-        usable = identified.filter(pl.col("rho") > 0) if identified.height else identified
-        if usable.height:
-            verdict = (
-                "augmentation pays at it"
-                if any(measured * r >= 1 for r in usable["rho"].to_list())
-                else "augmentation does not pay at it"
-            )
-        else:
-            verdict = "without an identified rho that says nothing about whether augmentation pays"
+    if isinstance(measured, int | float) and math.isfinite(measured) and measured > 0 and judged.height:
+        from rlvr_assets.core.trade_stats import CostRatio, decision_rows
+
+        decisions = decision_rows(trade, [CostRatio(float(measured), "measured")])
+        primary = [d for d in decisions if d.primary] or decisions
+        pays = [d.arm for d in primary if d.verdict == "pays"]
+        not_pay = [d.arm for d in primary if d.verdict == "does not pay"]
+        verdict = (
+            f"by the one-sided 95% bound of rho_cost ({primary[0].estimator}), augmentation pays for "
+            f"{', '.join(pays) or 'no arm'}, does not pay for {', '.join(not_pay) or 'no arm'}, and cannot be told "
+            f"for the other {len(primary) - len(pays) - len(not_pay)}"
+        )
+        if len(primary) > 1:
+            verdict += f" (each arm judged on its own: over {len(primary)} arms a false 'pays' has up to {len(primary)} x 5% chance)"
         parts.append(f"The measured cost ratio c_human / c_aug is {measured:.3g}; {verdict}.")
     return " ".join(parts)
 
@@ -318,6 +316,31 @@ def reward_curve_markdown(log: pl.DataFrame) -> str:
     return f"![reward curve](data:image/png;base64,{image})\n\n{markdown_table(table)}"
 
 
+def footnoted(frame: pl.DataFrame, column: str, notes: list[str]) -> pl.DataFrame:
+    """`column`'s long texts replaced by [k] references into `notes` (each text listed once, in order), so a
+    table stays narrow and a reason shared by many rows is read once."""
+    if column not in frame.columns:
+        return frame
+    refs = []
+    for text in frame[column].to_list():
+        if text is None or text == "":
+            refs.append("")
+            continue
+        if text not in notes:
+            notes.append(text)
+        refs.append(f"[{notes.index(text) + 1}]")
+    return frame.with_columns(pl.Series(column, refs, dtype=pl.String))
+
+
+TRADE_SHORT = ["arm", "estimator", "n_equiv", "rho", "rho_low", "rho_high", "identified", "reason", "identified_reason"]
+COST_SHORT = ["arm", "estimator", "cost_ratio", "rho_cost", "rho_cost_low", "verdict", "reason"]
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame a CSV can hold: list columns (the rho draws) dropped."""
+    return frame.drop([c for c, t in frame.schema.items() if isinstance(t, pl.List)])
+
+
 def write_report(
     out_dir: Path,
     arms: Sequence[ArmScore],
@@ -327,17 +350,38 @@ def write_report(
     costs: dict[str, object],
     ratios: Sequence[float],
     training_log: pl.DataFrame | None = None,
+    decisions: Sequence[object] | None = None,
+    findings: Sequence[str] = (),
+    base_gains: pl.DataFrame | None = None,
 ) -> Path:
-    """Write report.md plus CSVs and PNGs into `out_dir`; returns the markdown path. `training_log` (per-step
-    rows: arm, seed, step, reward, ...) adds the reward curves."""
+    """Write report.md plus CSVs and PNGs into `out_dir`; returns the markdown path. The report opens with the
+    decision: the findings that come first (no arm beats the base model, dips in the human curve), one verdict
+    line per arm and cost ratio and the short decision table; the wide tables are CSV files, their reasons
+    listed once as notes. `decisions` defaults to `trade_stats.decision_rows` at `ratios` and the measured
+    ratio. `training_log` (per-step rows: arm, seed, step, reward, ...) adds the reward curves."""
+    from rlvr_assets.core.trade_stats import (
+        CostRatio,
+        decision_frame,
+        decision_rows,
+        decision_table,
+        verdict_lines,
+    )
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_arms_csv(out_dir / "arms.csv", arms)
-    trade.write_csv(out_dir / "trade_rate.csv")
-    cost.write_csv(out_dir / "rho_cost.csv")
-    funnel.write_csv(out_dir / "funnel.csv")
     measured = costs.get("measured_cost_ratio")
+    measured_ok = isinstance(measured, int | float) and math.isfinite(measured) and measured > 0
+    if decisions is None:
+        chosen = [CostRatio(float(r)) for r in ratios]
+        if measured_ok:
+            chosen.append(CostRatio(float(measured), "measured"))  # type: ignore[arg-type]
+        decisions = decision_rows(trade, chosen) if trade.height else []
+    write_arms_csv(out_dir / "arms.csv", arms)
+    _flat(trade).write_csv(out_dir / "trade_rate.csv")
+    cost.write_csv(out_dir / "rho_cost.csv")
+    decision_frame(decisions).write_csv(out_dir / "decisions.csv")  # type: ignore[arg-type]
+    funnel.write_csv(out_dir / "funnel.csv")
     plot_scaling_curve(out_dir / "scaling_curve.png", arms)
-    plot_rho_cost(out_dir / "rho_cost.png", trade, ratios, measured if isinstance(measured, int | float) else None)
+    plot_rho_cost(out_dir / "rho_cost.png", trade, ratios, float(measured) if measured_ok else None)  # type: ignore[arg-type]
     plot_rho_per_arm(out_dir / "rho_per_arm.png", trade)
     plot_funnel(out_dir / "funnel.png", funnel)
     curves = training_log is not None and training_log.height > 0
@@ -349,24 +393,52 @@ def write_report(
     arms_table = arm_frame(arms)
     banner = identification_banner(trade)
     mdd = mdd_frame(trade)
+    notes: list[str] = []
+    trade_short = footnoted(
+        footnoted(_view(trade, TRADE_SHORT, ["arm", "estimator"]), "reason", notes), "identified_reason", notes
+    )
+    cost_frame = decision_frame(decisions)  # type: ignore[arg-type]
+    cost_short = footnoted(_view(cost_frame, COST_SHORT, ["arm", "estimator", "cost_ratio"]), "reason", notes)
+    primary = [d for d in decisions if getattr(d, "primary", False)] or list(decisions)
+    rests_on = sorted({str(getattr(d, "rests_on", "")) for d in decisions})
     lines = [
         "# rlvr_assets economics report",
         "",
+        *([f"> **{banner}**", ""] if banner else []),
+        "## Decision",
+        "",
+        *[f"- **{line}**" for line in findings],
+        *[f"- {line}" for line in verdict_lines(primary)],
+        *([] if decisions else ["- No augmented arm was scored, so there is no verdict."]),
+        "",
+        markdown_table(decision_table(decisions)) if decisions else "",  # type: ignore[arg-type]
+        "",
+        "Verdict: `pays` when the one-sided 95% lower bound of rho_cost = rho x r exceeds 1 (and the trade rate is "
+        "identified), `does not pay` when the one-sided 95% upper bound is below 1, otherwise `cannot tell`. "
+        + ("Intervals rest on: " + "; ".join(rests_on) + "." if rests_on else ""),
+        "",
         run_summary(arms, trade, costs, funnel),
         "",
-        *([f"> **{banner}**", ""] if banner else []),
         "![scaling curve](scaling_curve.png) ![rho per arm](rho_per_arm.png)",
         "",
-        "## Arms (held-out pass@1, %, mean over benchmarks; 95% bootstrap CI over items within each benchmark)",
+        "## Arms (held-out pass@1, %, mean over benchmarks; 95% bootstrap CI, see 'rests on' above)",
         markdown_table(arms_table),
         "",
-        "## Trade rate rho = (N_equiv - n_base) / n_aug",
-        markdown_table(trade),
+        *(
+            ["## Gain over the base model (the untrained reference arm, n = 0)", markdown_table(base_gains), ""]
+            if base_gains is not None and base_gains.height
+            else []
+        ),
+        "## Trade rate rho = (N_equiv - n_base) / n_aug (all columns: trade_rate.csv)",
+        markdown_table(trade_short),
         "",
-        "## rho_cost(r) = rho x r, break-even r* = 1 / rho",
+        "## rho_cost(r) = rho x r (all columns: decisions.csv, rho_cost.csv)",
         "![rho_cost against r](rho_cost.png)",
         "",
-        markdown_table(cost),
+        markdown_table(cost_short),
+        "",
+        "## Notes (the reasons the tables refer to)",
+        *[f"{k}. {text}" for k, text in enumerate(notes, 1)],
         "",
         "## Minimum detectable difference of each comparison",
         MDD_NOTE + ".",
@@ -396,8 +468,8 @@ def write_report(
         "Figures: scaling_curve.png, rho_cost.png (estimates that are not identified in grey, null ones listed "
         "under it), rho_per_arm.png, funnel.png"
         + (", reward_curves.png. " if curves else ". ")
-        + "Tables: arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, funnel.csv"
-        + (", training_log.csv." if curves else "."),
+        + "Tables: decisions.csv, arms.csv (re-usable with `rlvr-assets economics`), trade_rate.csv, rho_cost.csv, "
+        "funnel.csv" + (", training_log.csv." if curves else "."),
     ]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n")

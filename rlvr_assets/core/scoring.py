@@ -115,9 +115,18 @@ def arm_macro_score(
     seed: int,
     alpha: float = 0.05,
 ) -> MacroScore:
-    """One arm's score: the macro mean of its (seed, item) rewards, CI resampling them within benchmarks.
-    The `benchmark_scores` asset and the report's arm table both call this."""
-    return macro_score_ci(pooled_groups(per_seed, benchmark_of), samples, seed, alpha)
+    """One arm's score: the macro mean over benchmarks of each item's mean over seeds. The CI resamples items
+    within benchmarks with a seed's rewards on an item kept together (a second seed is not a second item)
+    and adds the seed level when there are >= 2 seeds (`core/trade_stats.py`). The `benchmark_scores` asset
+    and the report's arm table both call this."""
+    from rlvr_assets.core.item_scores import ItemScores
+    from rlvr_assets.core.trade_stats import item_score_draws
+
+    scores = ItemScores.from_rewards({"arm": ArmShape(1, 0, False)}, {"arm": per_seed}, benchmark_of)
+    drawn = item_score_draws(scores, samples, seed, alpha).arms[0]
+    groups = pooled_groups(per_seed, benchmark_of)
+    per_benchmark = {b: 100.0 * sum(g) / len(g) for b, g in groups.items() if len(g)}
+    return MacroScore(drawn.score, drawn.ci_low, drawn.ci_high, per_benchmark)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,14 @@ class ArmScore:
     augmented: bool | None = None  # None: decided by n_aug (a CSV row with n_aug = 0 is human-only)
 
     @property
+    def is_base(self) -> bool:
+        """The untrained base model (n_human = n_aug = 0): the reference arm at n = 0, not on the log curve."""
+        return self.n_human == 0 and self.n_aug == 0 and not self.augmented
+
+    @property
     def is_human_only(self) -> bool:
+        if self.is_base:
+            return False
         return self.n_aug == 0 if self.augmented is None else not self.augmented
 
 
@@ -183,12 +199,12 @@ def arm_score_table(
     seed: int,
     benchmark_of: Mapping[str, str] | None = None,
 ) -> list[ArmScore]:
-    """Each arm's macro-mean score over benchmarks with the CI of `arm_macro_score`."""
-    out = []
-    for arm, (n_human, n_aug, augmented) in arms.items():
-        s = arm_macro_score(rewards[arm], benchmark_of, samples, seed)
-        out.append(ArmScore(arm, n_human, n_aug, s.score, s.ci_low, s.ci_high, augmented))
-    return out
+    """Each arm's macro-mean score over benchmarks with its CI (items within benchmarks, paired, seeds kept
+    together, the seed level pooled over arms; `core/trade_stats.py`)."""
+    from rlvr_assets.core.item_scores import ItemScores
+    from rlvr_assets.core.trade_stats import item_score_draws
+
+    return list(item_score_draws(ItemScores.from_rewards(arms, rewards, benchmark_of), samples, seed).arms)
 
 
 def items_by_benchmark(items: Sequence[str], benchmark_of: Mapping[str, str] | None) -> list[list[str]]:
@@ -209,15 +225,22 @@ def bootstrap_arm_scores(
     benchmark_of: Mapping[str, str] | None = None,
 ) -> list[list[ArmScore]]:
     """Bootstrap draws of every arm's score: items resampled within each benchmark, the same items for every
-    arm (paired), and each arm's training seeds resampled. Trade-rate CIs and paired differences share them."""
-    rng = random.Random(seed)
-    groups = items_by_benchmark(sorted(next(iter(next(iter(item_rewards.values())).values()))), benchmark_of)
-    draws = []
-    for _ in range(samples):
-        picked = [g[rng.randrange(len(g))] for g in groups for _ in g]
-        seeds = {a: [ss[rng.randrange(len(ss))] for ss in [sorted(item_rewards[a])] for _ in ss] for a in arms}
-        draws.append(arm_scores_from_items(arms, item_rewards, picked, seeds, benchmark_of))
-    return draws
+    arm (paired), a seed's rewards on an item kept together, and the seed level drawn from the pooled seed
+    variance with its small-sample (scaled-inverse-chi-square) uncertainty; `core/trade_stats.py`."""
+    from rlvr_assets.core.item_scores import ItemScores
+    from rlvr_assets.core.trade_stats import item_score_draws
+
+    scores = ItemScores.from_rewards(arms, item_rewards, benchmark_of)
+    drawn = item_score_draws(scores, samples, seed)
+    assert drawn.draws is not None
+    shapes = {a.name: a for a in scores.arms}
+    return [
+        [
+            ArmScore(a.arm, a.n_human, a.n_aug, float(v), augmented=shapes[a.arm].augmented)
+            for a, v in zip(drawn.arms, row, strict=False)
+        ]
+        for row in drawn.draws
+    ]
 
 
 def minimum_detectable_difference(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -237,7 +260,7 @@ def scale_to_detect(mdd: float | None, difference: float) -> float | None:
 
 
 PAIRED_BOOTSTRAP = "paired bootstrap"
-NORMAL_FROM_CI = "normal approximation from the CI widths, unpaired"
+NORMAL_FROM_CI = "normal approximation from each side of the CIs, unpaired"
 
 
 @dataclass(frozen=True)
@@ -298,17 +321,18 @@ def bootstrap_differences(point: Sequence[ArmScore], draws: Sequence[Sequence[Ar
 
 
 def normal_difference(arm: ArmScore, reference: ArmScore, alpha: float = 0.05) -> Difference | None:
-    """From reported (1 - alpha) CIs only: each SE = CI width / (2 z), the two taken as independent (unpaired),
-    so this is wider than a paired bootstrap would be. None when either arm has no CI."""
+    """From reported (1 - alpha) CIs only, the two taken as independent (unpaired, so wider than a paired
+    bootstrap). An asymmetric CI is read side by side: the lower bound of the difference uses the arm's
+    lower half-width and the reference's upper one (and the other way round for the upper bound), each
+    half-width / z a one-sided SE. SE (for the MDD) is the side that decides 'above': the lower one.
+    None when either arm has no CI."""
     if None in (arm.ci_low, arm.ci_high, reference.ci_low, reference.ci_high):
         return None
     z = statistics.NormalDist().inv_cdf(1 - alpha / 2)
-    se = math.hypot(
-        (arm.ci_high - arm.ci_low) / (2 * z),  # type: ignore[operator]
-        (reference.ci_high - reference.ci_low) / (2 * z),  # type: ignore[operator]
-    )
+    se_low = math.hypot(arm.score - arm.ci_low, reference.ci_high - reference.score) / z  # type: ignore[operator]
+    se_high = math.hypot(arm.ci_high - arm.score, reference.score - reference.ci_low) / z  # type: ignore[operator]
     d = arm.score - reference.score
-    return Difference(arm.arm, reference.arm, d, d - z * se, d + z * se, se, NORMAL_FROM_CI)
+    return Difference(arm.arm, reference.arm, d, d - z * se_low, d + z * se_high, se_low, NORMAL_FROM_CI)
 
 
 def ci_differences(arms: Sequence[ArmScore]) -> DifferenceFn:

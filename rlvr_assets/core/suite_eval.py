@@ -15,7 +15,7 @@ from rlvr_assets.core.config import SamplingConfig
 from rlvr_assets.core.evaluation import greedy
 from rlvr_assets.core.rollouts import sample_rollouts
 from rlvr_assets.core.sampling import Policy
-from rlvr_assets.core.scoring import MacroScore, bootstrap_mean_ci, macro_score_ci, pass_at_k
+from rlvr_assets.core.scoring import MacroScore, arm_macro_score, bootstrap_mean_ci, pass_at_k
 from rlvr_assets.core.verifiers import verify
 
 ITEM_SCHEMA = {
@@ -112,9 +112,13 @@ def evaluate_suite(
 
 
 def suite_score(items: pl.DataFrame, samples: int, seed: int, alpha: float = 0.05) -> MacroScore:
-    """The grand mean over benchmarks of per-item pass@1 (points) with its CI: `scoring.macro_score_ci`, the
-    pipeline's arm-score code, with items resampled within each benchmark in the order they were evaluated."""
-    groups: dict[str, list[float]] = {}
-    for bench, p1 in zip(items["benchmark"].to_list(), items["pass_at_1"].to_list(), strict=True):
-        groups.setdefault(bench, []).append(p1)
-    return macro_score_ci(groups, samples, seed, alpha)
+    """The grand mean over benchmarks of per-item pass@1 (points) with its CI: `scoring.arm_macro_score`, the
+    pipeline's arm-score code, with items resampled within each benchmark (by item id, as the pipeline does)."""
+    ids = items["item_id"].to_list() if "item_id" in items.columns else []
+    if len(set(ids)) != items.height:  # no unique ids: the evaluation order names the items
+        ids = [f"{k:09d}" for k in range(items.height)]
+    per_item: dict[str, float] = {}
+    benchmark_of: dict[str, str] = {}
+    for key, bench, p1 in zip(ids, items["benchmark"].to_list(), items["pass_at_1"].to_list(), strict=True):
+        per_item[key], benchmark_of[key] = p1, bench
+    return arm_macro_score({0: per_item}, benchmark_of, samples, seed, alpha)

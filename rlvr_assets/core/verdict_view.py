@@ -1,8 +1,8 @@
 """The answer first: the verdict table a reader sees before any number, and the one-file HTML report.
 
-`verdict_table(rows)` only lays out rows it is given (one per augmented arm, estimator and cost ratio), so the
-rows can come from anywhere: today `interim_verdict_rows` derives them from the trade-rate and rho_cost tables;
-the statistics' decision table (one-sided bounds, P(rho_cost > 1)) plugs in by producing the same `VerdictRow`s.
+`verdict_table(rows)` only lays out rows it is given (one per augmented arm, estimator and cost ratio);
+`verdict_rows` makes them from the statistics' decisions (`trade_stats.decide`: one-sided bounds, the verdict
+and its reason).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+from rlvr_assets.core.trade_stats import Decision
 
 PAYS, DOES_NOT_PAY, CANNOT_TELL = "pays", "does not pay", "cannot tell"
 
@@ -48,43 +50,24 @@ def _interval(point: float | None, low: float | None, high: float | None) -> str
     return f"{_num(point)} [{_num(low)}, {_num(high)}]"
 
 
-def interim_verdict_rows(trade: pl.DataFrame, cost: pl.DataFrame) -> list[VerdictRow]:
-    """Verdicts from the current tables: `pays` when the rho_cost interval lies above 1, `does not pay` when it
-    lies below, `cannot tell` otherwise, and never anything but `cannot tell` for an estimate that is not
-    identified (its number rests on noise)."""
-    bounds = {(r["arm"], r["estimator"]): r for r in trade.iter_rows(named=True)}
-    rows = []
-    for c in cost.sort("arm", "estimator", "cost_ratio").iter_rows(named=True):
-        t = bounds.get((c["arm"], c["estimator"]), {})
-        low, high = c.get("rho_cost_low"), c.get("rho_cost_high")
-        identified = c.get("identified")
-        if c.get("rho") is None:
-            verdict, why = CANNOT_TELL, f"no estimate: {c.get('reason') or 'undefined'}"
-        elif identified is not True:
-            verdict = CANNOT_TELL
-            why = "not identified: " + (t.get("identified_reason") or "no uncertainty was given")
-        elif low is not None and low > 1:
-            verdict, why = PAYS, "95% interval of rho_cost above 1"
-        elif high is not None and high < 1:
-            verdict, why = DOES_NOT_PAY, "95% interval of rho_cost below 1"
-        else:
-            verdict, why = CANNOT_TELL, "95% interval of rho_cost contains 1"
-        rows.append(
-            VerdictRow(
-                arm=c["arm"],
-                estimator=c["estimator"],
-                cost_ratio=float(c["cost_ratio"]),
-                rho=c.get("rho"),
-                rho_low=t.get("rho_low"),
-                rho_high=t.get("rho_high"),
-                rho_cost_low=low,
-                rho_cost_high=high,
-                verdict=verdict,
-                identified=identified,
-                why=why,
-            )
+def verdict_rows(decisions: Sequence[Decision]) -> list[VerdictRow]:
+    """The display rows of the statistics' decisions (`trade_stats.decide`): the verdict and what it rests on."""
+    return [
+        VerdictRow(
+            arm=d.arm,
+            estimator=d.estimator,
+            cost_ratio=d.cost_ratio,
+            rho=d.rho,
+            rho_low=d.rho_low,
+            rho_high=d.rho_high,
+            rho_cost_low=d.rho_cost_low,
+            rho_cost_high=d.rho_cost_high,
+            verdict=d.verdict,
+            identified=d.identified,
+            why=d.reason,
         )
-    return rows
+        for d in decisions
+    ]
 
 
 SHORT_ESTIMATOR = {"dominance_bound": "bound", "log_interpolation": "interp"}
@@ -229,9 +212,9 @@ __all__ = [
     "DOES_NOT_PAY",
     "PAYS",
     "VerdictRow",
-    "interim_verdict_rows",
     "short_summary",
     "verdict_reasons",
+    "verdict_rows",
     "verdict_table",
     "write_report_html",
 ]

@@ -28,7 +28,8 @@ train_arm_job = dg.define_asset_job(
 # The economics group holds three partitionings that run in order (trade rate, then rho_cost per cost ratio x
 # arm, then the report), and a job has one partitioning, so each stage is a job of its single asset; a renamed
 # asset fails the definitions' load here rather than silently leaving a job empty.
-trade_rate_job = dg.define_asset_job("trade_rate_job", selection=dg.AssetSelection.assets("trade_rate"))
+# the base model is scored with the trade rate: the reference arm every verdict is read against
+trade_rate_job = dg.define_asset_job("trade_rate_job", selection=dg.AssetSelection.assets("base_scores", "trade_rate"))
 rho_cost_job = dg.define_asset_job("rho_cost_job", selection=dg.AssetSelection.assets("rho_cost"))
 report_job = dg.define_asset_job("report_job", selection=dg.AssetSelection.assets("economics_report"))
 JOBS = [prepare_tasks_job, train_arm_job, trade_rate_job, rho_cost_job, report_job]

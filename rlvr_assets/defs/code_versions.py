@@ -30,6 +30,7 @@ SETTINGS_OF: dict[str, tuple[str, ...]] = {
     "policy_checkpoint": (*MODEL, "training"),
     "training_log": (*MODEL, "training"),
     "benchmark_scores": (*MODEL, "sampling", "eval"),
+    "base_scores": (*MODEL, "sampling", "eval"),
     "trade_rate": ("eval",),
     "economics_report": ("economics", "eval"),
 }

@@ -1,4 +1,5 @@
-"""Economics assets: trade rate per augmented arm, rho_cost per (cost ratio x arm), and the report."""
+"""Economics assets: trade rate per augmented arm (with its bootstrap draws), rho_cost and the verdict per
+(cost ratio x arm), and the report that opens with the decision."""
 
 import base64
 from pathlib import Path
@@ -7,16 +8,10 @@ import dagster as dg
 import polars as pl
 
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.economics import (
-    COST_ROW_SCHEMA,
-    TRADE_ROW_SCHEMA,
-    TradeEstimate,
-    cost_rows,
-    trade_intervals,
-    trade_rates,
-)
+from rlvr_assets.core.economics import COST_ROW_SCHEMA, TradeEstimate, cost_rows
 from rlvr_assets.core.funnel import funnel_frame
 from rlvr_assets.core.gate_audit import AUDITED_COST_VIEW, audit_markdown, audited_rho_cost
+from rlvr_assets.core.item_scores import ItemScores
 from rlvr_assets.core.report import (
     FIGURES,
     arm_frame,
@@ -28,38 +23,43 @@ from rlvr_assets.core.report import (
     trade_view,
     write_report,
 )
-from rlvr_assets.core.scoring import (
-    ArmShape,
-    arm_score_table,
-    arm_scores_from_items,
-    bootstrap_arm_scores,
-    bootstrap_differences,
-)
+from rlvr_assets.core.scoring import ArmShape
 from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.trade_stats import (
+    TRADE_FRAME_SCHEMA,
+    CostRatio,
+    analyse,
+    base_gain_frame,
+    cost_ratio,
+    decide,
+    decision_rows,
+    item_score_draws,
+    reference_lines,
+    trade_frame,
+    verdict_lines,
+)
 from rlvr_assets.core.verdict_view import (
-    interim_verdict_rows,
     short_summary,
     verdict_reasons,
+    verdict_rows,
     verdict_table,
     write_report_html,
 )
+from rlvr_assets.defs.assets.training import BASE_ARM
 from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.metadata import figure, figures_markdown, frame_table, wrapped_text
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
 
 REWARD_FIGURE = [("reward_curves.png", "GRPO training reward per arm")]
-TRADE_SCHEMA = {
-    **TRADE_ROW_SCHEMA,
-    "rho_low": pl.Float64,
-    "rho_high": pl.Float64,
-    "bootstrap_defined_fraction": pl.Float64,
-    "items": pl.Int64,  # held-out items and training seeds behind each score: what the MDDs are "at"
-    "seeds": pl.Int64,
-}
+TRADE_SCHEMA = TRADE_FRAME_SCHEMA
 RHO_COST_SCHEMA = {
     **COST_ROW_SCHEMA,
-    "rho_cost_low": pl.Float64,
-    "rho_cost_high": pl.Float64,
+    "rho_cost_low": pl.Float64,  # one-sided 95% lower bound (null: unbounded)
+    "rho_cost_high": pl.Float64,  # one-sided 95% upper bound (null: unbounded)
+    "p_rho_cost_above_1": pl.Float64,
+    "verdict": pl.String,
+    "verdict_reason": pl.String,
+    "primary": pl.Boolean,
     "measured_cost_ratio": pl.Float64,
 }
 
@@ -110,6 +110,41 @@ def report_description(report_dir: Path) -> str:
     return f"{REPORT_DOC}\n\n![rho_cost against r, latest run](data:image/png;base64,{data})"
 
 
+def _with_base(
+    arms: dict[str, ArmShape],
+    rewards: dict[str, dict[int, dict[str, float]]],
+    base_scores: pl.DataFrame | None,
+) -> None:
+    """Add the base model (the reference arm at n = 0) to the arms, in place."""
+    if base_scores is None or base_scores.height == 0:
+        return
+    arms[BASE_ARM] = ArmShape(0, 0, False)
+    rewards[BASE_ARM] = {0: dict(zip(base_scores["item_id"].to_list(), base_scores["reward"].to_list(), strict=True))}
+
+
+def analysis_of(cfg: PipelineConfig, corpus: pl.DataFrame, scores: pl.DataFrame, base: pl.DataFrame | None):  # type: ignore[no-untyped-def]
+    """The trade-rate analysis of a run (`core/trade_stats.py`): the arms and the base model, paired over
+    items within benchmarks, seed-aware, the configured primary estimator and margin."""
+    arms, rewards, benchmark_of = _arm_inputs(corpus, scores)
+    _with_base(arms, rewards, base)
+    draws = item_score_draws(
+        ItemScores.from_rewards(arms, rewards, benchmark_of), cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed
+    )
+    return analyse(draws, primary=cfg.economics.primary_estimator, margin=cfg.economics.noninferiority_margin)
+
+
+def run_ratios(cfg: PipelineConfig, augmentation_costs: pl.DataFrame) -> list[CostRatio]:
+    """The configured cost ratios and the measured c_human / c_aug (through `trade_stats.cost_ratio`)."""
+    ratios = [CostRatio(r) for r in cfg.economics.cost_ratios]
+    if augmentation_costs.height and {"c_human_usd", "c_aug_usd"} <= set(augmentation_costs.columns):
+        row = augmentation_costs.row(0, named=True)
+        if row["c_human_usd"] is not None and row["c_aug_usd"] is not None:
+            measured = cost_ratio(float(row["c_human_usd"]), float(row["c_aug_usd"]), "measured")
+            if measured is not None:
+                ratios.append(measured)
+    return ratios
+
+
 def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(group_name=ECONOMICS, kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager())
     def trade_rate(
@@ -117,38 +152,22 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         cfg: dg.ResourceParam[PipelineConfig],
         benchmark_scores: pl.DataFrame,
         training_corpus: pl.DataFrame,
+        base_scores: pl.DataFrame,
     ) -> dg.Output[pl.DataFrame]:
-        """rho per augmented arm, by the dominance bound and by log interpolation, with bootstrap CIs, and
-        whether the paired bootstrap identifies it (human curve and augmented gain above noise)."""
-        ev = cfg.eval
-        arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
-        point = arm_scores_from_items(arms, rewards, benchmark_of=benchmark_of)
-        draws = bootstrap_arm_scores(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed, benchmark_of)
-        estimates: list[TradeEstimate] = trade_rates(point, bootstrap_differences(point, draws))
-        intervals = {(i.arm, i.estimator): i for i in trade_intervals(draws)}
-        n_items = benchmark_scores["item_id"].n_unique()
-        n_seeds = max(len(per_seed) for per_seed in rewards.values())
-        rows = []
-        for e in estimates:
-            iv = intervals.get((e.arm, e.estimator))
-            rows.append(
-                {
-                    **e.as_row(),
-                    "rho_low": iv.rho_low if iv else None,
-                    "rho_high": iv.rho_high if iv else None,
-                    "bootstrap_defined_fraction": iv.defined_fraction if iv else None,
-                    "items": n_items,
-                    "seeds": n_seeds,
-                }
-            )
-        frame = pl.DataFrame(rows, schema=TRADE_SCHEMA)
-        curve = arm_score_table(arms, rewards, ev.bootstrap_samples, ev.bootstrap_seed, benchmark_of)
+        """rho per augmented arm by the joint human curve, isotonic interpolation and the dominance bound, each
+        with its interval over every bootstrap draw (items paired within benchmarks, seeds kept together, the
+        seed level small-sample corrected), whether it is identified, and its draws for the verdict."""
+        analysis = analysis_of(cfg, training_corpus, benchmark_scores, base_scores)
+        frame = trade_frame(analysis)
         context.log.info("trade rates:\n" + markdown_table(frame.select("arm", "estimator", "rho", "identified")))
+        for line in reference_lines(analysis):
+            context.log.info(line)
         return dg.Output(
             frame,
             metadata={
                 "trade_rate": frame_table(trade_view(frame)),
-                "arm_scores": frame_table(arm_frame(curve)),
+                "arm_scores": frame_table(arm_frame(analysis.draws.arms)),
+                "rests_on": analysis.draws.resamples,
             },
         )
 
@@ -168,24 +187,28 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         ratio, arm = float(key[COST_RATIO_DIM]), key[ARM_DIM]
         rows_for_arm = trade_rate.filter(pl.col("arm") == arm)
         estimates = [TradeEstimate.from_row(r) for r in rows_for_arm.iter_rows(named=True)]
-        bounds = {r["estimator"]: (r["rho_low"], r["rho_high"]) for r in rows_for_arm.iter_rows(named=True)}
+        by_estimator = {r["estimator"]: r for r in rows_for_arm.iter_rows(named=True)}
         measured = augmentation_costs["measured_cost_ratio"][0] if augmentation_costs.height else None
-        rows = []
+        rows, decisions = [], []
         for c in cost_rows(estimates, [ratio]):
-            low, high = bounds.get(c.estimator, (None, None))
+            d = decide(by_estimator[c.estimator], CostRatio(ratio))
+            decisions.append(d)
             rows.append(
                 {
                     **c.as_dict(),
-                    "rho_cost_low": low * ratio if low is not None else None,
-                    "rho_cost_high": high * ratio if high is not None else None,
+                    "rho_cost_low": d.rho_cost_low,
+                    "rho_cost_high": d.rho_cost_high,
+                    "p_rho_cost_above_1": d.p_rho_cost_above_1,
+                    "verdict": d.verdict,
+                    "verdict_reason": d.reason,
+                    "primary": d.primary,
                     "measured_cost_ratio": measured,
                 }
             )
         frame = pl.DataFrame(rows, schema=RHO_COST_SCHEMA)
-        decisions = interim_verdict_rows(trade_rate, frame)
-        verdicts = verdict_table(decisions)
+        verdicts = verdict_table(verdict_rows(decisions))
         shown = {None: "-", True: "yes", False: "no"}
-        lines = [(d.estimator, shown[d.identified], f"{d.verdict} ({d.why})") for d in decisions]
+        lines = [(d.estimator, shown[d.identified], f"{d.verdict} ({d.reason})") for d in decisions]
         return dg.Output(
             frame,
             metadata={  # identified and the verdict before any number: a rho_cost that is not evidence says so
@@ -214,41 +237,59 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         gate_results: pl.DataFrame,
         augmentation_costs: pl.DataFrame,
         gate_audit: pl.DataFrame,
+        base_scores: pl.DataFrame,
     ) -> dg.MaterializeResult:
-        """What the run shows in one paragraph, the figures (scaling curve, rho_cost against r with the measured
-        ratio, rho per arm with CIs, gate funnel) and the sorted tables, as files and as UI metadata."""
-        arms, rewards, benchmark_of = _arm_inputs(training_corpus, benchmark_scores)
-        curve = arm_score_table(arms, rewards, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed, benchmark_of)
+        """The decision first (findings, one verdict line per arm and cost ratio, the decision table), then what
+        the run shows in one paragraph, the figures and the sorted tables, as files and as UI metadata."""
+        analysis = analysis_of(cfg, training_corpus, benchmark_scores, base_scores)
+        curve = list(analysis.draws.arms)
         cost = rho_cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
         funnel = funnel_frame(augmented_tasks, gate_results)
         costs = augmentation_costs.row(0, named=True) if augmentation_costs.height else {}
+        decisions = decision_rows(trade_rate, run_ratios(cfg, augmentation_costs)) if trade_rate.height else []
+        findings = reference_lines(analysis)
         out_dir = cfg.paths.artifacts_dir / "report"
+        arms = sorted(a.arm for a in curve if not a.is_base)
         try:  # written by policy_checkpoint, one partition per arm
-            log = read_frame(cfg.paths.duckdb_path, "training_log", sorted(arms)).drop("partition_key")
+            log = read_frame(cfg.paths.duckdb_path, "training_log", arms).drop("partition_key")
         except LookupError:
             log = None
+        gains = base_gain_frame(analysis)
         path = write_report(
-            out_dir, curve, trade_rate, cost, funnel, costs, cfg.economics.cost_ratios, training_log=log
+            out_dir,
+            curve,
+            trade_rate,
+            cost,
+            funnel,
+            costs,
+            cfg.economics.cost_ratios,
+            training_log=log,
+            decisions=decisions,
+            findings=findings,
+            base_gains=gains,
         )
         # the gate audit (core/gate_audit.py): rho_cost at c_aug per correct accepted variant beside the unaudited
         audited = audited_rho_cost(trade_rate, augmentation_costs, gate_audit)
         path.write_text(path.read_text() + "\n" + audit_markdown(gate_audit, audited))
-        decisions = interim_verdict_rows(trade_rate, cost)  # the statistics' decision table plugs in here
-        html_path = write_report_html(path, verdict_table(decisions))
+        html_path = write_report_html(path, verdict_table(verdict_rows(decisions)))
         context.log.info(f"report written to {path} and {html_path}")
         banner = identification_banner(trade_rate)
         has_log = log is not None and log.height > 0
         summary = run_summary(curve, trade_rate, costs, funnel)
+        primary = [d for d in decisions if d.primary]
+        shown = verdict_rows(primary or decisions)
         return dg.MaterializeResult(
             metadata={  # in the order the asset page lists them: the answer first
-                "verdict": frame_table(verdict_table(decisions, compact=True)),
-                "verdict_reasons": wrapped_text(verdict_reasons(decisions)),
+                "decision": dg.MetadataValue.md("\n".join(f"- {line}" for line in findings + verdict_lines(primary))),
+                "verdict": frame_table(verdict_table(shown, compact=True)),
+                "verdict_reasons": wrapped_text(verdict_reasons(shown)),
                 "summary": wrapped_text(short_summary(summary)),
                 **({"not_identified": wrapped_text(banner)} if banner else {}),
                 "figures": figures_markdown(
                     out_dir, [*FIGURES.values(), *REWARD_FIGURE] if has_log else FIGURES.values()
                 ),
                 "report_html": dg.MetadataValue.path(str(html_path)),
+                "rests_on": analysis.draws.resamples,
                 "what_the_run_shows": dg.MetadataValue.text(summary),
                 **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
                 # the training_log's curves with their per-step table (core/report.py)
@@ -258,11 +299,13 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     else {}
                 ),
                 "arm_scores": frame_table(arm_frame(curve)),
+                **({"gain_over_base": frame_table(gains)} if gains.height else {}),
                 "rho_cost_audited": frame_table(audited.select(AUDITED_COST_VIEW)),
                 # the wide tables (long reasons) live on their own assets' pages and in report_html: here one
                 # wide table would widen the whole metadata column past the screen and clip every entry in it
                 "tables": wrapped_text(
-                    "trade rate per arm and estimator: the trade_rate asset; rho_cost per arm and r: the rho_cost"
+                    "every decision (all estimators, with P(rho_cost > 1)): decisions.csv beside the report;"
+                    " trade rate per arm and estimator: the trade_rate asset; rho_cost per arm and r: the rho_cost"
                     " asset's partitions; gate funnel: the gated_tasks asset; gate audit: the gate_audit asset;"
                     " all of them: report_html."
                 ),

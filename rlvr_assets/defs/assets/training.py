@@ -19,7 +19,7 @@ from rlvr_assets.core.sampling import load_policy
 from rlvr_assets.core.scoring import arm_macro_score
 from rlvr_assets.core.storage import write_frame
 from rlvr_assets.core.training import TrainingResult
-from rlvr_assets.defs.groups import EVALUATION, TRAINING
+from rlvr_assets.defs.groups import ECONOMICS, EVALUATION, TRAINING
 from rlvr_assets.defs.launchers import launch_training
 from rlvr_assets.defs.metadata import cross_arm_scores, frame_table
 from rlvr_assets.defs.partitions import arm_keys, arm_partitions
@@ -39,6 +39,64 @@ def _steps_markdown(history: list[dict[str, float]], max_rows: int = 200) -> str
         cells = [f"{h[k]:.4f}" if isinstance(h.get(k), int | float) else "" for k in keys]
         lines.append(f"| {int(h.get('seed', 0))} | {int(h.get('step', 0))} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+BASE_ARM = "base"  # the untrained base model's rows in base_scores (n_human = n_aug = 0: the reference arm)
+
+
+def held_out_items(cfg: PipelineConfig, smoke_suite: pl.DataFrame) -> tuple[list, dict[str, str]]:
+    """The held-out items every arm and the base model are scored on, and each item's benchmark."""
+    items = frame_to_tasks(smoke_suite) if "smoke" in cfg.eval.suites else []
+    benchmark_of = dict.fromkeys((t.id for t in items), "smoke")
+    if "paper10" in cfg.eval.suites:
+        for bench in registry(cfg.paths.smoke_suite)["paper10"]:
+            if cfg.eval.benchmarks is not None and bench.name not in cfg.eval.benchmarks:
+                continue
+            chosen = bench.items(cfg.eval.limit)
+            items += chosen
+            benchmark_of |= dict.fromkeys((t.id for t in chosen), bench.name)
+    return items, benchmark_of
+
+
+# in the economics group: it runs with the trade rate (trade_rate_job), and the arm jobs' staleness, which
+# looks at the training and evaluation groups per arm, never waits on it
+@dg.asset(group_name=ECONOMICS, kinds={"transformers", "duckdb"})
+def base_scores(
+    context: dg.AssetExecutionContext,
+    cfg: dg.ResourceParam[PipelineConfig],
+    base_model: pl.DataFrame,
+    smoke_suite: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """The untrained base model scored exactly as the arms are (same items, greedy, same token budget): the
+    reference arm at n = 0, so a run says whether training beat it at all."""
+    items, benchmark_of = held_out_items(cfg, smoke_suite)
+    policy = load_policy(base_model["path"][0], cfg.model, cfg.sampling.backend)
+    results = evaluate_items(
+        policy,
+        items,
+        eval_sampling(cfg.sampling, cfg.eval.max_new_tokens, cfg.eval.batch_size),
+        progress=lambda d, t: context.log.info(f"eval base model: {d}/{t} items"),
+    )
+    frame = pl.DataFrame(
+        [
+            {
+                "arm": BASE_ARM,
+                "training_seed": 0,
+                "benchmark": benchmark_of[r.item_id],
+                "item_id": r.item_id,
+                "reward": r.reward,
+                "reason": r.reason,
+                "completion": r.completion,
+            }
+            for r in results
+        ]
+    )
+    per_seed = {0: {r.item_id: r.reward for r in results}}
+    arm = arm_macro_score(per_seed, benchmark_of, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
+    return dg.Output(
+        frame,
+        metadata={"pass@1": round(arm.score, 2), "ci_low": round(arm.ci_low, 2), "ci_high": round(arm.ci_high, 2)},
+    )
 
 
 def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
@@ -187,15 +245,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         """Greedy pass@1 of each checkpoint on the held-out suites, one row per item and training seed. The arm's
         score is the macro mean over benchmarks (the study's grand mean), its CI a bootstrap stratified by
         benchmark."""
-        items = frame_to_tasks(smoke_suite) if "smoke" in cfg.eval.suites else []
-        benchmark_of = dict.fromkeys((t.id for t in items), "smoke")
-        if "paper10" in cfg.eval.suites:
-            for bench in registry(cfg.paths.smoke_suite)["paper10"]:
-                if cfg.eval.benchmarks is not None and bench.name not in cfg.eval.benchmarks:
-                    continue
-                chosen = bench.items(cfg.eval.limit)
-                items += chosen
-                benchmark_of |= dict.fromkeys((t.id for t in chosen), bench.name)
+        items, benchmark_of = held_out_items(cfg, smoke_suite)
         rows = []
         started = time.monotonic()
         for ckpt in policy_checkpoint.iter_rows(named=True):
