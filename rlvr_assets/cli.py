@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from rlvr_assets.core.config import ConfigError, PipelineConfig, load_config
-from rlvr_assets.core.economics import (
+from rlvr_assets.core.economics.trade_rate import (
     TRADE_ROW_SCHEMA,
     ArmsFileError,
     cost_rows,
@@ -19,7 +19,7 @@ from rlvr_assets.core.economics import (
     read_arms_csv,
     trade_rates,
 )
-from rlvr_assets.core.scoring import ci_differences
+from rlvr_assets.core.kernel.scoring import ci_differences
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -51,7 +51,7 @@ COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", 
 
 
 def cmd_economics(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.report import identification_lines
+    from rlvr_assets.core.economics.report import identification_lines
 
     try:
         ratios = parse_cost_ratios(args.cost_ratios)
@@ -109,7 +109,7 @@ def _quiet_libraries() -> None:
 def print_economics_summary(cost: pl.DataFrame, trade: pl.DataFrame) -> None:
     """The end of `run`: the rho_cost table, whether anything is identified (a plain NOT IDENTIFIED line
     otherwise) and each comparison's minimum detectable difference."""
-    from rlvr_assets.core.report import identification_lines
+    from rlvr_assets.core.economics.report import identification_lines
 
     cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
     print("\nrho_cost (null estimates say why):")
@@ -129,7 +129,7 @@ def _config_path(args: argparse.Namespace) -> str:
 
 def _check_model_source(cfg: PipelineConfig, where: str) -> None:
     """Fail fast (ConfigError, exit 2) on a model source that cannot load, before any work starts."""
-    from rlvr_assets.core.models import model_source_problem
+    from rlvr_assets.core.policy.models import model_source_problem
 
     problem = model_source_problem(cfg.model.source)
     if problem is not None:
@@ -137,7 +137,7 @@ def _check_model_source(cfg: PipelineConfig, where: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.runlock import LockHolder, VarDirBusy, var_dir_lock
+    from rlvr_assets.core.store.runlock import LockHolder, VarDirBusy, var_dir_lock
 
     cfg = load_config(args.config)
     if args.seeds:  # a slice of the study: these training seeds only (e.g. one seed of a GPU profile)
@@ -204,7 +204,7 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
 
 
 def cmd_seeds_validate(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.validation import validate_seed_dir
+    from rlvr_assets.core.gate.validation import validate_seed_dir
 
     seeds_dir = Path(args.seeds_dir) if args.seeds_dir else load_config(args.config).paths.seeds_dir
     if not seeds_dir.is_dir():
@@ -238,8 +238,8 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
 
 
 def _load_task(path: Path):  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.seeds import parse_seed_record
-    from rlvr_assets.core.tasks import Task
+    from rlvr_assets.core.tasks.model import Task
+    from rlvr_assets.core.tasks.seeds import parse_seed_record
 
     record = json.loads(path.read_text())
     if isinstance(record, dict) and "verifier" in record and "id" in record:
@@ -249,8 +249,8 @@ def _load_task(path: Path):  # type: ignore[no-untyped-def]
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from rlvr_assets.core.domains import domain_of
-    from rlvr_assets.core.seeds import SeedFileError
-    from rlvr_assets.core.verifiers import decode_completion, verify
+    from rlvr_assets.core.tasks.seeds import SeedFileError
+    from rlvr_assets.core.tasks.verifiers import decode_completion, verify
 
     try:
         task = _load_task(Path(args.task))
@@ -283,13 +283,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_gate(args: argparse.Namespace) -> int:
     from collections.abc import Sequence
 
-    from rlvr_assets.core.candidates import load_candidates
-    from rlvr_assets.core.gate import run_gate
-    from rlvr_assets.core.models import ensure_base_model
-    from rlvr_assets.core.rollouts import sample_rollouts
-    from rlvr_assets.core.sampling import load_policy
-    from rlvr_assets.core.seeds import load_seed_dir
-    from rlvr_assets.core.tasks import Task
+    from rlvr_assets.core.gate.factors import run_gate
+    from rlvr_assets.core.policy.models import ensure_base_model
+    from rlvr_assets.core.policy.rollouts import sample_rollouts
+    from rlvr_assets.core.policy.sampling import load_policy
+    from rlvr_assets.core.tasks.candidates import load_candidates
+    from rlvr_assets.core.tasks.model import Task
+    from rlvr_assets.core.tasks.seeds import load_seed_dir
 
     cfg = load_config(args.config)
     _check_model_source(cfg, _config_path(args))
@@ -334,7 +334,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmarks_list(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.benchmarks import registry
+    from rlvr_assets.core.evaluation.benchmarks import registry
 
     cfg = load_config(args.config)
     rows: list[dict[str, object]] = []
@@ -396,8 +396,8 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
 
 
 def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.models import ensure_base_model
-    from rlvr_assets.core.sampling import load_policy
+    from rlvr_assets.core.policy.models import ensure_base_model
+    from rlvr_assets.core.policy.sampling import load_policy
 
     model_cfg = cfg.model.model_copy(update={"source": model})
     return load_policy(ensure_base_model(model_cfg, cfg.paths.artifacts_dir), model_cfg, cfg.sampling.backend)
@@ -406,10 +406,10 @@ def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
 def cmd_eval(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from rlvr_assets.core.benchmarks import registry
-    from rlvr_assets.core.evaluation import eval_sampling
-    from rlvr_assets.core.storage import write_frame
-    from rlvr_assets.core.suite_eval import evaluate_suite, suite_score
+    from rlvr_assets.core.evaluation.benchmarks import registry
+    from rlvr_assets.core.evaluation.greedy import eval_sampling
+    from rlvr_assets.core.evaluation.suite import evaluate_suite, suite_score
+    from rlvr_assets.core.store.storage import write_frame
 
     cfg = load_config(args.config)
     n = args.samples if args.samples is not None else args.k
@@ -427,7 +427,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"error: no benchmark(s) {sorted(unknown)} in suite {args.suite}", file=sys.stderr)
             return 2
         benches = [b for b in benches if b.name in wanted]
-    from rlvr_assets.core.models import model_source_problem
+    from rlvr_assets.core.policy.models import model_source_problem
 
     problem = model_source_problem(args.model)
     if problem is not None:
@@ -483,8 +483,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.failures import Rejected
-    from rlvr_assets.core.lineage import lineage_frame, load_arm_lineage, rejected_frame
+    from rlvr_assets.core.kernel.failures import Rejected
+    from rlvr_assets.core.training.lineage import lineage_frame, load_arm_lineage, rejected_frame
 
     cfg = load_config(args.config)
     result = load_arm_lineage(cfg.paths.duckdb_path, args.arm, seed_filter=args.seed, with_rejected=args.rejected)
@@ -519,7 +519,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.tasks import task_json_schema
+    from rlvr_assets.core.tasks.model import task_json_schema
 
     text = json.dumps(task_json_schema(), indent=2, sort_keys=True) + "\n"
     if args.output:

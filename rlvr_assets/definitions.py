@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from rlvr_assets.core.code_versions import SourceIndex
 from rlvr_assets.core.config import PipelineConfig, load_config
+from rlvr_assets.core.store.code_versions import SourceIndex
 from rlvr_assets.defs.assets.economics import build_economics_assets
 from rlvr_assets.defs.assets.tasks import (
     augmentation_costs,

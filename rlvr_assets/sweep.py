@@ -23,7 +23,7 @@ import dagster as dg
 import psutil
 
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
-from rlvr_assets.core.launch import TRAINING_POOL, die_with_parent
+from rlvr_assets.core.training.launch import TRAINING_POOL, die_with_parent
 from rlvr_assets.defs.automation import (
     prepare_tasks_job,
     report_job,

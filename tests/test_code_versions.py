@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_assets.core.code_versions import SourceIndex
+from rlvr_assets.core.store.code_versions import SourceIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -132,8 +132,8 @@ def test_prose_and_formatting_leave_versions_alone(package) -> None:
 def test_versions_of_the_project_are_the_same_in_every_process() -> None:
     """Nothing in a version depends on hash randomisation or import order: a fresh process agrees."""
     code = (
-        "from rlvr_assets.core.code_versions import SourceIndex\n"
-        "from rlvr_assets.core import arms, training\n"
+        "from rlvr_assets.core.store.code_versions import SourceIndex\n"
+        "from rlvr_assets.core.training import arms, grpo as training\n"
         "i = SourceIndex()\n"
         "print(i.version(arms.arm_corpus), i.version(training.train_grpo))\n"
     )
@@ -142,7 +142,8 @@ def test_versions_of_the_project_are_the_same_in_every_process() -> None:
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         outputs.add(done.stdout.strip())
-    from rlvr_assets.core import arms, training
+    from rlvr_assets.core.training import arms
+    from rlvr_assets.core.training import grpo as training
 
     index = SourceIndex()
     assert outputs == {f"{index.version(arms.arm_corpus)} {index.version(training.train_grpo)}"}
@@ -152,6 +153,8 @@ def test_missing_function_source_is_a_clear_error() -> None:
     namespace: dict[str, object] = {}
     exec(textwrap.dedent("def made_at_runtime():\n    return 1\n"), namespace)  # no file behind it
     fn = namespace["made_at_runtime"]
-    fn.__module__ = "rlvr_assets.core.arms"  # type: ignore[attr-defined]
-    with pytest.raises(LookupError, match=r"made_at_runtime not found in the source of rlvr_assets\.core\.arms"):
+    fn.__module__ = "rlvr_assets.core.training.arms"  # type: ignore[attr-defined]
+    with pytest.raises(
+        LookupError, match=r"made_at_runtime not found in the source of rlvr_assets\.core\.training\.arms"
+    ):
         SourceIndex().version(fn)  # type: ignore[arg-type]

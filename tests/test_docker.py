@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.store.storage import read_frame
 from tests.conftest import ROOT
 from tests.scale_support import arm_setup, materialize, tiny_training
 

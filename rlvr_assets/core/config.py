@@ -20,7 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "rlvr_assets.yaml"
 
 
-# The rollout engine's backends (core/sampling.py): transformers' padded `generate`, transformers' continuous
+# The rollout engine's backends (core/policy/sampling.py): transformers' padded `generate`, transformers' continuous
 # batching, vLLM. One setting serves the gate, evaluation and GRPO generation.
 Backend = Literal["hf-generate", "continuous", "vllm"]
 DEFAULT_BACKEND: Backend = "hf-generate"
@@ -71,7 +71,7 @@ class SamplingConfig(_Strict):
 
     backend: Backend = Field(
         DEFAULT_BACKEND,
-        description="The rollout engine's backend (core/sampling.py) for the gate, evaluation and, unless "
+        description="The rollout engine's backend (core/policy/sampling.py) for the gate, evaluation and, unless "
         "training.backend names another, GRPO generation: `hf-generate` (padded model.generate), `continuous` "
         "(transformers continuous batching; measured faster on CPU), `vllm` (GPU, needs the vllm extra).",
     )
@@ -185,7 +185,7 @@ class OperatorsConfig(_Strict):
             "add_hint",
             "add_format_example",
         ],
-        description="Operators of the catalogue (core/operators.py) applied to every base seed.",
+        description="Operators of the catalogue (core/augment/operators.py) applied to every base seed.",
     )
     resample_draws: int = Field(
         3, description="Variants each drawing operator (`resample_params`, `add_distractors`) proposes per seed."
@@ -353,7 +353,7 @@ class EvalConfig(_Strict):
     def _benchmarks(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
             return v
-        from rlvr_assets.core.benchmarks import registry  # lazy: the registry module imports the task model
+        from rlvr_assets.core.evaluation.benchmarks import registry  # lazy: the registry module imports the task model
 
         known = [b.name for b in registry(Path("."))["paper10"]]
         unknown = [name for name in v if name not in known]

@@ -15,7 +15,7 @@ import dagster as dg
 
 from rlvr_assets import train as entry_point  # named here so its source is part of policy_checkpoint's code version
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.launch import (
+from rlvr_assets.core.training.launch import (
     TrainingJob,
     TrainingOutcome,
     child_env,

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from rlvr_assets.core.domains.base import Domain, VerifierSpecBase
-from rlvr_assets.core.domains.code import Code
-from rlvr_assets.core.domains.function_calling import FunctionCalling
-from rlvr_assets.core.domains.instruction_following import InstructionFollowing
-from rlvr_assets.core.domains.reasoning import Reasoning
+from rlvr_assets.core.domains.code.domain import Code
+from rlvr_assets.core.domains.function_calling.domain import FunctionCalling
+from rlvr_assets.core.domains.instruction_following.domain import InstructionFollowing
+from rlvr_assets.core.domains.reasoning.domain import Reasoning
 
 _DOMAIN_CLASSES: tuple[type[Domain], ...] = (Reasoning, Code, InstructionFollowing, FunctionCalling)
 

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from rlvr_assets.core.answers import Verdict
-from rlvr_assets.core.environments import Environment
-from rlvr_assets.core.failures import Rejected
+from rlvr_assets.core.domains.function_calling.environments import Environment
+from rlvr_assets.core.domains.reasoning.answers import Verdict
+from rlvr_assets.core.kernel.failures import Rejected
 
 if TYPE_CHECKING:
-    from rlvr_assets.core.episodes import Episode
-    from rlvr_assets.core.tasks import Task
+    from rlvr_assets.core.kernel.episodes import Episode
+    from rlvr_assets.core.tasks.model import Task
 
 Solution = str | list[str]  # a completion, or for multi-turn tasks the assistant's turns
 
@@ -143,7 +143,7 @@ class Domain(ABC):
 
     def start_episode(self, task: Task) -> Episode:
         """A rollout of `task`: single turn unless the domain runs live episodes."""
-        from rlvr_assets.core.episodes import SingleTurn
+        from rlvr_assets.core.kernel.episodes import SingleTurn
 
         return SingleTurn(list(task.messages))
 

@@ -4,16 +4,7 @@ import dagster as dg
 import polars as pl
 
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.economics import (
-    COST_ROW_SCHEMA,
-    TRADE_ROW_SCHEMA,
-    TradeEstimate,
-    cost_rows,
-    trade_intervals,
-    trade_rates,
-)
-from rlvr_assets.core.funnel import funnel_frame
-from rlvr_assets.core.report import (
+from rlvr_assets.core.economics.report import (
     FIGURES,
     arm_frame,
     cost_view,
@@ -24,14 +15,23 @@ from rlvr_assets.core.report import (
     trade_view,
     write_report,
 )
-from rlvr_assets.core.scoring import (
+from rlvr_assets.core.economics.trade_rate import (
+    COST_ROW_SCHEMA,
+    TRADE_ROW_SCHEMA,
+    TradeEstimate,
+    cost_rows,
+    trade_intervals,
+    trade_rates,
+)
+from rlvr_assets.core.gate.funnel import funnel_frame
+from rlvr_assets.core.kernel.scoring import (
     ArmShape,
     arm_score_table,
     arm_scores_from_items,
     bootstrap_arm_scores,
     bootstrap_differences,
 )
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.store.storage import read_frame
 from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.metadata import figure, frame_table
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
@@ -194,7 +194,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "what_the_run_shows": dg.MetadataValue.text(run_summary(curve, trade_rate, costs, funnel)),
                 **({"not_identified": dg.MetadataValue.text(banner)} if banner else {}),
                 **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
-                # the training_log's curves with their per-step table (core/report.py)
+                # the training_log's curves with their per-step table (core/economics/report.py)
                 **(
                     {"reward_curves": dg.MetadataValue.md(reward_curve_markdown(log))}
                     if has_log and log is not None
