@@ -1,4 +1,4 @@
-"""Code versions derived from source: they change with the code an asset reaches, and only with that code."""
+"""Code versions derived from source: they change with the code an asset uses, and only with that code."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ CORE = {
     "a.py": "from {pkg}.core.b import base\n\n\ndef helper():\n    return base() + 1\n",
     "b.py": "def base():\n    return 1\n",
     "c.py": (
-        "from pathlib import Path\n\nWORKER = Path(__file__).with_name('worker.py')\n\n\ndef value():\n    return 2\n"
+        "from pathlib import Path\n\nWORKER = Path(__file__).with_name('worker.py')\nCOLOUR = 'grey'\n\n\n"
+        "def value():\n    return len(WORKER.name)\n\n\ndef draw():\n    return COLOUR\n"
     ),
     "worker.py": "print('runs as a script, never imported')\n",
     "unrelated.py": "def nothing():\n    return 0\n",
@@ -56,7 +57,7 @@ def build():
 
 @pytest.fixture
 def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A throwaway package laid out like rlvr_assets: a core of whole modules and a layer of functions."""
+    """A throwaway package laid out like rlvr_assets: a core of modules and a layer of functions using them."""
     name = f"cvpkg_{uuid.uuid4().hex[:8]}"
     root = tmp_path / name
     (root / "core").mkdir(parents=True)
@@ -70,7 +71,7 @@ def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     fns = {"one": layer.one, "two": layer.two, "nested": layer.build()}
 
     def versions() -> dict[str, str]:
-        index = SourceIndex(package=name, whole_modules=f"{name}.core")
+        index = SourceIndex(package=name)
         return {k: index.version(fn) for k, fn in fns.items()}
 
     yield root, versions
@@ -95,7 +96,13 @@ def test_a_version_changes_with_the_code_it_reaches_and_only_that(package) -> No
     assert after["two"] == before["two"]
 
     before = after
-    _edit(root / "core" / "worker.py", "print(", "print('changed', ")  # the script core.c runs
+    _edit(root / "core" / "c.py", "COLOUR = 'grey'", "COLOUR = 'red'")  # c's constant only draw() uses
+    _edit(root / "core" / "c.py", "return COLOUR", "return COLOUR.upper()")
+    after = versions()
+    assert after == before  # two uses c.value, not the whole module c
+
+    before = after
+    _edit(root / "core" / "worker.py", "print(", "print('changed', ")  # the script core.c.value names
     after = versions()
     assert after["two"] != before["two"] and after["one"] == before["one"]
 
@@ -158,3 +165,78 @@ def test_missing_function_source_is_a_clear_error() -> None:
         LookupError, match=r"made_at_runtime not found in the source of rlvr_assets\.core\.training\.arms"
     ):
         SourceIndex().version(fn)  # type: ignore[arg-type]
+
+
+# --- the project's own assets: edits on a copy of the source tree, versions from the real definitions ---------
+
+PROTECTED = ("base_model", "seed_tasks", "gate_results", "policy_checkpoint")
+COSMETIC = {  # file under rlvr_assets/ -> (old, new): edits that change no table, checkpoint or score
+    "figure colour": ("core/economics/figures.py", 'GREY = "#9e9e9e"', 'GREY = "#777777"'),
+    "figure label": ("core/economics/figures.py", 'ax.set_ylabel("held-out pass@1 (%)")', 'ax.set_ylabel("pass@1")'),
+    "report heading": (
+        "core/economics/report.py",
+        '"# rlvr_assets economics report",',
+        '"# The economics report",',
+    ),
+    "held-out item count": (
+        "core/evaluation/benchmarks.py",
+        "REASONING_GYM_ITEMS = 200",
+        "REASONING_GYM_ITEMS = 150",
+    ),
+}
+TRAINING = {  # edits to what GRPO computes
+    "GRPO step code": (
+        "core/training/grpo.py",
+        "raise TrainingDiverged(state.global_step + 1, bad,",
+        "raise TrainingDiverged(state.global_step, bad,",
+    ),
+    "training constant": (
+        "core/policy/sampling.py",
+        "CPU_TRAINING_KV_TOKENS = 16_384",
+        "CPU_TRAINING_KV_TOKENS = 8_192",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def project_versions(tmp_path_factory: pytest.TempPathFactory):
+    """Code versions of the real assets (compute functions of `rlvr_assets.definitions`) over a copy of the
+    source tree, so a test can edit the copy and see which versions move."""
+    import shutil
+
+    from rlvr_assets.definitions import defs
+
+    compute = {a.key.to_user_string(): a.op.compute_fn.decorated_fn for a in defs.assets}  # type: ignore[union-attr]
+    base = tmp_path_factory.mktemp("tree")
+
+    def versions(edit: tuple[str, str, str] | None = None) -> dict[str, str]:
+        copy = base / uuid.uuid4().hex[:8] / "rlvr_assets"
+        shutil.copytree(ROOT / "rlvr_assets", copy, ignore=shutil.ignore_patterns("__pycache__"))
+        if edit is not None:
+            _edit(copy / edit[0], edit[1], edit[2])
+        index = SourceIndex(root=copy)
+        return {name: index.version(fn) for name, fn in compute.items()}
+
+    return versions, versions()
+
+
+@pytest.mark.parametrize("edit", sorted(COSMETIC))
+def test_cosmetic_and_held_out_loader_edits_leave_tasks_gate_and_checkpoints_fresh(project_versions, edit) -> None:
+    """Editing a figure, a report heading or a held-out loader's item count retrains no arm and re-gates
+    nothing (it used to: every core module an asset reached counted whole, imports included)."""
+    versions, before = project_versions
+    after = versions(COSMETIC[edit])
+    assert {k: after[k] for k in PROTECTED} == {k: before[k] for k in PROTECTED}
+    moved = {k for k in before if after[k] != before[k]}
+    # the edit is real: what does use that code is stale
+    assert moved & {"economics_report", "benchmark_scores", "smoke_suite"}, moved
+
+
+@pytest.mark.parametrize("edit", sorted(TRAINING))
+def test_an_edit_to_what_grpo_computes_makes_policy_checkpoint_stale(project_versions, edit) -> None:
+    versions, before = project_versions
+    after = versions(TRAINING[edit])
+    assert after["policy_checkpoint"] != before["policy_checkpoint"]
+    assert {k: after[k] for k in ("base_model", "seed_tasks", "gate_results")} == {
+        k: before[k] for k in ("base_model", "seed_tasks", "gate_results")
+    }
