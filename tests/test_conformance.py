@@ -38,9 +38,9 @@ from rlvr_assets.core.evaluation.benchmarks import (
     bfcl_reference_call,
     codeio_items,
     ifbench_items,
-    package_file,
     reasoning_gym_items,
 )
+from rlvr_assets.core.kernel.package_files import package_file
 from rlvr_assets.core.tasks.verifiers import verify
 
 BFCL_CATEGORIES = ("simple_python", "multiple", "live_simple")

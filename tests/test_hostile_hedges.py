@@ -2,7 +2,7 @@
 
 import pytest
 
-from rlvr_assets.core.domains.code.domain import TestCase, UnitTests
+from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
 from rlvr_assets.core.domains.code.verifier import check_code
 from rlvr_assets.core.domains.reasoning.answers import (
     check_choice_answer,

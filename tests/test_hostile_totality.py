@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.domains.code.domain import TestCase, UnitTests
+from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
 from rlvr_assets.core.domains.code.verifier import check_code
 from rlvr_assets.core.domains.function_calling.environments import parse_tool_calls
-from rlvr_assets.core.domains.instruction_following.domain import Constraint, Constraints
+from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
 from rlvr_assets.core.domains.reasoning.answers import check_expression_answer, check_json_answer
 from rlvr_assets.core.domains.reasoning.domain import NumericAnswer
 from rlvr_assets.core.evaluation.benchmarks import bfcl_items, bfcl_multi_turn_items, humaneval_items, ifbench_items

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlvr_assets.core.domains.code.domain import UnitTests
-from rlvr_assets.core.domains.function_calling.domain import BFCLCalls, BFCLMultiTurn
-from rlvr_assets.core.domains.instruction_following.domain import Constraint, Constraints
+from rlvr_assets.core.domains.code.spec import UnitTests
+from rlvr_assets.core.domains.function_calling.spec import BFCLCalls, BFCLMultiTurn
+from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
 from rlvr_assets.core.domains.reasoning.domain import NumericAnswer, Reasoning
+from rlvr_assets.core.kernel.package_files import package_file
 from rlvr_assets.core.tasks.model import PromptSpec, Provenance, Task, build_task
 from rlvr_assets.core.tasks.seeds import load_task_file
 
@@ -218,18 +219,6 @@ def _generated_codeio_items(size: int) -> LoadedItems:
         verifier = NumericAnswer(answer=entry["answer"], kind="json")
         tasks.append(_heldout(f"codeio-{i}", "reasoning", prompt, verifier, f"Answer: {entry['answer']}"))
     return LoadedItems(tasks, dropped, "its program raised on the generated input or its output is not reproducible")
-
-
-def package_file(package: str, suffix: str) -> Path:
-    """A data file inside an installed distribution, found through its metadata (no import needed)."""
-    try:
-        dist = importlib.metadata.distribution(package)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise FileNotFoundError(f"benchmark data needs the '{package}' package: run scripts/setup.sh") from exc
-    for file in dist.files or []:
-        if str(file).endswith(suffix):
-            return Path(str(file.locate()))
-    raise FileNotFoundError(f"no file ending in {suffix} inside {package}")
 
 
 def ifbench_items() -> list[Task]:

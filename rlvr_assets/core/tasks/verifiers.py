@@ -15,7 +15,7 @@ from typing import Any
 
 from rlvr_assets.core.domains import domain_of
 from rlvr_assets.core.domains.base import Solution
-from rlvr_assets.core.domains.reasoning.answers import Verdict
+from rlvr_assets.core.kernel.verdict import Verdict
 from rlvr_assets.core.tasks.model import Task
 
 _log = logging.getLogger(__name__)

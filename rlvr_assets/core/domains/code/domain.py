@@ -8,44 +8,12 @@ ground truth carries over unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
-
-from rlvr_assets.core.domains.base import PROMPT_TEXT_OPERATORS, Domain, SeedFieldError, Solution, VerifierSpecBase
+from rlvr_assets.core.domains.base import PROMPT_TEXT_OPERATORS, Domain, SeedFieldError, Solution, TaskView
+from rlvr_assets.core.domains.code.spec import UnitTests
 from rlvr_assets.core.domains.code.verifier import check_code
-from rlvr_assets.core.domains.reasoning.answers import Verdict
-
-if TYPE_CHECKING:
-    from rlvr_assets.core.tasks.model import Task
-
-
-class TestCase(VerifierSpecBase):
-    """One hidden unit test: call the function with `args`/`kwargs`; it must return `expected`."""
-
-    __test__ = False  # not a pytest class
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-    expected: Any
-
-
-class UnitTests(VerifierSpecBase):
-    """Hidden tests run in the sandbox against `entry_point`, either as `cases` (expected values stay
-    outside the sandbox) or as HumanEval-style `tests` source defining `check(candidate)`."""
-
-    type: Literal["unit_tests"] = "unit_tests"
-    entry_point: str
-    cases: list[TestCase] | None = None
-    tests: str | None = None
-    prelude: str | None = None  # code run before the candidate's (a benchmark's imports and helpers)
-
-    @model_validator(mode="after")
-    def _one_style(self) -> UnitTests:
-        if (self.cases is None) == (self.tests is None):
-            raise ValueError("give exactly one of cases or tests")
-        if self.cases is not None and not self.cases:
-            raise ValueError("cases must not be empty")
-        return self
+from rlvr_assets.core.kernel.verdict import Verdict
 
 
 def code_block(code: str) -> str:
@@ -78,7 +46,7 @@ class Code(Domain):
     def seed_known_bad(self, known_bad: list[Solution], params: Mapping[str, Any]) -> list[Solution]:
         return [code_block(k) if isinstance(k, str) and "```" not in k else k for k in known_bad]
 
-    def verify(self, task: Task, completion: Solution) -> Verdict:
+    def verify(self, task: TaskView, completion: Solution) -> Verdict:
         spec = task.verifier
         if not isinstance(spec, UnitTests):
             return Verdict(0.0, f"code task carries a {spec.type} verifier")

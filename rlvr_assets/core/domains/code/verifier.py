@@ -48,11 +48,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlvr_assets.core.domains.reasoning.answers import Verdict
+from rlvr_assets.core.kernel.verdict import Verdict
 from rlvr_assets.core.sandbox.process import SandboxLimits, _kill_group, namespace_flags, network_guard, spawn_worker
 
 if TYPE_CHECKING:
-    from rlvr_assets.core.domains.code.domain import UnitTests
+    from rlvr_assets.core.domains.code.spec import UnitTests
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
 _WORKER = Path(__file__).with_name("code_worker.py")  # run as a script, never imported

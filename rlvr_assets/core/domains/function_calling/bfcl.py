@@ -32,7 +32,7 @@ from rlvr_assets.core.domains.function_calling.tool_sandbox import (
     ToolSession,
     shared_tool_sandbox,
 )
-from rlvr_assets.core.domains.reasoning.answers import Verdict
+from rlvr_assets.core.kernel.verdict import Verdict
 
 _STANDARDIZE = re.compile(r"[ \,\.\/\-\_\*\^]")
 # BFCL's Python type mapping ("any" is checked as a string there too); other declared types are not scored.
@@ -215,7 +215,7 @@ DOC_FILES = {  # BFCL class -> its function documentation (multi_turn_func_doc/<
 
 @functools.cache
 def _class_functions(class_name: str) -> frozenset[str]:
-    from rlvr_assets.core.evaluation.benchmarks import package_file
+    from rlvr_assets.core.kernel.package_files import package_file
 
     if class_name not in DOC_FILES:
         return frozenset()

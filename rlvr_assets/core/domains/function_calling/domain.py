@@ -16,9 +16,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rlvr_assets.core.domains.base import (
     PROMPT_TEXT_OPERATORS,
@@ -27,48 +25,20 @@ from rlvr_assets.core.domains.base import (
     GroundTruth,
     SeedFieldError,
     Solution,
+    TaskView,
     VariantChange,
-    VerifierSpecBase,
     is_solution,
     parent_truth,
 )
-from rlvr_assets.core.domains.function_calling.environments import Environment, ToolCall, check_episode, system_prompt
+from rlvr_assets.core.domains.function_calling.environments import Environment, check_episode, system_prompt
 from rlvr_assets.core.domains.function_calling.environments import Episode as EnvironmentRun
-from rlvr_assets.core.domains.reasoning.answers import Verdict
+from rlvr_assets.core.domains.function_calling.spec import BFCLCalls, BFCLMultiTurn, EnvironmentOutcome, ToolCall
 from rlvr_assets.core.kernel.episodes import Episode, Message, ToolEpisode
 from rlvr_assets.core.kernel.failures import Rejected
+from rlvr_assets.core.kernel.verdict import Verdict
 
 if TYPE_CHECKING:
     from rlvr_assets.core.domains.function_calling.bfcl import BFCLTools
-    from rlvr_assets.core.tasks.model import Task
-
-
-class EnvironmentOutcome(VerifierSpecBase):
-    """The final environment state (per top-level key) and the calls that must occur, in order (arguments
-    given here must match; others are free)."""
-
-    type: Literal["environment_outcome"] = "environment_outcome"
-    expected_state: dict[str, Any] = Field(default_factory=dict)
-    required_calls: list[ToolCall] = Field(default_factory=list)
-    max_turns: int = 6
-
-
-class BFCLCalls(VerifierSpecBase):
-    """BFCL single-turn categories: the calls must match the ground truth by BFCL's AST rules."""
-
-    type: Literal["bfcl_calls"] = "bfcl_calls"
-    functions: list[dict[str, Any]]
-    ground_truth: list[dict[str, Any]]
-
-
-class BFCLMultiTurn(VerifierSpecBase):
-    """BFCL multi-turn: later user turns arrive in order; BFCL's state-based checker judges the episode."""
-
-    type: Literal["bfcl_multi_turn"] = "bfcl_multi_turn"
-    entry: dict[str, Any]  # id, initial_config, involved_classes
-    later_user_turns: list[str]
-    ground_truth: list[list[str]]
-    max_steps_per_turn: int = 5
 
 
 class FunctionCalling(Domain):
@@ -121,7 +91,7 @@ class FunctionCalling(Domain):
         env = truth.get("environment")
         return system_prompt(env.name) if isinstance(env, Environment) else None
 
-    def verify(self, task: Task, completion: Solution) -> Verdict:
+    def verify(self, task: TaskView, completion: Solution) -> Verdict:
         spec = task.verifier
         text = completion if isinstance(completion, str) else "\n".join(completion)
         if isinstance(spec, EnvironmentOutcome) and task.environment is not None:
@@ -136,7 +106,7 @@ class FunctionCalling(Domain):
             return check_bfcl_single(text, spec.functions, spec.ground_truth)
         return Verdict(0.0, f"function-calling task carries a {spec.type} verifier without an environment")
 
-    def derive_truths(self, parent: Task, changes: Sequence[VariantChange]) -> DerivedTruths:
+    def derive_truths(self, parent: TaskView, changes: Sequence[VariantChange]) -> DerivedTruths:
         """New params: a new goal (render the templated solution, replay it); a new initial state: replay
         the reference there. Wording changes keep the parent's truth."""
         truths: list[GroundTruth | Rejected] = []
@@ -153,10 +123,10 @@ class FunctionCalling(Domain):
                 truths.append(parent_truth(parent))
         return DerivedTruths(truths)
 
-    def unstated_params(self, variant: Task) -> list[str]:
+    def unstated_params(self, variant: TaskView) -> list[str]:
         return [k for k, val in variant.prompt.params.items() if str(val) not in variant.prompt_text]
 
-    def start_episode(self, task: Task) -> Episode:
+    def start_episode(self, task: TaskView) -> Episode:
         spec = task.verifier
         if isinstance(spec, BFCLMultiTurn):
             return BFCLEpisode(list(task.messages), spec)
@@ -235,7 +205,7 @@ def solution_templates(reference: list[str], required_calls: list[Any], known_ba
     )
 
 
-def rendered_solution(task: Task, params: dict[str, Any]) -> tuple[list[str], list[ToolCall], list[list[str]]]:
+def rendered_solution(task: TaskView, params: dict[str, Any]) -> tuple[list[str], list[ToolCall], list[list[str]]]:
     """The task's reference turns, required calls and known-bad turns for `params`."""
     assert task.solution_program is not None
     templates = json.loads(task.solution_program)
@@ -260,7 +230,7 @@ def replay_expected_state(
     return {key: episode.state.get(key) for key in keys}
 
 
-def derive_goal_truth(parent: Task, params: dict[str, Any], environment: Environment) -> GroundTruth | Rejected:
+def derive_goal_truth(parent: TaskView, params: dict[str, Any], environment: Environment) -> GroundTruth | Rejected:
     """Verifier, reference and known-bad turns of `parent` with its goal re-parametrised by `params`."""
     spec = parent.verifier
     if not isinstance(spec, EnvironmentOutcome) or parent.solution_program is None:
@@ -276,7 +246,7 @@ def derive_goal_truth(parent: Task, params: dict[str, Any], environment: Environ
     return GroundTruth(spec.model_copy(update={"expected_state": expected, "required_calls": calls}), reference, bad)
 
 
-def _replayed_truth(parent: Task, environment: Environment) -> GroundTruth | Rejected:
+def _replayed_truth(parent: TaskView, environment: Environment) -> GroundTruth | Rejected:
     """The expected state re-derived by replaying the parent's reference in a new initial state."""
     spec = parent.verifier
     if not isinstance(spec, EnvironmentOutcome) or parent.environment is None:

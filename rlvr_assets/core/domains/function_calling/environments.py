@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rlvr_assets.core.domains.reasoning.answers import Verdict
+from rlvr_assets.core.domains.function_calling.spec import ToolCall
+from rlvr_assets.core.kernel.verdict import Verdict
 
 if TYPE_CHECKING:
-    from rlvr_assets.core.domains.function_calling.domain import EnvironmentOutcome
+    from rlvr_assets.core.domains.function_calling.spec import EnvironmentOutcome
     from rlvr_assets.core.domains.function_calling.tool_sandbox import ToolSandbox
 
 
@@ -32,14 +33,6 @@ class Environment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: Literal["filesystem", "calendar", "bank"]
     initial_state: dict[str, Any] = Field(default_factory=dict)
-
-
-class ToolCall(BaseModel):
-    """One parsed tool call: a tool name and its JSON arguments (data, never code)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
 
 
 TOOL_PROTOCOL = (

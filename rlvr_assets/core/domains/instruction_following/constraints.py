@@ -17,10 +17,10 @@ import string
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rlvr_assets.core.domains.reasoning.answers import Verdict
+from rlvr_assets.core.kernel.verdict import Verdict
 
 if TYPE_CHECKING:
-    from rlvr_assets.core.domains.instruction_following.domain import Constraint, Constraints
+    from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
 
 _NEEDS_NLTK_DATA = {"length_constraints:number_sentences", "change_case:capital_word_frequency"}
 _RELATIONS = ("less than", "at least")

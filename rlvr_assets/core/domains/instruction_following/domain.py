@@ -8,29 +8,12 @@ format-example operators do not apply.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from pydantic import Field
-
-from rlvr_assets.core.domains.base import PROMPT_TEXT_OPERATORS, Domain, SeedFieldError, Solution, VerifierSpecBase
+from rlvr_assets.core.domains.base import PROMPT_TEXT_OPERATORS, Domain, SeedFieldError, Solution, TaskView
 from rlvr_assets.core.domains.instruction_following.constraints import check_constraints, known_constraint_ids
-from rlvr_assets.core.domains.reasoning.answers import Verdict
-
-if TYPE_CHECKING:
-    from rlvr_assets.core.tasks.model import Task
-
-
-class Constraint(VerifierSpecBase):
-    id: str
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-
-
-class Constraints(VerifierSpecBase):
-    """Every constraint must hold (ids from the project's checker registry)."""
-
-    type: Literal["constraints"] = "constraints"
-    constraints: list[Constraint] = Field(min_length=1)
-    registry: Literal["ifeval", "ifbench"] = "ifeval"  # which checker family the ids come from
+from rlvr_assets.core.domains.instruction_following.spec import Constraints
+from rlvr_assets.core.kernel.verdict import Verdict
 
 
 class InstructionFollowing(Domain):
@@ -58,7 +41,7 @@ class InstructionFollowing(Domain):
                 raise SeedFieldError(f"constraints.{i}.id", f"no checker for constraint id {cid!r}")
         return {"verifier": Constraints(constraints=constraints), "reference_solution": record["reference"]}
 
-    def verify(self, task: Task, completion: Solution) -> Verdict:
+    def verify(self, task: TaskView, completion: Solution) -> Verdict:
         spec = task.verifier
         if not isinstance(spec, Constraints):
             return Verdict(0.0, f"instruction-following task carries a {spec.type} verifier")

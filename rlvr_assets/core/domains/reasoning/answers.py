@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
+
+from rlvr_assets.core.kernel.verdict import Verdict
 
 _INTEGER = r"(?:\d{1,3}(?:,\d{3})+|\d+)"  # 12, 1,234 (commas group thousands: "5,7" is two numbers)
 _BRACED = r"\{\s*[-−]?\d[\d,]*(?:\.\d+)?\s*\}"
@@ -59,27 +60,6 @@ _WORDS = {
 _NUMBER_OR_WORD = re.compile(_NUMBER + r"|\b(?:" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
 _BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")  # one level of nested braces: \boxed{\frac{3}{4}}
 _ANSWER_MARK = re.compile(r"answer\s*(?:is|=|:)[ \t]*", re.IGNORECASE)
-_MAX_REASON = 300
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A reward and why. The reason and the parsed answer are bounded (300 characters, then an ellipsis):
-    they are for people and logs, and a 100 KB answer must not make a 100 KB reason."""
-
-    reward: float
-    reason: str
-    parsed: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "reason", bounded(self.reason))
-        if self.parsed is not None:
-            object.__setattr__(self, "parsed", bounded(self.parsed))
-
-
-def bounded(text: str, limit: int = _MAX_REASON) -> str:
-    """`text` cut to `limit` characters, the cut marked with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _LATEX_PARTS = re.compile(r"(-?)(\d+)?\\[dt]?frac(?:\{(-?[\d.]+)\}|(\d))(?:\{(-?[\d.]+)\}|(\d))")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from rlvr_assets.core.domains.base import (
     PROMPT_TEXT_OPERATORS,
@@ -19,12 +19,12 @@ from rlvr_assets.core.domains.base import (
     GroundTruth,
     SeedFieldError,
     Solution,
+    TaskView,
     VariantChange,
     VerifierSpecBase,
     parent_truth,
 )
 from rlvr_assets.core.domains.reasoning.answers import (
-    Verdict,
     check_choice_answer,
     check_expression_answer,
     check_json_answer,
@@ -32,9 +32,7 @@ from rlvr_assets.core.domains.reasoning.answers import (
 )
 from rlvr_assets.core.domains.reasoning.solutions import run_solution
 from rlvr_assets.core.kernel.failures import Rejected
-
-if TYPE_CHECKING:
-    from rlvr_assets.core.tasks.model import Task
+from rlvr_assets.core.kernel.verdict import Verdict
 
 
 class NumericAnswer(VerifierSpecBase):
@@ -84,14 +82,14 @@ class Reasoning(Domain):
             "solution_program": record.get("solution"),
         }
 
-    def verify(self, task: Task, completion: Solution) -> Verdict:
+    def verify(self, task: TaskView, completion: Solution) -> Verdict:
         spec = task.verifier
         if not isinstance(spec, NumericAnswer):
             return Verdict(0.0, f"reasoning task carries a {spec.type} verifier")
         text = completion if isinstance(completion, str) else "\n".join(completion)
         return _CHECKERS[spec.kind](text, spec.answer)
 
-    def derive_truths(self, parent: Task, changes: Sequence[VariantChange]) -> DerivedTruths:
+    def derive_truths(self, parent: TaskView, changes: Sequence[VariantChange]) -> DerivedTruths:
         """New params: run the parent's `solve` on them (one sandboxed process for all changes)."""
         if not parent.solution_program:
             return super().derive_truths(parent, changes)
@@ -112,7 +110,7 @@ class Reasoning(Domain):
                 )
         return DerivedTruths(truths, run.cpu_seconds)
 
-    def unstated_params(self, variant: Task) -> list[str]:
+    def unstated_params(self, variant: TaskView) -> list[str]:
         shown = set(re.findall(r"\d+(?:\.\d+)?", variant.prompt_text))
         return [
             k

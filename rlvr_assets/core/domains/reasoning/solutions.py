@@ -49,7 +49,7 @@ def _children_cpu() -> float:
 
 def run_solution(program: str, param_sets: list[dict[str, Any]], limits: SandboxLimits | None = None) -> SolutionRun:
     """Evaluate `solve(**params)` for each param set in one job of the code sandbox."""
-    from rlvr_assets.core.domains.code.domain import TestCase, UnitTests
+    from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
     from rlvr_assets.core.domains.code.verifier import CodeSandbox
 
     if not param_sets:
