@@ -12,11 +12,11 @@ import torch
 from safetensors.torch import load_file
 
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
-from rlvr_assets.core.gate.frames import training_log_frame
 from rlvr_assets.core.policy.models import materialize_base_model
 from rlvr_assets.core.tasks.seeds import parse_seed_record
 from rlvr_assets.core.tasks.verifiers import make_trl_reward
 from rlvr_assets.core.training.dynamic_sampling import PassRateTracker
+from rlvr_assets.core.training.frames import training_log_frame
 from rlvr_assets.core.training.grpo import (
     TrainingDiverged,
     attention_backends,

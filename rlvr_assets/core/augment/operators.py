@@ -10,7 +10,6 @@ gate's V_faithful checks against.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from typing import Any
 
 from rlvr_assets.core.domains import REGISTRY, domain_of
 from rlvr_assets.core.domains.base import Domain, VariantChange
-from rlvr_assets.core.domains.function_calling.environments import Environment
 from rlvr_assets.core.kernel.failures import Rejected
 from rlvr_assets.core.tasks.model import PromptSpec, Provenance, Task, build_task
 
@@ -29,7 +27,7 @@ class Proposal:
 
     prompt: PromptSpec
     rng_seed: int
-    environment: Environment | None = None
+    environment: Any = None  # a new environment (the domain's type), or None to keep the parent's
 
 
 @dataclass(frozen=True)
@@ -131,9 +129,6 @@ def _generic_names(prompt: PromptSpec) -> dict[str, Any] | Rejected:
 OBSCURE_FRAME = (
     'A colleague left you this note without further explanation: "{question}" Work out what is needed and handle it.'
 )
-_DISTRACTOR_WORDS = ["budget", "invoice", "recipe", "holiday", "minutes", "ideas", "contacts", "poem"]
-_DISTRACTOR_TITLES = ["yoga", "book club", "call with Ana", "plumber", "piano lesson", "car service"]
-_DAYS = ["mon", "tue", "wed", "thu", "fri"]
 
 
 def _add_hint(prompt: PromptSpec, domain: Domain) -> dict[str, Any] | Rejected:
@@ -166,34 +161,17 @@ def _obscure_goal(prompt: PromptSpec) -> dict[str, Any] | Rejected:
 
 
 def _distractors(task: Task, rng_seed: int, draws: int) -> list[Proposal] | Rejected:
-    """New initial states: the parent's state plus entities the task must leave alone."""
+    """New initial states: the parent's state plus entities the task must leave alone (the domain draws them)."""
     env = task.environment
     if env is None:
         return Rejected("task has no environment")
+    domain = domain_of(task)
     proposals = []
     for draw in range(draws):
-        rng = _rng(task, "add_distractors", rng_seed + draw)
-        state = json.loads(json.dumps(env.initial_state))
-        if env.name == "filesystem":
-            for _ in range(rng.randint(1, 2)):
-                word = rng.choice(_DISTRACTOR_WORDS)
-                state.setdefault("files", {})[f"misc/{word}-{rng.randint(1, 99)}.txt"] = f"{word} {rng.randint(1, 999)}"
-        elif env.name == "calendar":
-            events = state.setdefault("events", [])
-            for _ in range(rng.randint(1, 2)):
-                start = rng.randint(6, 20)
-                events.append(
-                    {
-                        "id": f"x{len(events) + 1}",
-                        "title": rng.choice(_DISTRACTOR_TITLES),
-                        "day": rng.choice(_DAYS),
-                        "start": start,
-                        "end": start + 1,
-                    }
-                )
-        else:
-            state.setdefault("accounts", {})[f"{rng.choice(_DISTRACTOR_WORDS)}-fund"] = rng.randint(1, 500) * 100
-        proposals.append(Proposal(task.prompt, rng_seed + draw, env.model_copy(update={"initial_state": state})))
+        changed = domain.add_distractors(env, _rng(task, "add_distractors", rng_seed + draw))
+        if isinstance(changed, Rejected):
+            return changed
+        proposals.append(Proposal(task.prompt, rng_seed + draw, changed))
     return proposals
 
 

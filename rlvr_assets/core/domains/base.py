@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,6 +165,11 @@ class Domain(ABC):
     def unstated_params(self, variant: TaskView) -> list[str]:
         """Params the variant's prompt fails to state (a faithful variant states what its truth depends on)."""
         return []
+
+    def add_distractors(self, environment: Any, rng: random.Random) -> Any:
+        """A new initial environment: the parent's plus entities the task must leave alone (domains whose
+        tasks run in an environment override this)."""
+        return Rejected(f"{self.name} tasks have no environment to add distractors to")
 
     def start_episode(self, task: TaskView) -> Episode:
         """A rollout of `task`: single turn unless the domain runs live episodes."""

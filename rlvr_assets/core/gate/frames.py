@@ -5,7 +5,6 @@ Explicit schemas keep a column typed even when every row of one partition is nul
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 
 import polars as pl
 
@@ -13,7 +12,6 @@ from rlvr_assets.core.augment.operators import Attempt
 from rlvr_assets.core.config import PricesConfig
 from rlvr_assets.core.gate.factors import GateRun
 from rlvr_assets.core.tasks.model import Task
-from rlvr_assets.core.training.grpo import StepLog
 
 TASK_SCHEMA = {
     "task_id": pl.String,
@@ -223,32 +221,3 @@ def rollout_cache_frame(
 def cached_rollouts(frame: pl.DataFrame, rollout_key: str) -> dict[str, tuple[list[float], int]]:
     hits = frame.filter(pl.col("rollout_key") == rollout_key)
     return {r["variant_id"]: (list(r["rewards"]), int(r["tokens"])) for r in hits.iter_rows(named=True)}
-
-
-TRAINING_LOG_SCHEMA = {
-    "arm": pl.String,
-    "seed": pl.Int64,
-    "step": pl.Int64,
-    "reward": pl.Float64,
-    "reward_std": pl.Float64,
-    "frac_reward_zero_std": pl.Float64,
-    "zero_gradient": pl.Boolean,
-    "loss": pl.Float64,
-    "kl": pl.Float64,
-    "entropy": pl.Float64,
-    "mean_completion_length": pl.Float64,
-    "grad_norm": pl.Float64,
-    "seconds": pl.Float64,
-    "prompts_redrawn": pl.Int64,
-    "prompts_forced": pl.Int64,
-    "prompt_ids": pl.List(pl.String),
-}
-
-
-def training_log_frame(arm: str, seed: int, log: Sequence[StepLog]) -> pl.DataFrame:
-    """The `training_log` rows of one arm and training seed (typed, so an all-null `kl` still stores)."""
-    rows = [
-        {"arm": arm, "seed": seed, **asdict(s), "prompt_ids": list(s.prompt_ids), "zero_gradient": s.zero_gradient}
-        for s in log
-    ]
-    return pl.DataFrame(rows, schema=TRAINING_LOG_SCHEMA)

@@ -9,13 +9,14 @@ from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.economics.report import reward_curve_markdown
 from rlvr_assets.core.evaluation.benchmarks import registry
 from rlvr_assets.core.evaluation.greedy import eval_sampling, evaluate_items
-from rlvr_assets.core.gate.frames import frame_to_tasks, tasks_to_frame, training_log_frame
+from rlvr_assets.core.gate.frames import frame_to_tasks, tasks_to_frame
 from rlvr_assets.core.kernel.failures import Rejected
 from rlvr_assets.core.kernel.scoring import arm_macro_score
 from rlvr_assets.core.policy.sampling import load_policy
 from rlvr_assets.core.store.storage import write_frame
 from rlvr_assets.core.training.arms import arm_corpus, corpus_hash
 from rlvr_assets.core.training.dynamic_sampling import gate_pass_rates
+from rlvr_assets.core.training.frames import training_log_frame
 from rlvr_assets.core.training.grpo import TrainingResult
 from rlvr_assets.core.training.launch import TRAINING_POOL, TrainingJob, from_plain
 from rlvr_assets.core.training.lineage import arm_lineage, lineage_frame, rejected_frame

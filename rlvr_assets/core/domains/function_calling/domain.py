@@ -13,6 +13,7 @@ calling too: their specs (`BFCLCalls`, `BFCLMultiTurn`) are checked by BFCL's ru
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from rlvr_assets.core.domains.base import (
     is_solution,
     parent_truth,
 )
+from rlvr_assets.core.domains.function_calling.distractors import add_distractors
 from rlvr_assets.core.domains.function_calling.environments import Environment, check_episode, system_prompt
 from rlvr_assets.core.domains.function_calling.environments import Episode as EnvironmentRun
 from rlvr_assets.core.domains.function_calling.spec import BFCLCalls, BFCLMultiTurn, EnvironmentOutcome, ToolCall
@@ -125,6 +127,9 @@ class FunctionCalling(Domain):
 
     def unstated_params(self, variant: TaskView) -> list[str]:
         return [k for k, val in variant.prompt.params.items() if str(val) not in variant.prompt_text]
+
+    def add_distractors(self, environment: Any, rng: random.Random) -> Any:
+        return add_distractors(environment, rng)
 
     def start_episode(self, task: TaskView) -> Episode:
         spec = task.verifier
