@@ -30,7 +30,7 @@ from pathlib import Path
 
 from rlvr_assets.core.config import ModelConfig, SamplingConfig, TrainingConfig
 from rlvr_assets.core.evaluation.benchmarks import registry
-from rlvr_assets.core.evaluation.greedy import ItemResult, evaluate_items
+from rlvr_assets.core.evaluation.per_item import ItemResult, evaluate_items
 from rlvr_assets.core.kernel.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
 from rlvr_assets.core.policy.models import ensure_base_model
 from rlvr_assets.core.policy.rollouts import sample_rollouts

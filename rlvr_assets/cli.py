@@ -407,7 +407,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import polars as pl
 
     from rlvr_assets.core.evaluation.benchmarks import registry
-    from rlvr_assets.core.evaluation.greedy import eval_sampling
+    from rlvr_assets.core.evaluation.per_item import eval_sampling
     from rlvr_assets.core.evaluation.suite import evaluate_suite, suite_score
     from rlvr_assets.core.store.storage import write_frame
 

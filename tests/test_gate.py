@@ -4,7 +4,7 @@ import pytest
 
 from rlvr_assets.core.augment.operators import apply_operators
 from rlvr_assets.core.config import GateConfig
-from rlvr_assets.core.domains.reasoning.domain import NumericAnswer
+from rlvr_assets.core.domains.reasoning.spec import NumericAnswer
 from rlvr_assets.core.gate.factors import (
     check_distinct,
     check_faithful,

@@ -14,7 +14,7 @@ from rlvr_assets.core.domains.code.verifier import check_code
 from rlvr_assets.core.domains.function_calling.environments import parse_tool_calls
 from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
 from rlvr_assets.core.domains.reasoning.answers import check_expression_answer, check_json_answer
-from rlvr_assets.core.domains.reasoning.domain import NumericAnswer
+from rlvr_assets.core.domains.reasoning.spec import NumericAnswer
 from rlvr_assets.core.evaluation.benchmarks import bfcl_items, bfcl_multi_turn_items, humaneval_items, ifbench_items
 from rlvr_assets.core.tasks.model import Task
 from rlvr_assets.core.tasks.seeds import load_task_file

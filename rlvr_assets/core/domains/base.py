@@ -4,7 +4,7 @@ A domain owns its seed fields and their validation, its default texts, its verif
 verifier, how ground truth is re-derived for a variant (used by the operators to build the variant and by
 the gate to check it), its operator hooks (which catalogue operators apply, and the domain's hint,
 format-example and vague-instruction texts) and how one of its tasks is rolled out (single turn or a live
-episode). Adding a domain is one module in this package plus one line in the registry (`__init__.py`).
+episode). Adding a domain is one folder in this package plus one line in the registry (`__init__.py`).
 """
 
 from __future__ import annotations

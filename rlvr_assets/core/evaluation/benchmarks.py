@@ -22,7 +22,8 @@ from typing import Any
 from rlvr_assets.core.domains.code.spec import UnitTests
 from rlvr_assets.core.domains.function_calling.spec import BFCLCalls, BFCLMultiTurn
 from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
-from rlvr_assets.core.domains.reasoning.domain import NumericAnswer, Reasoning
+from rlvr_assets.core.domains.reasoning.domain import Reasoning
+from rlvr_assets.core.domains.reasoning.spec import NumericAnswer
 from rlvr_assets.core.kernel.package_files import package_file
 from rlvr_assets.core.tasks.model import PromptSpec, Provenance, Task, build_task
 from rlvr_assets.core.tasks.seeds import load_task_file

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from rlvr_assets.core.config import SamplingConfig
-from rlvr_assets.core.evaluation import greedy
 from rlvr_assets.core.evaluation.benchmarks import Benchmark
+from rlvr_assets.core.evaluation.per_item import greedy
 from rlvr_assets.core.kernel.scoring import MacroScore, bootstrap_mean_ci, macro_score_ci, pass_at_k
 from rlvr_assets.core.policy.rollouts import sample_rollouts
 from rlvr_assets.core.policy.sampling import Policy

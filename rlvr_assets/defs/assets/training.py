@@ -8,7 +8,7 @@ import polars as pl
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.economics.report import reward_curve_markdown
 from rlvr_assets.core.evaluation.benchmarks import registry
-from rlvr_assets.core.evaluation.greedy import eval_sampling, evaluate_items
+from rlvr_assets.core.evaluation.per_item import eval_sampling, evaluate_items
 from rlvr_assets.core.gate.frames import frame_to_tasks, tasks_to_frame
 from rlvr_assets.core.kernel.failures import Rejected
 from rlvr_assets.core.kernel.scoring import arm_macro_score

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from rlvr_assets.core.domains.base import (
     PROMPT_TEXT_OPERATORS,
@@ -21,7 +21,6 @@ from rlvr_assets.core.domains.base import (
     Solution,
     TaskView,
     VariantChange,
-    VerifierSpecBase,
     parent_truth,
 )
 from rlvr_assets.core.domains.reasoning.answers import (
@@ -31,21 +30,9 @@ from rlvr_assets.core.domains.reasoning.answers import (
     check_numeric_answer,
 )
 from rlvr_assets.core.domains.reasoning.solutions import run_solution
+from rlvr_assets.core.domains.reasoning.spec import NumericAnswer
 from rlvr_assets.core.kernel.failures import Rejected
 from rlvr_assets.core.kernel.verdict import Verdict
-
-
-class NumericAnswer(VerifierSpecBase):
-    """The final answer must equal `answer`: a number (integer, fraction, decimal), a choice letter, a
-    symbolic expression (compared with sympy), or a JSON value (compared structurally)."""
-
-    type: Literal["numeric_answer"] = "numeric_answer"
-    answer: str
-    kind: Literal["number", "choice", "expression", "json"] = "number"
-
-    def summary(self) -> str:
-        return self.answer
-
 
 _CHECKERS = {
     "number": check_numeric_answer,
