@@ -29,8 +29,9 @@ from rlvr_assets.defs.partitions import arm_keys
 from rlvr_assets.defs.resources import DuckDBPolarsIOManager
 
 
-def build_definitions(cfg: PipelineConfig) -> dg.Definitions:
-    """Everything for one pipeline config: partitions come from its arms and cost ratios."""
+def build_definitions(cfg: PipelineConfig, index: SourceIndex | None = None) -> dg.Definitions:
+    """Everything for one pipeline config: partitions come from its arms and cost ratios. `index`: where
+    code versions are read from (the installed source by default; a test passes an edited copy)."""
     assets = [
         base_model,
         seed_tasks,
@@ -43,7 +44,7 @@ def build_definitions(cfg: PipelineConfig) -> dg.Definitions:
         *build_economics_assets(cfg),
     ]
     return dg.Definitions(
-        assets=with_owners(with_code_versions(assets, SourceIndex(), settings_versions(cfg)), cfg.owners),
+        assets=with_owners(with_code_versions(assets, index or SourceIndex(), settings_versions(cfg)), cfg.owners),
         asset_checks=CHECKS,
         jobs=JOBS,
         sensors=[build_seed_sensor(cfg), automation_sensor],

@@ -10,6 +10,7 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from rlvr_assets.core.store.code_versions import SourceIndex
@@ -240,3 +241,75 @@ def test_an_edit_to_what_grpo_computes_makes_policy_checkpoint_stale(project_ver
     assert {k: after[k] for k in ("base_model", "seed_tasks", "gate_results")} == {
         k: before[k] for k in ("base_model", "seed_tasks", "gate_results")
     }
+
+
+def _materialize_everything_once(graph, arm: str) -> dg.DagsterInstance:
+    """An instance that has materialized every asset (the arm's partition of partitioned ones) with the code
+    versions of `graph` and consistent input provenance: as after a full run, with nothing computed."""
+    from dagster._core.definitions.data_version import (
+        CODE_VERSION_TAG,
+        DATA_VERSION_TAG,
+        INPUT_DATA_VERSION_TAG_PREFIX,
+        INPUT_EVENT_POINTER_TAG_PREFIX,
+    )
+
+    instance = dg.DagsterInstance.ephemeral()
+
+    def partition(key: dg.AssetKey) -> str | None:
+        return arm if graph.get(key).partitions_def is not None else None
+
+    for key in graph.toposorted_asset_keys:
+        node = graph.get(key)
+        if node.partitions_def is not None and arm not in node.partitions_def.get_partition_keys():
+            continue  # partitioned by cost ratio: not upstream of the protected assets
+        tags = {CODE_VERSION_TAG: node.code_version, DATA_VERSION_TAG: "v1"}
+        for parent in node.parent_keys:
+            where = [partition(parent)] if partition(parent) else None
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=parent, asset_partitions=where), limit=1
+            ).records
+            if not records:
+                break  # downstream of a skipped asset (the economics end): not upstream of the protected ones
+            tags[f"{INPUT_DATA_VERSION_TAG_PREFIX}/{parent.to_user_string()}"] = "v1"
+            tags[f"{INPUT_EVENT_POINTER_TAG_PREFIX}/{parent.to_user_string()}"] = str(records[0].storage_id)
+        else:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition(key), tags=tags))
+    return instance
+
+
+def test_dagster_sees_cosmetic_edits_as_fresh_and_a_grpo_edit_as_stale(tmp_path: Path) -> None:
+    """The same two directions through Dagster's own staleness API (what the UI's "Materialize unsynced",
+    the schedule and `rlvr-assets run` ask): definitions built from an edited copy of the source, against an
+    instance that materialized everything with the unedited code."""
+    import shutil
+
+    from rlvr_assets.core.config import load_config
+    from rlvr_assets.definitions import build_definitions
+    from rlvr_assets.defs.staleness import stale_status_resolver
+
+    copy = tmp_path / "rlvr_assets"
+    shutil.copytree(ROOT / "rlvr_assets", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    cfg = load_config()
+    graph = build_definitions(cfg, SourceIndex(root=copy)).resolve_asset_graph()
+    arm = graph.get(dg.AssetKey("policy_checkpoint")).partitions_def.get_partition_keys()[0]
+    instance = _materialize_everything_once(graph, arm)
+
+    def statuses() -> dict[str, tuple[str, tuple[str, ...]]]:
+        edited = build_definitions(cfg, SourceIndex(root=copy)).resolve_asset_graph()
+        resolver = stale_status_resolver(instance, edited)
+        out = {}
+        for name in PROTECTED:
+            key = dg.AssetKey(name)
+            part = arm if edited.get(key).partitions_def is not None else None
+            causes = tuple(c.reason for c in resolver.get_stale_root_causes(key, part))
+            out[name] = (resolver.get_status(key, part).name, causes)
+        return out
+
+    assert statuses() == dict.fromkeys(PROTECTED, ("FRESH", ()))
+    for file, old, new in COSMETIC.values():
+        _edit(copy / file, old, new)
+    assert statuses() == dict.fromkeys(PROTECTED, ("FRESH", ()))
+    _edit(copy / TRAINING["GRPO step code"][0], *TRAINING["GRPO step code"][1:])
+    after = statuses()
+    assert after["policy_checkpoint"] == ("STALE", ("has a new code version",))
+    assert all(after[name] == ("FRESH", ()) for name in ("base_model", "seed_tasks", "gate_results"))
