@@ -81,6 +81,11 @@ def namespace_flags() -> tuple[tuple[str, ...], bool]:
     return flags, False
 
 
+# The worker kit: code_worker.py (this folder) runs Python jobs, and its framing, probing, fd-hygiene and uid
+# sweeping helpers are shared by every other sandbox worker. A worker starts isolated (`python -I`), so it
+# cannot import the package: its one bootstrap is to put this folder on sys.path and `import code_worker`
+# (see domains/function_calling/tool_worker.py). No other module touches sys.path (tests/test_layers.py).
+CODE_WORKER = Path(__file__).with_name("code_worker.py")
 WORKER_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "TMPDIR": "/tmp"}
 
 

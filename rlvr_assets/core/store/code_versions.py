@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -285,10 +286,16 @@ class SourceIndex:
         self._whole(target, parts)
 
     def _follow_string(self, module: _Module, text: str, parts: dict[str, str]) -> None:
-        if text.endswith(".py") and text[:-3].isidentifier() and module.path.with_name(text).is_file():
-            # a sibling run as a script (`Path(__file__).with_name("worker.py")`) is code this runs
-            package = module.name if module.path.name == "__init__.py" else module.name.rpartition(".")[0]
-            self._whole(f"{package}.{text[:-3]}", parts)
+        if text.endswith(".py"):
+            # a script this runs: a sibling (`Path(__file__).with_name("worker.py")`) or a path relative to the
+            # file (`os.path.join(__file__, "../../sandbox/code_worker.py")`, a worker's kit)
+            for candidate in (module.path.parent / text, module.path / text):
+                script = Path(os.path.normpath(candidate))
+                if script.is_file() and script.is_relative_to(self._root):
+                    relative = script.relative_to(self._root).with_suffix("").parts
+                    if all(part.isidentifier() for part in relative):
+                        self._whole(".".join((self._package, *relative)), parts)
+                        return
             return
         match = _TARGET.match(text)
         if match and self._is_module(match[1]):

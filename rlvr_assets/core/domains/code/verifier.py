@@ -45,17 +45,23 @@ import select
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlvr_assets.core.kernel.verdict import Verdict
-from rlvr_assets.core.sandbox.process import SandboxLimits, _kill_group, namespace_flags, network_guard, spawn_worker
+from rlvr_assets.core.sandbox.process import (
+    CODE_WORKER,
+    SandboxLimits,
+    _kill_group,
+    namespace_flags,
+    network_guard,
+    spawn_worker,
+)
 
 if TYPE_CHECKING:
     from rlvr_assets.core.domains.code.spec import UnitTests
 
 _CODE_BLOCK = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
-_WORKER = Path(__file__).with_name("code_worker.py")  # run as a script, never imported
+_WORKER = CODE_WORKER  # run as a script, never imported
 
 
 def extract_code(completion: str) -> str:

@@ -30,7 +30,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "code"))  # code_worker
+# The one bootstrap of a sandbox worker: the worker kit's folder on sys.path (see sandbox/process.py).
+sys.path.insert(
+    0, os.path.dirname(os.path.normpath(os.path.join(os.path.abspath(__file__), "../../../sandbox/code_worker.py")))
+)
 import code_worker as cw  # the generic sandbox helpers: framing, probing, fd hygiene
 
 UID_FIRST, UID_LAST = 61001, 61999  # sessions' uids: disjoint from the code sandbox's jobs

@@ -1,4 +1,5 @@
-"""The sandbox worker of `rlvr_assets.core.domains.code.verifier`, run as a script: `python -I -B code_worker.py`.
+"""The Python job worker of the sandbox (used by `rlvr_assets.core.domains.code.verifier`), run as a script:
+`python -I -B code_worker.py`; also the worker kit other sandbox workers import (see `sandbox/process.py`).
 
 It runs isolated (-I), so it imports nothing from rlvr_assets, and the package never imports it. The script
 is read once at startup; only the job processes it forks are chrooted, never the worker itself.
