@@ -220,3 +220,14 @@ def test_the_schema_knows_exactly_the_benchmarks_the_registry_serves() -> None:
     """config.py checks `eval.benchmarks` against its own list (it imports nothing from core/), so that list
     must be the registry's paper10, in order."""
     assert tuple(b.name for b in registry(Path("."))["paper10"]) == PAPER10_BENCHMARKS
+
+
+def test_each_registered_domain_is_one_folder() -> None:
+    """Adding a domain is one folder under core/domains/ (plus its registry line): its class and every spec
+    type it declares live in `core/domains/<name>/`."""
+    from rlvr_assets.core.domains import REGISTRY
+
+    for name, domain in REGISTRY.items():
+        folder = f"rlvr_assets.core.domains.{name}."
+        assert type(domain).__module__.startswith(folder), (name, type(domain).__module__)
+        assert all(spec.__module__.startswith(folder) for spec in domain.spec_types), name
