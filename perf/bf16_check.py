@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from rlvr_assets.core.seeds import load_task_file
+from rlvr_assets.core.tasks.seeds import load_task_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

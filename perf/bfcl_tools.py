@@ -17,11 +17,11 @@ import secrets
 import time
 from typing import Any
 
-from rlvr_assets.core.benchmarks import bfcl_multi_turn_items
-from rlvr_assets.core.bfcl import BFCLTools
-from rlvr_assets.core.domains.function_calling import BFCLMultiTurn
-from rlvr_assets.core.sandbox import SandboxLimits, run_python
-from rlvr_assets.core.tool_sandbox import shared_tool_sandbox
+from rlvr_assets.core.domains.function_calling.bfcl import BFCLTools
+from rlvr_assets.core.domains.function_calling.spec import BFCLMultiTurn
+from rlvr_assets.core.domains.function_calling.tool_sandbox import shared_tool_sandbox
+from rlvr_assets.core.evaluation.benchmarks import bfcl_multi_turn_items
+from rlvr_assets.core.sandbox.process import SandboxLimits, run_python
 
 # the replaced path, kept here only as the baseline
 _PER_CALL_PROGRAM = """

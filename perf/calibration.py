@@ -1,6 +1,6 @@
 """Calibration of the trade-rate intervals and verdicts by simulation (issue 19): coverage of the 95% rho
 intervals and of the rho_cost lower bound, false `pays` when the true rho_cost is 1, false `identified` when
-the human slope is 0, at 48 and 500 items and 1 and 3 seeds. The model and the truth: core/calibration.py.
+the human slope is 0, at 48 and 500 items and 1 and 3 seeds. The model and the truth: core/economics/calibration.py.
 
     PYTHONPATH=. python perf/calibration.py [--studies 500] [--samples 600]
 
@@ -12,7 +12,7 @@ import os
 import platform
 import time
 
-from rlvr_assets.core.calibration import calibrate, calibration_table
+from rlvr_assets.core.economics.calibration import calibrate, calibration_table
 
 
 def main() -> None:

@@ -15,12 +15,12 @@ import json
 import time
 from pathlib import Path
 
+from rlvr_assets.core.audit.probes import probe_variant, probe_verifier
+from rlvr_assets.core.augment.operators import OPERATORS, apply_operators
 from rlvr_assets.core.domains import domain_of
 from rlvr_assets.core.domains.base import VariantChange
-from rlvr_assets.core.gate_probes import probe_variant, probe_verifier
-from rlvr_assets.core.operators import OPERATORS, apply_operators
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.verifiers import verify
+from rlvr_assets.core.tasks.seeds import load_seed_dir
+from rlvr_assets.core.tasks.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 

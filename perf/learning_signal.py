@@ -28,17 +28,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import ModelConfig, SamplingConfig, TrainingConfig
-from rlvr_assets.core.evaluation import ItemResult, evaluate_items
-from rlvr_assets.core.models import ensure_base_model
-from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import Policy, load_policy
-from rlvr_assets.core.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
-from rlvr_assets.core.seeds import load_task_file
-from rlvr_assets.core.tasks import Task
-from rlvr_assets.core.training import train_grpo
-from rlvr_assets.core.verifiers import verify
+from rlvr_assets.core.evaluation.benchmarks import registry
+from rlvr_assets.core.evaluation.per_item import ItemResult, evaluate_items
+from rlvr_assets.core.kernel.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
+from rlvr_assets.core.policy.models import ensure_base_model
+from rlvr_assets.core.policy.rollouts import sample_rollouts
+from rlvr_assets.core.policy.sampling import Policy, load_policy
+from rlvr_assets.core.tasks.model import Task
+from rlvr_assets.core.tasks.seeds import load_task_file
+from rlvr_assets.core.tasks.verifiers import verify
+from rlvr_assets.core.training.grpo import train_grpo
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Old answer-marker regexes vs the linear scans of core/markers.py, side by side in one run (issue 20, class 2).
+"""Old answer-marker regexes vs the linear scans of core/kernel/markers.py, side by side in one run (issue 20, class 2).
 
 Prints, per hostile completion, the seconds each takes and the ratio. The old patterns are cubic or quadratic
 in these inputs, so sizes are kept where the old side still ends in seconds.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 
-from rlvr_assets.core.markers import boxed_at_line_end, marked_answers, tagged
+from rlvr_assets.core.kernel.markers import boxed_at_line_end, marked_answers, tagged
 
 OLD_MARKED = re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE)
 OLD_BOXED = re.compile(r"\\boxed\{(.+?)\}\s*$", re.MULTILINE)

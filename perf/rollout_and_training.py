@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from rlvr_assets.core.config import ModelConfig, SamplingConfig, TrainingConfig
-from rlvr_assets.core.sampling import load_policy
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.training import train_grpo
+from rlvr_assets.core.policy.sampling import load_policy
+from rlvr_assets.core.tasks.seeds import load_seed_dir
+from rlvr_assets.core.training.grpo import train_grpo
 
 ROOT = Path(__file__).resolve().parents[1]
 

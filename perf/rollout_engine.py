@@ -29,10 +29,10 @@ from rlvr_assets.core.config import (
     load_config,
     missing_backend_package,
 )
-from rlvr_assets.core.models import ensure_base_model
-from rlvr_assets.core.sampling import Conversation, Policy, load_policy, resolve_device
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.training import train_grpo
+from rlvr_assets.core.policy.models import ensure_base_model
+from rlvr_assets.core.policy.sampling import Conversation, Policy, load_policy, resolve_device
+from rlvr_assets.core.tasks.seeds import load_seed_dir
+from rlvr_assets.core.training.grpo import train_grpo
 
 ROOT = Path(__file__).resolve().parents[1]
 FILLER = "Background notes (not needed for the task): the quick brown fox jumps over the lazy dog. "

@@ -1,4 +1,4 @@
-"""`rlvr-assets audit sample|record`: the human loop of the gate audit (core/gate_audit.py, core/gate_review.py).
+"""`rlvr-assets audit sample|record`: the human loop of the gate audit (core/audit/rates.py, core/audit/review.py).
 
 `sample` draws a reproducible stratified sample of the gated variants into a review file (HTML page and/or
 CSV); `record FILE` reads the verdicts back into DuckDB (table gate_reviews), recomputes the rates and
@@ -16,9 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from rlvr_assets.core.config import PipelineConfig, load_config
-from rlvr_assets.core.gate_audit import REVIEWS_TABLE, SAMPLE_TABLE, audit_rates, variant_audit_frame
-from rlvr_assets.core.gate_review import (
+from rlvr_assets.core.audit.rates import REVIEWS_TABLE, SAMPLE_TABLE, audit_rates, variant_audit_frame
+from rlvr_assets.core.audit.review import (
     ReviewFileError,
     draw_sample,
     merge_reviews,
@@ -29,7 +28,8 @@ from rlvr_assets.core.gate_review import (
     write_review_csv,
     write_review_html,
 )
-from rlvr_assets.core.storage import read_frame, write_frame
+from rlvr_assets.core.config import PipelineConfig, load_config
+from rlvr_assets.core.store.storage import read_frame, write_frame
 
 NEEDS_RUN = "`rlvr-assets run` prepares the tasks and the gate"
 
@@ -134,7 +134,7 @@ def _materialize_gate_audit(cfg: PipelineConfig) -> None:
 
 
 def cmd_audit_record(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.runlock import VarDirBusy, var_dir_lock
+    from rlvr_assets.core.store.runlock import VarDirBusy, var_dir_lock
 
     cfg = load_config(args.config)
     try:

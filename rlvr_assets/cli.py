@@ -14,14 +14,14 @@ from typing import NoReturn, TextIO
 import polars as pl
 
 from rlvr_assets.core.config import ConfigError, PipelineConfig, load_config
-from rlvr_assets.core.economics import (
+from rlvr_assets.core.economics.trade_rate import (
     ArmsFileError,
     cost_rows,
     parse_cost_ratios,
     read_arms_csv,
 )
-from rlvr_assets.core.files import FileProblem, read_bytes, read_text
-from rlvr_assets.core.progress import ProgressPrinter
+from rlvr_assets.core.kernel.files import FileProblem, read_bytes, read_text
+from rlvr_assets.core.kernel.progress import ProgressPrinter
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -67,7 +67,7 @@ def package_version() -> str:
 def arms_problem(requested: list[str], cfg: PipelineConfig) -> str | None:
     """Why `--arms` names no arm of this config (None if every one is known): checked before any work, so a typo
     fails in a second instead of after the task preparation."""
-    from rlvr_assets.core.arms import aug_arm_key, human_arm_key
+    from rlvr_assets.core.training.arms import aug_arm_key, human_arm_key
 
     valid = [human_arm_key(n) for n in cfg.arms.human_sizes] + [aug_arm_key(f) for f in cfg.arms.aug_fractions]
     if not requested:
@@ -100,9 +100,9 @@ COST_COLUMNS = ["arm", "estimator", "cost_ratio", "n_equiv", "rho", "rho_cost", 
 
 def load_score_draws(path: Path, samples: int, seed: int):  # type: ignore[no-untyped-def]
     """Item-level or arm-level scores from a CSV, told apart by the header, as bootstrap draws
-    (`core/trade_stats.py`); a bad file raises ArmsFileError with its one-line reason."""
-    from rlvr_assets.core.item_scores import ItemScoresError, csv_kind, load_item_scores
-    from rlvr_assets.core.trade_stats import ci_score_draws, item_score_draws
+    (`core/economics/trade_stats.py`); a bad file raises ArmsFileError with its one-line reason."""
+    from rlvr_assets.core.economics.item_scores import ItemScoresError, csv_kind, load_item_scores
+    from rlvr_assets.core.economics.trade_stats import ci_score_draws, item_score_draws
 
     kind = csv_kind(path)
     if kind == "mixed":
@@ -117,8 +117,8 @@ VERDICT_KEYS += ["p_rho_cost_above_1", "rests_on"]
 
 
 def cmd_economics(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.report import identification_lines
-    from rlvr_assets.core.trade_stats import (
+    from rlvr_assets.core.economics.report import identification_lines
+    from rlvr_assets.core.economics.trade_stats import (
         CostRatio,
         analyse,
         decision_rows,
@@ -161,7 +161,7 @@ def cmd_economics(args: argparse.Namespace) -> int:
             }
         )
     if args.figure:
-        from rlvr_assets.core.figures import plot_rho_cost
+        from rlvr_assets.core.economics.figures import plot_rho_cost
 
         plot_rho_cost(Path(args.figure), trade.drop("rho_draws"), ratios, None)
     if args.json:
@@ -186,8 +186,8 @@ def _pilot_from_duckdb(path: Path):  # type: ignore[no-untyped-def]
     import shutil
     import tempfile
 
-    from rlvr_assets.core.item_scores import ItemScores
-    from rlvr_assets.core.storage import read_frame
+    from rlvr_assets.core.economics.item_scores import ItemScores
+    from rlvr_assets.core.store.storage import read_frame
     from rlvr_assets.defs.assets.economics import _arm_inputs, _with_base
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,7 +205,7 @@ def _pilot_from_duckdb(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _sizes_options(text: str | None, pilot_sizes: list[int]) -> list[tuple[int, ...]]:
-    from rlvr_assets.core.planner import ladder
+    from rlvr_assets.core.economics.planner import ladder
 
     if text:
         try:
@@ -225,8 +225,8 @@ def plan_report(
 ) -> tuple[list[str], list[dict[str, object]]]:
     """(lines in plain words, table rows) of `rlvr-assets plan`; raises ValueError / ArmsFileError with a
     one-line reason on bad input."""
-    from rlvr_assets.core.item_scores import load_item_scores
-    from rlvr_assets.core.planner import estimate_components, plan, plan_lines, priors
+    from rlvr_assets.core.economics.item_scores import load_item_scores
+    from rlvr_assets.core.economics.planner import estimate_components, plan, plan_lines, priors
 
     pilot = None
     if args.items_csv:
@@ -358,8 +358,8 @@ def print_economics_summary(
     """The end of `run`: the rho_cost table, whether anything is identified, each comparison's minimum
     detectable difference, and last the decision: findings (base model, dips), one verdict line per arm at
     every configured and the measured cost ratio, and the planner's budget in plain words."""
-    from rlvr_assets.core.report import identification_lines
-    from rlvr_assets.core.trade_stats import CostRatio, decision_rows, verdict_lines
+    from rlvr_assets.core.economics.report import identification_lines
+    from rlvr_assets.core.economics.trade_stats import CostRatio, decision_rows, verdict_lines
 
     cost = cost.drop("partition_key").sort(["arm", "estimator", "cost_ratio"])
     print("\nrho_cost (null estimates say why):")
@@ -425,7 +425,7 @@ def _config_path(args: argparse.Namespace) -> str:
 
 def _check_model_source(cfg: PipelineConfig, where: str) -> None:
     """Fail fast (ConfigError, exit 2) on a model source that cannot load, before any work starts."""
-    from rlvr_assets.core.models import model_source_problem
+    from rlvr_assets.core.policy.models import model_source_problem
 
     problem = model_source_problem(cfg.model.source)
     if problem is not None:
@@ -433,7 +433,7 @@ def _check_model_source(cfg: PipelineConfig, where: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.runlock import LockHolder, VarDirBusy, var_dir_lock
+    from rlvr_assets.core.store.runlock import LockHolder, VarDirBusy, var_dir_lock
 
     cfg = load_config(args.config)
     if args.seeds:  # a slice of the study: these training seeds only (e.g. one seed of a GPU profile)
@@ -515,8 +515,8 @@ def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
 
 
 def cmd_seeds_validate(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.sources import SourceError, load_sources, validate_sources
-    from rlvr_assets.core.validation import validate_seed_dir
+    from rlvr_assets.core.gate.validation import validate_seed_dir
+    from rlvr_assets.core.interop.sources import SourceError, load_sources, validate_sources
 
     cfg = load_config(args.config) if args.config or not args.seeds_dir else None
     seeds_dir = Path(args.seeds_dir) if args.seeds_dir else cfg.paths.seeds_dir  # type: ignore[union-attr]
@@ -561,8 +561,8 @@ def cmd_seeds_validate(args: argparse.Namespace) -> int:
 
 
 def _load_task(path: Path):  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.seeds import parse_seed_record
-    from rlvr_assets.core.tasks import Task
+    from rlvr_assets.core.tasks.model import Task
+    from rlvr_assets.core.tasks.seeds import parse_seed_record
 
     record = json.loads(read_text(path))  # FileProblem (a ValueError): not a regular UTF-8 file
     if isinstance(record, dict) and "verifier" in record and "id" in record:
@@ -572,8 +572,8 @@ def _load_task(path: Path):  # type: ignore[no-untyped-def]
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from rlvr_assets.core.domains import domain_of
-    from rlvr_assets.core.seeds import SeedFileError
-    from rlvr_assets.core.verifiers import decode_completion, verify
+    from rlvr_assets.core.tasks.seeds import SeedFileError
+    from rlvr_assets.core.tasks.verifiers import decode_completion, verify
 
     try:
         task = _load_task(Path(args.task))
@@ -606,13 +606,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_gate(args: argparse.Namespace) -> int:
     from collections.abc import Sequence
 
-    from rlvr_assets.core.candidates import load_candidates
-    from rlvr_assets.core.gate import run_gate
-    from rlvr_assets.core.models import ensure_base_model
-    from rlvr_assets.core.rollouts import sample_rollouts
-    from rlvr_assets.core.sampling import load_policy
-    from rlvr_assets.core.seeds import load_seed_dir
-    from rlvr_assets.core.tasks import Task
+    from rlvr_assets.core.gate.factors import run_gate
+    from rlvr_assets.core.policy.models import ensure_base_model
+    from rlvr_assets.core.policy.rollouts import sample_rollouts
+    from rlvr_assets.core.policy.sampling import load_policy
+    from rlvr_assets.core.tasks.candidates import load_candidates
+    from rlvr_assets.core.tasks.model import Task
+    from rlvr_assets.core.tasks.seeds import load_seed_dir
 
     cfg = load_config(args.config)
     _check_model_source(cfg, _config_path(args))
@@ -657,7 +657,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmarks_list(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.benchmarks import registry
+    from rlvr_assets.core.evaluation.benchmarks import registry
 
     cfg = load_config(args.config)
     rows: list[dict[str, object]] = []
@@ -719,8 +719,8 @@ def cmd_benchmarks_list(args: argparse.Namespace) -> int:
 
 
 def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.models import ensure_base_model
-    from rlvr_assets.core.sampling import load_policy
+    from rlvr_assets.core.policy.models import ensure_base_model
+    from rlvr_assets.core.policy.sampling import load_policy
 
     model_cfg = cfg.model.model_copy(update={"source": model})
     return load_policy(ensure_base_model(model_cfg, cfg.paths.artifacts_dir), model_cfg, cfg.sampling.backend)
@@ -728,7 +728,7 @@ def _policy_for(model: str, cfg):  # type: ignore[no-untyped-def]
 
 def _rollout_progress(stream: TextIO) -> Callable[[str, int, int], None]:
     """Items sampled so far, with rate and ETA: in place on a terminal, every 30 s in a log file."""
-    from rlvr_assets.core.progress import ProgressTracker
+    from rlvr_assets.core.kernel.progress import ProgressTracker
 
     def write(text: str) -> None:
         stream.write(text)
@@ -751,10 +751,10 @@ def _rollout_progress(stream: TextIO) -> Callable[[str, int, int], None]:
 def cmd_eval(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from rlvr_assets.core.benchmarks import registry
-    from rlvr_assets.core.evaluation import eval_sampling
-    from rlvr_assets.core.storage import write_frame
-    from rlvr_assets.core.suite_eval import evaluate_suite, suite_score
+    from rlvr_assets.core.evaluation.benchmarks import registry
+    from rlvr_assets.core.evaluation.per_item import eval_sampling
+    from rlvr_assets.core.evaluation.suite import evaluate_suite, suite_score
+    from rlvr_assets.core.store.storage import write_frame
 
     cfg = load_config(args.config)
     n = args.samples if args.samples is not None else args.k
@@ -772,7 +772,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"error: no benchmark(s) {sorted(unknown)} in suite {args.suite}", file=sys.stderr)
             return 2
         benches = [b for b in benches if b.name in wanted]
-    from rlvr_assets.core.models import model_source_problem
+    from rlvr_assets.core.policy.models import model_source_problem
 
     problem = model_source_problem(args.model)
     if problem is not None:
@@ -844,8 +844,8 @@ def _writable_dir(cfg: PipelineConfig) -> str:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.failures import Rejected
-    from rlvr_assets.core.lineage import lineage_frame, load_arm_lineage, rejected_frame
+    from rlvr_assets.core.kernel.failures import Rejected
+    from rlvr_assets.core.training.lineage import lineage_frame, load_arm_lineage, rejected_frame
 
     cfg = load_config(args.config)
     result = load_arm_lineage(cfg.paths.duckdb_path, args.arm, seed_filter=args.seed, with_rejected=args.rejected)
@@ -880,9 +880,9 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.export import ExportError, export_corpus
-    from rlvr_assets.core.export_source import ExportSourceError, load_corpus_export
-    from rlvr_assets.core.sources import SourceError
+    from rlvr_assets.core.interop.export import ExportError, export_corpus
+    from rlvr_assets.core.interop.export_source import ExportSourceError, load_corpus_export
+    from rlvr_assets.core.interop.sources import SourceError
 
     cfg = load_config(args.config)
     try:
@@ -900,7 +900,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_scores_from_lm_eval(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.lm_eval_scores import LmEvalMapError, read_lm_eval_map, write_arm_csv, write_item_csv
+    from rlvr_assets.core.interop.lm_eval_scores import LmEvalMapError, read_lm_eval_map, write_arm_csv, write_item_csv
 
     try:
         rows = read_lm_eval_map(Path(args.map))
@@ -919,7 +919,7 @@ def cmd_scores_from_lm_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from rlvr_assets.core.tasks import task_json_schema
+    from rlvr_assets.core.tasks.model import task_json_schema
 
     text = json.dumps(task_json_schema(), indent=2, sort_keys=True) + "\n"
     if args.output:
@@ -984,7 +984,7 @@ def build_parser() -> argparse.ArgumentParser:
     eco.add_argument("--figure", help="also draw rho_cost against r (log-log) into this PNG file")
     eco.set_defaults(func=cmd_economics)
     pl_ = sub.add_parser(
-        "plan", help="items x seeds x human sizes a verdict needs at 80% power, from a pilot or stated priors"
+        "plan", help="items x seeds x human sizes a verdict needs at 80%% power, from a pilot or stated priors"
     )
     pl_.add_argument("--config", help="pipeline YAML: its DuckDB is the pilot when no other is given")
     pl_.add_argument("--duckdb", help="a pipeline DuckDB file as the pilot (read from a copy)")

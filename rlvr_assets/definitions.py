@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from rlvr_assets.core.code_versions import SourceIndex
 from rlvr_assets.core.config import PipelineConfig, load_config
+from rlvr_assets.core.store.code_versions import SourceIndex
 from rlvr_assets.defs.assets.audit import gate_audit, gate_probes
 from rlvr_assets.defs.assets.economics import build_economics_assets
 from rlvr_assets.defs.assets.tasks import (
@@ -30,8 +30,9 @@ from rlvr_assets.defs.partitions import arm_keys
 from rlvr_assets.defs.resources import DuckDBPolarsIOManager
 
 
-def build_definitions(cfg: PipelineConfig) -> dg.Definitions:
-    """Everything for one pipeline config: partitions come from its arms and cost ratios."""
+def build_definitions(cfg: PipelineConfig, index: SourceIndex | None = None) -> dg.Definitions:
+    """Everything for one pipeline config: partitions come from its arms and cost ratios. `index`: where
+    code versions are read from (the installed source by default; a test passes an edited copy)."""
     assets = [
         base_model,
         seed_tasks,
@@ -47,7 +48,7 @@ def build_definitions(cfg: PipelineConfig) -> dg.Definitions:
         *build_economics_assets(cfg),
     ]
     return dg.Definitions(
-        assets=with_owners(with_code_versions(assets, SourceIndex(), settings_versions(cfg)), cfg.owners),
+        assets=with_owners(with_code_versions(assets, index or SourceIndex(), settings_versions(cfg)), cfg.owners),
         asset_checks=CHECKS,
         jobs=JOBS,
         sensors=[build_seed_sensor(cfg), automation_sensor],

@@ -23,9 +23,9 @@ import dagster as dg
 import psutil
 
 from rlvr_assets.core.config import PROJECT_ROOT, PipelineConfig
-from rlvr_assets.core.launch import TRAINING_POOL, die_with_parent
-from rlvr_assets.core.progress import ProgressPrinter, ProgressTracker
-from rlvr_assets.core.ray_cluster import cluster_slots, ray_cluster, training_resources
+from rlvr_assets.core.kernel.progress import ProgressPrinter, ProgressTracker
+from rlvr_assets.core.training.launch import TRAINING_POOL, die_with_parent
+from rlvr_assets.core.training.ray_cluster import cluster_slots, ray_cluster, training_resources
 from rlvr_assets.defs.automation import (
     prepare_tasks_job,
     report_job,

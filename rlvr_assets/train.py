@@ -26,7 +26,8 @@ from typing import Any
 from dagster_pipes import PipesContext, PipesEnvVarParamsLoader, open_dagster_pipes
 
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.launch import (
+from rlvr_assets.core.tasks.model import Task
+from rlvr_assets.core.training.launch import (
     HISTORY_FILE,
     LOCK_FILE,
     TrainingJob,
@@ -39,7 +40,6 @@ from rlvr_assets.core.launch import (
     prepare_resume,
     read_history,
 )
-from rlvr_assets.core.tasks import Task
 
 
 def tracker_run_name(arm: str, seed: int) -> str:
@@ -60,7 +60,7 @@ def run_job(
     job: TrainingJob, pipes: PipesContext | None, resume: tuple[str, int] | None, started_at: float
 ) -> TrainingOutcome:
     """Train (from `resume` when given), record every step, and report the outcome on rank 0."""
-    from rlvr_assets.core.training import train_grpo
+    from rlvr_assets.core.training.grpo import train_grpo
 
     cfg = PipelineConfig.model_validate(job.config)
     tasks = [Task.from_json(t) for t in job.tasks]

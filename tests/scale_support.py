@@ -12,10 +12,10 @@ from pathlib import Path
 import polars as pl
 
 from rlvr_assets.core.config import load_config
-from rlvr_assets.core.frames import tasks_to_frame
-from rlvr_assets.core.models import base_model_dir, materialize_base_model
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.storage import write_frame
+from rlvr_assets.core.gate.frames import tasks_to_frame
+from rlvr_assets.core.policy.models import base_model_dir, materialize_base_model
+from rlvr_assets.core.store.storage import write_frame
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 from tests.conftest import ROOT, TINY, write_config
 
 ARM = "human-4"

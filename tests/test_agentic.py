@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlvr_assets.core import agentic
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
-from rlvr_assets.core.seeds import load_task_file
-from rlvr_assets.core.tasks import Task
-from rlvr_assets.core.training import train_grpo
+from rlvr_assets.core.policy import agentic
+from rlvr_assets.core.tasks.model import Task
+from rlvr_assets.core.tasks.seeds import load_task_file
+from rlvr_assets.core.training.grpo import train_grpo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ class ScriptedTurns:
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from rlvr_assets.core.models import materialize_base_model
+    from rlvr_assets.core.policy.models import materialize_base_model
 
     return materialize_base_model(ModelConfig(source="tiny"), tmp_path_factory.mktemp("tiny")).path
 
@@ -201,7 +201,7 @@ def test_run_with_reasoning_and_function_calling_trains_every_arm_on_its_mixed_c
 
     from rlvr_assets.cli import main
     from rlvr_assets.core.config import load_config
-    from rlvr_assets.core.storage import read_frame
+    from rlvr_assets.core.store.storage import read_frame
     from tests.conftest import TORCH_THREADS, write_config
 
     heldout = tmp_path / "heldout.jsonl"  # two smoke items keep evaluation short

@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from rlvr_assets.core.answers import (
+from rlvr_assets.core.domains.reasoning.answers import (
     canonical_answer,
     check_json_answer,
     check_numeric_answer,
@@ -47,7 +47,7 @@ def test_verifier_fails_closed() -> None:
 
 
 def test_multiple_choice_answers() -> None:
-    from rlvr_assets.core.answers import check_choice_answer
+    from rlvr_assets.core.domains.reasoning.answers import check_choice_answer
 
     assert check_choice_answer("3/4 is biggest.\nAnswer: (A)", "A").reward == 1.0
     assert check_choice_answer("The answer is b", "B").reward == 1.0
@@ -56,7 +56,7 @@ def test_multiple_choice_answers() -> None:
 
 
 def test_expression_answers_compare_symbolically() -> None:
-    from rlvr_assets.core.answers import check_expression_answer
+    from rlvr_assets.core.domains.reasoning.answers import check_expression_answer
 
     assert check_expression_answer("Answer: x^2 + 2x - 3", "x**2 + 2*x - 3").reward == 1.0
     assert check_expression_answer("so y = (x+3)*(x-1)", "x**2 + 2*x - 3").reward == 0.0  # no marked answer
@@ -70,7 +70,7 @@ def test_expression_answers_compare_symbolically() -> None:
 def test_huge_powers_are_rejected_quickly_not_evaluated() -> None:
     import time
 
-    from rlvr_assets.core.answers import check_expression_answer
+    from rlvr_assets.core.domains.reasoning.answers import check_expression_answer
 
     for answer in ("9**9**9", "9^9^9", "9**(9**9)", "2^(64*64*64*64*64)", "((((10^60)^64)^64)^64)^64", "sqrt(9^9^9)"):
         start = time.monotonic()

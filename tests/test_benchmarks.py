@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.benchmarks import heldout_items, registry
-from rlvr_assets.core.code_verifier import CodeSandbox
-from rlvr_assets.core.quality import overlapping_pairs
-from rlvr_assets.core.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.verifiers import verify
+from rlvr_assets.core.domains.code.verifier import CodeSandbox
+from rlvr_assets.core.evaluation.benchmarks import heldout_items, registry
+from rlvr_assets.core.gate.quality import overlapping_pairs
+from rlvr_assets.core.kernel.scoring import bootstrap_mean_ci, stratified_bootstrap_mean_ci
+from rlvr_assets.core.tasks.seeds import load_seed_dir
+from rlvr_assets.core.tasks.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "heldout" / "smoke_reasoning.jsonl"
@@ -91,7 +91,7 @@ def test_stratified_bootstrap_averages_benchmark_means() -> None:
 
 
 def test_benchmarks_list_reports_dropped_items_and_missing_packages(monkeypatch, capsys) -> None:
-    import rlvr_assets.core.benchmarks as benchmarks
+    import rlvr_assets.core.evaluation.benchmarks as benchmarks
 
     assert main(["benchmarks", "list", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
@@ -182,7 +182,7 @@ def test_eval_rejects_fewer_samples_than_k(tmp_path: Path, capsys) -> None:
 
 
 def test_unbiased_pass_at_k_uses_all_n_samples() -> None:
-    from rlvr_assets.core.scoring import pass_at_k
+    from rlvr_assets.core.kernel.scoring import pass_at_k
 
     # n = 4 samples, c = 1 correct: pass@2 = 1 - C(3,2)/C(4,2) = 0.5 (with n = k = 2 it could only be 0 or 1)
     assert pass_at_k(4, 1, 2) == 0.5
@@ -260,7 +260,7 @@ def test_benchmarks_list_reports_unpassable_bfcl_items(capsys) -> None:
 def test_codeio_entries_are_generated_once_and_read_back_from_the_cache(tmp_path: Path, monkeypatch) -> None:
     """The agreed CodeI/O entries land in the user's cache; the next process reads them instead of running the
     programs again, and a cache file that does not fit (torn, another size) is regenerated."""
-    from rlvr_assets.core.benchmarks import _agreed_codeio_entries, _is_codeio_entry, codeio_cache_file
+    from rlvr_assets.core.evaluation.benchmarks import _agreed_codeio_entries, _is_codeio_entry, codeio_cache_file
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cache = codeio_cache_file(4)

@@ -15,11 +15,10 @@ import pytest
 import yaml
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.config import ModelConfig, load_config
-from rlvr_assets.core.export import CorpusExport, Lineage, export_corpus
-from rlvr_assets.core.lm_eval_scores import ITEM_COLUMNS, read_lm_eval_map
-from rlvr_assets.core.source_specs import ColumnMap, ReasoningGymSource, TableSource
-from rlvr_assets.core.sources import load_sources
+from rlvr_assets.core.config import ColumnMap, ModelConfig, ReasoningGymSource, TableSource, load_config
+from rlvr_assets.core.interop.export import CorpusExport, Lineage, export_corpus
+from rlvr_assets.core.interop.lm_eval_scores import ITEM_COLUMNS, read_lm_eval_map
+from rlvr_assets.core.interop.sources import load_sources
 from tests.conftest import ROOT, TORCH_THREADS, write_config
 
 ROWS = [
@@ -33,7 +32,7 @@ COLUMNS = {"prompt": "q", "answer": "a", "id": "uid", "split": "split"}
 
 @pytest.fixture(scope="module")
 def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from rlvr_assets.core.models import materialize_base_model
+    from rlvr_assets.core.policy.models import materialize_base_model
 
     cfg = ModelConfig(source="tiny", torch_threads=TORCH_THREADS)
     return materialize_base_model(cfg, tmp_path_factory.mktemp("byo") / "tiny").path
@@ -104,7 +103,7 @@ def _sources(tables: dict[str, Path]) -> list[dict]:
 @pytest.fixture
 def toy_taskset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """A single-turn verifiers v1 taskset package (exact-match reward), importable as `toy_rlvr_env`."""
-    from rlvr_assets.core.vf_tasks import vf_tasks
+    from rlvr_assets.core.domains.reasoning.vf_tasks import vf_tasks
 
     package = tmp_path / "vfpkg" / "toy_rlvr_env"
     package.mkdir(parents=True)
@@ -121,12 +120,12 @@ def test_every_source_type_loads_validates_augments_gates_and_trains(
     """JSONL, Parquet and saved-dataset tables, a reasoning-gym spec and a verifiers taskset become seeds that pass `seeds validate`,
     get variants from the operators (reasoning-gym: new generator items), pass through the gate with the tiny
     policy and train one GRPO step; their ids are the same on every load."""
-    from rlvr_assets.core.gate import run_gate
-    from rlvr_assets.core.gym_tasks import GymAnswer
-    from rlvr_assets.core.operators import apply_operators
-    from rlvr_assets.core.rollouts import sample_rollouts
-    from rlvr_assets.core.sampling import load_policy
-    from rlvr_assets.core.training import train_grpo
+    from rlvr_assets.core.augment.operators import apply_operators
+    from rlvr_assets.core.domains.reasoning.gym_tasks import GymAnswer
+    from rlvr_assets.core.gate.factors import run_gate
+    from rlvr_assets.core.policy.rollouts import sample_rollouts
+    from rlvr_assets.core.policy.sampling import load_policy
+    from rlvr_assets.core.training.grpo import train_grpo
 
     config = _config(tmp_path, _sources(_write_tables(tmp_path)))
     cfg = load_config(config)
@@ -182,7 +181,7 @@ def test_every_source_type_loads_validates_augments_gates_and_trains(
 
 
 def _export(tasks) -> CorpusExport:  # type: ignore[no-untyped-def]
-    from rlvr_assets.core.operators import apply_operators
+    from rlvr_assets.core.augment.operators import apply_operators
 
     train = [t for t in tasks if t.provenance.split != "heldout"]
     variant = next(a.variant for a in apply_operators(train[0], ["add_hint"], 1, 1) if a.variant)
@@ -390,7 +389,7 @@ def test_lm_eval_reader_picks_the_named_filter_and_metric(tmp_path: Path) -> Non
     assert {(r.arm, r.n_human, r.n_aug, r.seed, r.benchmark) for r in rows} == {("aug-0.50", 4, 4, 0, "gsm")}
     items, arms = tmp_path / "items.csv", tmp_path / "arms.csv"
     assert main(["scores", "from-lm-eval", str(mapping), "--output", str(items), "--arms-csv", str(arms)]) == 0
-    from rlvr_assets.core.economics import read_arms_csv
+    from rlvr_assets.core.economics.trade_rate import read_arms_csv
 
     scores = {(a.arm, a.n_human, a.n_aug): a.score for a in read_arms_csv(arms)}  # what `economics` reads
     assert scores == {("aug-0.50", 4, 4): pytest.approx(1 / 3), ("human-4", 4, 0): 0.0}
@@ -425,7 +424,7 @@ def test_bad_sources_exports_and_score_files_are_one_line_errors(
     out = tmp_path / "export"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    from rlvr_assets.core.export import ExportError
+    from rlvr_assets.core.interop.export import ExportError
 
     with pytest.raises(ExportError, match="not empty"):
         export_corpus(_export(tasks), "verl", out)
@@ -475,8 +474,8 @@ def test_export_cli_writes_a_materialized_arm_with_its_gate_lineage(
 def test_reasoning_gym_scorer_sees_only_a_bounded_final_answer() -> None:
     """reasoning-gym's scorers run in-process: a huge answer is reward 0 without reaching them, and the
     generator's own answer (after 'Answer:' or in <answer> tags) scores 1."""
-    from rlvr_assets.core.sources import load_gym_source
-    from rlvr_assets.core.verifiers import verify
+    from rlvr_assets.core.interop.sources import load_gym_source
+    from rlvr_assets.core.tasks.verifiers import verify
 
     (task,) = load_gym_source(ReasoningGymSource(dataset="chain_sum", size=1, seed=5))
     assert verify(task, task.reference_solution).reward == 1.0
@@ -490,7 +489,7 @@ def test_seed_tasks_asset_takes_the_configs_sources(tmp_path: Path) -> None:
     with the source, row and field."""
     import dagster as dg
 
-    from rlvr_assets.core.storage import read_frame
+    from rlvr_assets.core.store.storage import read_frame
     from rlvr_assets.definitions import build_definitions
 
     tables = _write_tables(tmp_path)

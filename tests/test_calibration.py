@@ -1,7 +1,7 @@
 """A few simulated studies with a known truth through the pipeline's estimators (perf/calibration.py runs
 the full calibration): the intervals cover and the verdict is rarely wrong, with loose bounds."""
 
-from rlvr_assets.core.calibration import calibrate
+from rlvr_assets.core.economics.calibration import calibrate
 
 
 def test_simulated_studies_are_covered_and_verdicts_rarely_false() -> None:

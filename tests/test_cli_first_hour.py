@@ -58,7 +58,7 @@ def test_version_prints_the_package_version() -> None:
 def test_eval_says_where_it_writes_and_writes_where_told(tmp_path: Path) -> None:
     import polars as pl
 
-    from rlvr_assets.core.storage import read_frame
+    from rlvr_assets.core.store.storage import read_frame
 
     config = write_config(tmp_path)
     target = tmp_path / "elsewhere" / "scores.duckdb"

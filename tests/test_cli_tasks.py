@@ -2,7 +2,7 @@ import json
 from pathlib import Path
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.tasks import task_json_schema
+from rlvr_assets.core.tasks.model import task_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ def test_verify_scores_one_completion(tmp_path: Path, capsys) -> None:
 
 
 def test_verify_multi_turn_task_takes_a_json_list_of_turns(tmp_path: Path, capsys) -> None:
-    from rlvr_assets.core.seeds import load_task_file
+    from rlvr_assets.core.tasks.seeds import load_task_file
 
     fc = next(t for t in load_task_file(ROOT / "seeds" / "function_calling.jsonl") if t.name == "archive-notes")
     task = tmp_path / "task.json"

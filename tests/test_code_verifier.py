@@ -10,10 +10,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rlvr_assets.core.code_verifier import CodeSandbox, extract_code
-from rlvr_assets.core.code_worker import UID_FIRST, UID_LAST
-from rlvr_assets.core.domains.code import TestCase, UnitTests
-from rlvr_assets.core.sandbox import SandboxLimits
+from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
+from rlvr_assets.core.domains.code.verifier import CodeSandbox, extract_code
+from rlvr_assets.core.sandbox.code_worker import UID_FIRST, UID_LAST
+from rlvr_assets.core.sandbox.process import SandboxLimits
 
 ROOT = Path(__file__).resolve().parents[1]
 

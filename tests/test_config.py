@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from rlvr_assets.core.augment.operators import Attempt
 from rlvr_assets.core.config import PipelineConfig, PricesConfig, TrainingConfig, load_config
-from rlvr_assets.core.frames import attempts_to_frame, operator_cost_usd
-from rlvr_assets.core.operators import Attempt
+from rlvr_assets.core.gate.frames import attempts_to_frame, operator_cost_usd
 
 
 def test_compute_matched_arms_share_steps_and_unmatched_arms_train_one_epoch() -> None:
@@ -65,7 +65,7 @@ def test_gpu_profile_validates_as_a_study_with_a_selectable_slice() -> None:
     import pytest
 
     from rlvr_assets.cli import build_parser
-    from rlvr_assets.core.benchmarks import registry
+    from rlvr_assets.core.evaluation.benchmarks import registry
     from rlvr_assets.defs.partitions import arm_keys
 
     root = Path(__file__).resolve().parents[1]

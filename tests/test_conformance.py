@@ -31,17 +31,17 @@ from typing import Any
 
 import pytest
 
-from rlvr_assets.core.benchmarks import (
+from rlvr_assets.core.evaluation.benchmarks import (
     HELD_OUT_SEED,
     bfcl_concrete_value,
     bfcl_items,
     bfcl_reference_call,
     codeio_items,
     ifbench_items,
-    package_file,
     reasoning_gym_items,
 )
-from rlvr_assets.core.verifiers import verify
+from rlvr_assets.core.kernel.package_files import package_file
+from rlvr_assets.core.tasks.verifiers import verify
 
 BFCL_CATEGORIES = ("simple_python", "multiple", "live_simple")
 BFCL_VARIANTS_PER_ITEM = 16  # the ground truth plus a deterministic sample of its perturbations

@@ -2,10 +2,14 @@ import json
 
 import pytest
 
-from rlvr_assets.core.constraints import check_constraints, check_one, known_constraint_ids
-from rlvr_assets.core.domains.function_calling import EnvironmentOutcome
-from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
-from rlvr_assets.core.environments import Environment, Episode, check_episode, parse_tool_calls
+from rlvr_assets.core.domains.function_calling.environments import Environment, Episode, check_episode, parse_tool_calls
+from rlvr_assets.core.domains.function_calling.spec import EnvironmentOutcome
+from rlvr_assets.core.domains.instruction_following.constraints import (
+    check_constraints,
+    check_one,
+    known_constraint_ids,
+)
+from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
 
 
 def test_constraints_all_must_hold_and_unknown_ids_fail_closed() -> None:

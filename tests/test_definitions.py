@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from rlvr_assets.core.code_versions import SourceIndex
 from rlvr_assets.core.config import load_config
+from rlvr_assets.core.store.code_versions import SourceIndex
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.defs.code_versions import with_code_versions
 from rlvr_assets.defs.partitions import arm_keys

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.store.storage import read_frame
 from tests.conftest import ROOT
 from tests.scale_support import arm_setup, materialize, tiny_training
 
@@ -57,7 +57,7 @@ def test_arm_trains_in_a_container_through_pipes(tmp_path: Path) -> None:
 # in the training image, with the launcher's container options: a real tool call through the tool sandbox
 _SANDBOX_PROBE = """
 import json
-from rlvr_assets.core.tool_sandbox import ToolSandbox
+from rlvr_assets.core.domains.function_calling.tool_sandbox import ToolSandbox
 with ToolSandbox() as box:
     state, results = box.project_step(
         "filesystem", {"files": {"a.txt": "x"}}, [("write_file", {"path": "b.txt", "content": "y"})]
@@ -75,9 +75,9 @@ def test_function_calling_arm_trains_in_a_container_with_no_network(tmp_path: Pa
     import docker
     import polars as pl
 
-    from rlvr_assets.core.frames import tasks_to_frame
-    from rlvr_assets.core.seeds import load_seed_dir
-    from rlvr_assets.core.storage import write_frame
+    from rlvr_assets.core.gate.frames import tasks_to_frame
+    from rlvr_assets.core.store.storage import write_frame
+    from rlvr_assets.core.tasks.seeds import load_seed_dir
     from tests.scale_support import ARM
 
     client = docker.from_env()

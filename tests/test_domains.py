@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from rlvr_assets.core.augment.operators import OPERATORS, apply_operators
 from rlvr_assets.core.domains import DOMAINS, REGISTRY, get_domain
-from rlvr_assets.core.gate import check_faithful
-from rlvr_assets.core.operators import OPERATORS, apply_operators
-from rlvr_assets.core.seeds import SeedFileError, load_seed_dir, parse_seed_record
-from rlvr_assets.core.verifiers import verify
+from rlvr_assets.core.gate.factors import check_faithful
+from rlvr_assets.core.tasks.seeds import SeedFileError, load_seed_dir, parse_seed_record
+from rlvr_assets.core.tasks.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = load_seed_dir(ROOT / "seeds")

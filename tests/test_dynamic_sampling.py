@@ -4,7 +4,7 @@ from itertools import islice
 
 import pytest
 
-from rlvr_assets.core.dynamic_sampling import InformativeSampler, PassRateTracker, gate_pass_rates
+from rlvr_assets.core.training.dynamic_sampling import InformativeSampler, PassRateTracker, gate_pass_rates
 
 
 def _steps(sampler: InformativeSampler, n_steps: int) -> list[list[int]]:

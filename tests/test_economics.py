@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.economics import (
+from rlvr_assets.core.economics.trade_rate import (
     ArmsFileError,
     bootstrap_trade_rates,
     cost_rows,
     read_arms_csv,
     trade_rates,
 )
-from rlvr_assets.core.scoring import ArmScore, ArmShape, arm_score_table, arm_scores_from_items
+from rlvr_assets.core.kernel.scoring import ArmScore, ArmShape, arm_score_table, arm_scores_from_items
 
 STUDY = [
     ArmScore("10h", 10, 0, 53.61),
@@ -257,7 +257,7 @@ def test_economics_table_prints_the_banner_and_the_mdd(tmp_path: Path, capsys) -
 
 def test_paired_bootstrap_identifies_a_real_rise_and_refuses_a_flat_curve() -> None:
     """In the pipeline the differences come from the paired bootstrap over items and seeds."""
-    from rlvr_assets.core.scoring import bootstrap_arm_scores, bootstrap_differences
+    from rlvr_assets.core.kernel.scoring import bootstrap_arm_scores, bootstrap_differences
 
     items = [f"i{k}" for k in range(120)]
 
@@ -279,9 +279,9 @@ def test_paired_bootstrap_identifies_a_real_rise_and_refuses_a_flat_curve() -> N
 def test_report_opens_with_a_banner_only_when_nothing_is_identified(tmp_path: Path) -> None:
     import polars as pl
 
-    from rlvr_assets.core.economics import TRADE_ROW_SCHEMA
-    from rlvr_assets.core.report import rho_cost_style, write_report
-    from rlvr_assets.core.scoring import ci_differences
+    from rlvr_assets.core.economics.report import rho_cost_style, write_report
+    from rlvr_assets.core.economics.trade_rate import TRADE_ROW_SCHEMA
+    from rlvr_assets.core.kernel.scoring import ci_differences
 
     for name, text, banner in (("flat", FLAT_WIDE, True), ("steep", STEEP_TIGHT, False)):
         (tmp_path / f"{name}.csv").write_text(text)

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from rlvr_assets.core.config import ConfigError, ModelConfig, PipelineConfig, SamplingConfig, load_config
-from rlvr_assets.core.models import materialize_base_model
-from rlvr_assets.core.sampling import BackendUnavailable, load_policy
+from rlvr_assets.core.policy.models import materialize_base_model
+from rlvr_assets.core.policy.sampling import BackendUnavailable, load_policy
 from tests.conftest import TORCH_THREADS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,9 +51,9 @@ def test_greedy_samples_of_a_conversation_are_identical(tiny_path: str, backend:
 
 
 def test_bfcl_multi_turn_episode_runs_every_user_turn_through_continuous_batching(tiny_path: str) -> None:
-    from rlvr_assets.core.benchmarks import bfcl_multi_turn_items
-    from rlvr_assets.core.rollouts import sample_rollouts
-    from rlvr_assets.core.verifiers import verify
+    from rlvr_assets.core.evaluation.benchmarks import bfcl_multi_turn_items
+    from rlvr_assets.core.policy.rollouts import sample_rollouts
+    from rlvr_assets.core.tasks.verifiers import verify
 
     task = min(bfcl_multi_turn_items(), key=lambda t: sum(len(m["content"]) for m in t.messages))
     turns = 1 + len(task.verifier.later_user_turns)  # type: ignore[union-attr]
@@ -120,8 +120,8 @@ def test_grpo_step_generates_through_transformers_continuous_batching(
     from transformers.generation.continuous_batching import ContinuousMixin
 
     from rlvr_assets.core.config import TrainingConfig
-    from rlvr_assets.core.seeds import load_task_file
-    from rlvr_assets.core.training import train_grpo
+    from rlvr_assets.core.tasks.seeds import load_task_file
+    from rlvr_assets.core.training.grpo import train_grpo
 
     calls: list[int] = []
     real = ContinuousMixin.generate_batch
@@ -140,7 +140,7 @@ def test_grpo_step_generates_through_transformers_continuous_batching(
 def test_bf16_training_never_generates_through_trls_continuous_batching() -> None:
     """TRL casts the policy to bf16 in place before continuous generation; fp32 master weights must survive."""
     from rlvr_assets.core.config import TrainingConfig
-    from rlvr_assets.core.sampling import trl_generation_args
+    from rlvr_assets.core.policy.sampling import trl_generation_args
 
     training = TrainingConfig(backend="continuous")
     assert trl_generation_args(training, "cpu", bf16=False)["use_transformers_continuous_batching"] is True

@@ -24,7 +24,7 @@ def test_rho_cost_is_log_log_with_visible_bands_and_the_measured_ratio_on_the_ax
     from matplotlib.collections import PolyCollection
     from matplotlib.colors import to_rgb
 
-    from rlvr_assets.core.figures import rho_cost_figure
+    from rlvr_assets.core.economics.figures import rho_cost_figure
 
     fig = rho_cost_figure(_trade(), [5, 10, 40], 3.2e4)
     ax = fig.axes[0]
@@ -43,7 +43,7 @@ def test_rho_cost_is_log_log_with_visible_bands_and_the_measured_ratio_on_the_ax
 
 
 def test_reward_curves_get_one_panel_per_arm_when_there_are_many() -> None:
-    from rlvr_assets.core.figures import reward_curve_figure
+    from rlvr_assets.core.economics.figures import reward_curve_figure
 
     arms = ["aug-0.50", "human-16", "human-4", "human-8"]
     log = pl.DataFrame(

@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from rlvr_assets.core.augment.operators import apply_operators
 from rlvr_assets.core.config import GateConfig
-from rlvr_assets.core.domains.reasoning import NumericAnswer
-from rlvr_assets.core.gate import (
+from rlvr_assets.core.domains.reasoning.spec import NumericAnswer
+from rlvr_assets.core.gate.factors import (
     check_distinct,
     check_faithful,
     check_informative,
@@ -13,9 +14,8 @@ from rlvr_assets.core.gate import (
     decide,
     run_gate,
 )
-from rlvr_assets.core.operators import apply_operators
-from rlvr_assets.core.scoring import pass_at_k
-from rlvr_assets.core.seeds import load_seed_dir
+from rlvr_assets.core.kernel.scoring import pass_at_k
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

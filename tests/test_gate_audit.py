@@ -13,16 +13,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from rlvr_assets.core.audit.probes import probe_frame, run_probes
+from rlvr_assets.core.audit.rates import audit_rates, false_positive_frame, variant_audit_frame, wilson
+from rlvr_assets.core.audit.review import draw_sample, merge_reviews, read_review_file
+from rlvr_assets.core.augment.operators import OPERATORS, Attempt, apply_operators
 from rlvr_assets.core.config import GateConfig, PricesConfig
 from rlvr_assets.core.domains.base import parent_truth
-from rlvr_assets.core.frames import attempts_to_frame, gate_to_frame, tasks_to_frame
-from rlvr_assets.core.gate import GateRun, decide
-from rlvr_assets.core.gate_audit import audit_rates, false_positive_frame, variant_audit_frame, wilson
-from rlvr_assets.core.gate_probes import probe_frame, run_probes
-from rlvr_assets.core.gate_review import draw_sample, merge_reviews, read_review_file
-from rlvr_assets.core.operators import OPERATORS, Attempt, apply_operators
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.tasks import Provenance, build_task
+from rlvr_assets.core.gate.factors import GateRun, decide
+from rlvr_assets.core.gate.frames import attempts_to_frame, gate_to_frame, tasks_to_frame
+from rlvr_assets.core.tasks.model import Provenance, build_task
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 GATE = GateConfig(samples=8, pass_at=4, solve_band=(0.0, 0.95), min_informative_fraction=0.0)
@@ -249,7 +249,7 @@ def test_reviews_give_precision_and_false_rejection_with_intervals_per_operator(
 
 
 def _rates(precision: float, low: float, high: float) -> pl.DataFrame:
-    from rlvr_assets.core.gate_audit import RATE_SCHEMA
+    from rlvr_assets.core.audit.rates import RATE_SCHEMA
 
     row = dict.fromkeys(RATE_SCHEMA)
     row.update(operator="all", precision=precision, precision_low=low, precision_high=high, precision_basis="test")
@@ -257,9 +257,9 @@ def _rates(precision: float, low: float, high: float) -> pl.DataFrame:
 
 
 def test_audited_c_aug_and_rho_cost_sit_beside_the_unaudited_ones() -> None:
-    from rlvr_assets.core.economics import TRADE_ROW_SCHEMA, TradeEstimate
-    from rlvr_assets.core.frames import COST_SCHEMA
-    from rlvr_assets.core.gate_audit import audited_rho_cost
+    from rlvr_assets.core.audit.rates import audited_rho_cost
+    from rlvr_assets.core.economics.trade_rate import TRADE_ROW_SCHEMA, TradeEstimate
+    from rlvr_assets.core.gate.frames import COST_SCHEMA
 
     trade = pl.DataFrame(
         [
@@ -286,7 +286,7 @@ def test_audited_c_aug_and_rho_cost_sit_beside_the_unaudited_ones() -> None:
 
 
 def test_review_files_escape_untrusted_text_and_a_headerless_file_is_one_line(tmp_path: Path) -> None:
-    from rlvr_assets.core.gate_review import ReviewFileError, write_review_csv, write_review_html
+    from rlvr_assets.core.audit.review import ReviewFileError, write_review_csv, write_review_html
 
     hostile = {
         "variant_id": "reas-000000000001",
@@ -318,7 +318,7 @@ def test_review_files_escape_untrusted_text_and_a_headerless_file_is_one_line(tm
 
 def test_the_figure_draws_a_precision_of_one(tmp_path: Path) -> None:
     """10 of 10 probes passing: the interval's top is exactly 1, so the error bar is drawable."""
-    from rlvr_assets.core.gate_audit import plot_gate_audit
+    from rlvr_assets.core.audit.rates import plot_gate_audit
 
     low, high = wilson(10, 10)
     assert plot_gate_audit(tmp_path / "a.png", _rates(1.0, low, high)).stat().st_size > 0

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.store.storage import read_frame
 from tests.conftest import write_config
 
 

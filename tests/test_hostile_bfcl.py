@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_assets.core.benchmarks import bfcl_multi_turn_items
 from rlvr_assets.core.config import SamplingConfig
-from rlvr_assets.core.environments import Episode
-from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import Sample
-from rlvr_assets.core.seeds import load_task_file
-from rlvr_assets.core.verifiers import verify
+from rlvr_assets.core.domains.function_calling.environments import Episode
+from rlvr_assets.core.evaluation.benchmarks import bfcl_multi_turn_items
+from rlvr_assets.core.policy.rollouts import sample_rollouts
+from rlvr_assets.core.policy.sampling import Sample
+from rlvr_assets.core.tasks.seeds import load_task_file
+from rlvr_assets.core.tasks.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,7 @@ def test_a_bfcl_episode_naming_builtins_is_refused_before_anything_runs(host: Pa
 
 def test_the_sandbox_contains_hostile_calls_even_if_they_reached_bfcl(host: Path) -> None:
     """Defence in depth: sent straight to a session (past the name check), the calls still change nothing."""
-    from rlvr_assets.core.tool_sandbox import ToolSandbox
+    from rlvr_assets.core.domains.function_calling.tool_sandbox import ToolSandbox
 
     if os.geteuid() != 0:
         pytest.skip("the chroot and the session's own uid need root; without them only the name check guards")
@@ -125,7 +125,7 @@ def test_a_live_bfcl_episode_sees_only_its_simulated_file_system(host: Path) -> 
 
 
 def test_project_environment_tools_run_in_the_sandbox() -> None:
-    from rlvr_assets.core.tool_sandbox import ToolSandbox
+    from rlvr_assets.core.domains.function_calling.tool_sandbox import ToolSandbox
 
     task = next(t for t in load_task_file(ROOT / "seeds" / "function_calling.jsonl") if t.name == "pay-rent")
     assert task.environment is not None

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.runlock import LockHolder, VarDirBusy, var_dir_lock
+from rlvr_assets.core.store.runlock import LockHolder, VarDirBusy, var_dir_lock
 from tests.conftest import write_config
 from tests.test_cli_gate import CANDIDATES
 
@@ -74,7 +74,7 @@ def test_a_second_run_on_the_same_var_directory_says_who_holds_it_and_exits(tmp_
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from rlvr_assets.core.runlock import var_dir_lock\n"
+            "import sys, time; from pathlib import Path; from rlvr_assets.core.store.runlock import var_dir_lock\n"
             "with var_dir_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
             str(var_dir),
         ],

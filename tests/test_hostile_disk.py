@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr_assets.core.code_verifier import _WORKER, CodeSandbox
-from rlvr_assets.core.domains.code import TestCase, UnitTests
+from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
+from rlvr_assets.core.domains.code.verifier import _WORKER, CodeSandbox
 
 
 def _worker_module():

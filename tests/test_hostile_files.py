@@ -1,4 +1,4 @@
-"""Class 7 of issue 20: every file a user names is read as a bounded regular UTF-8 file (core/files.py); any
+"""Class 7 of issue 20: every file a user names is read as a bounded regular UTF-8 file (core/kernel/files.py); any
 other file is one line naming it and exit code 2, never a traceback, a hang or MemoryError."""
 
 import contextlib
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.candidates import load_candidates
-from rlvr_assets.core.seeds import SeedFileError, load_seed_dir
+from rlvr_assets.core.tasks.candidates import load_candidates
+from rlvr_assets.core.tasks.seeds import SeedFileError, load_seed_dir
 from tests.test_cli_gate import CANDIDATES
 
 ROOT = Path(__file__).resolve().parents[1]

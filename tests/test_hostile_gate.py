@@ -4,11 +4,11 @@ import json
 import os
 from pathlib import Path
 
-from rlvr_assets.core.candidates import load_candidates
 from rlvr_assets.core.config import GateConfig
-from rlvr_assets.core.gate import run_gate
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.solutions import run_solution
+from rlvr_assets.core.domains.reasoning.solutions import run_solution
+from rlvr_assets.core.gate.factors import run_gate
+from rlvr_assets.core.tasks.candidates import load_candidates
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 from tests.test_cli_gate import CANDIDATES
 
 ROOT = Path(__file__).resolve().parents[1]

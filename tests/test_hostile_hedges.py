@@ -2,14 +2,14 @@
 
 import pytest
 
-from rlvr_assets.core.answers import (
+from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
+from rlvr_assets.core.domains.code.verifier import check_code
+from rlvr_assets.core.domains.reasoning.answers import (
     check_choice_answer,
     check_expression_answer,
     check_json_answer,
     check_numeric_answer,
 )
-from rlvr_assets.core.code_verifier import check_code
-from rlvr_assets.core.domains.code import TestCase, UnitTests
 
 
 @pytest.mark.parametrize(

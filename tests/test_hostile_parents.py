@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from rlvr_assets.core.candidates import load_candidates
 from rlvr_assets.core.config import GateConfig
-from rlvr_assets.core.gate import run_gate
-from rlvr_assets.core.seeds import load_seed_dir
+from rlvr_assets.core.gate.factors import run_gate
+from rlvr_assets.core.tasks.candidates import load_candidates
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = "{name} has {a} apples and buys {b} more apples. How many apples now?"

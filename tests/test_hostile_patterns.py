@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.constraints import CONSTRAINT_BUDGET_SECONDS, check_constraints
-from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
-from rlvr_assets.core.safe_regex import UnsafePattern, check_pattern
+from rlvr_assets.core.domains.instruction_following.constraints import CONSTRAINT_BUDGET_SECONDS, check_constraints
+from rlvr_assets.core.domains.instruction_following.safe_regex import UnsafePattern, check_pattern
+from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
 
 CATASTROPHIC = ["(a+)+$", "(\\w|\\w)*!", "(a|aa)*b", "(x*)*y", "(.*a){12}", "^(\\s*)*$", "a?" * 30 + "a" * 30]
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr_assets.core.answers import check_expression_answer, check_json_answer, check_numeric_answer
-from rlvr_assets.core.code_verifier import extract_code
-from rlvr_assets.core.environments import parse_tool_calls
-from rlvr_assets.core.markers import boxed_at_line_end, fenced_blocks, marked_answers, tagged
+from rlvr_assets.core.domains.code.verifier import extract_code
+from rlvr_assets.core.domains.function_calling.environments import parse_tool_calls
+from rlvr_assets.core.domains.reasoning.answers import check_expression_answer, check_json_answer, check_numeric_answer
+from rlvr_assets.core.kernel.markers import boxed_at_line_end, fenced_blocks, marked_answers, tagged
 
 OLD_MARKED = re.compile(r"answer\s*(?:is|=|:)\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE | re.MULTILINE)
 OLD_BOXED = re.compile(r"\\boxed\{(.+?)\}\s*$", re.MULTILINE)

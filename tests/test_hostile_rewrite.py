@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_assets.core.llm_rewrite import OpenAICompatibleBackend, apply_llm_rewrites
-from rlvr_assets.core.seeds import load_seed_dir
+from rlvr_assets.core.augment.llm_rewrite import OpenAICompatibleBackend, apply_llm_rewrites
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_CHOICES = [{"message": {"role": "assistant", "content": "Rewritten task: Somebody asks. What is 2 + 2?"}}]

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.llm_rewrite import validate_rewrite
-from rlvr_assets.core.seeds import load_seed_dir
-from rlvr_assets.core.tasks import PromptSpec
-from rlvr_assets.core.templates import TemplateError, field_names, parse, render
+from rlvr_assets.core.augment.llm_rewrite import validate_rewrite
+from rlvr_assets.core.kernel.templates import TemplateError, field_names, parse, render
+from rlvr_assets.core.tasks.model import PromptSpec
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = [

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.answers import check_expression_answer, check_json_answer
-from rlvr_assets.core.benchmarks import bfcl_items, bfcl_multi_turn_items, humaneval_items, ifbench_items
-from rlvr_assets.core.code_verifier import check_code
-from rlvr_assets.core.domains.code import TestCase, UnitTests
-from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
-from rlvr_assets.core.domains.reasoning import NumericAnswer
-from rlvr_assets.core.environments import parse_tool_calls
-from rlvr_assets.core.seeds import load_task_file
-from rlvr_assets.core.tasks import Task
-from rlvr_assets.core.verifiers import verify
+from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
+from rlvr_assets.core.domains.code.verifier import check_code
+from rlvr_assets.core.domains.function_calling.environments import parse_tool_calls
+from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
+from rlvr_assets.core.domains.reasoning.answers import check_expression_answer, check_json_answer
+from rlvr_assets.core.domains.reasoning.spec import NumericAnswer
+from rlvr_assets.core.evaluation.benchmarks import bfcl_items, bfcl_multi_turn_items, humaneval_items, ifbench_items
+from rlvr_assets.core.tasks.model import Task
+from rlvr_assets.core.tasks.seeds import load_task_file
+from rlvr_assets.core.tasks.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS_PER_VERDICT = 60  # generous: the bound is what matters (sandbox walls are 3-30 s), not the speed
@@ -183,7 +183,7 @@ def test_an_unexpected_verifier_exception_is_reward_zero_naming_its_type_and_log
     broken = _seed("instruction_following").model_copy(
         update={"verifier": Constraints(constraints=[Constraint(id="startend:end_checker", kwargs={"end_phrase": 5})])}
     )
-    with caplog.at_level(logging.WARNING, logger="rlvr_assets.core.verifiers"):
+    with caplog.at_level(logging.WARNING, logger="rlvr_assets.core.tasks.verifiers"):
         verdict = verify(broken, "Hello world.")
     assert verdict.reward == 0.0 and "AttributeError" in verdict.reason
     assert any("AttributeError" in r.getMessage() for r in caplog.records)

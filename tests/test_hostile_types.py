@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr_assets.core.code_verifier import CodeSandbox, _equal
-from rlvr_assets.core.domains.code import TestCase, UnitTests
+from rlvr_assets.core.domains.code.spec import TestCase, UnitTests
+from rlvr_assets.core.domains.code.verifier import CodeSandbox, _equal
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr_assets.core.answers import MINUS_SIGNS, check_expression_answer, check_numeric_answer
-from rlvr_assets.core.constraints import check_constraints
-from rlvr_assets.core.domains.instruction_following import Constraint, Constraints
+from rlvr_assets.core.domains.instruction_following.constraints import check_constraints
+from rlvr_assets.core.domains.instruction_following.spec import Constraint, Constraints
+from rlvr_assets.core.domains.reasoning.answers import MINUS_SIGNS, check_expression_answer, check_numeric_answer
 
 
 @pytest.mark.parametrize("minus", list(MINUS_SIGNS))

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.k8s_manifests import kuberay_rayjob, rayjob_errors, schema_errors
-from rlvr_assets.core.launch import train_command
-from rlvr_assets.core.ray_cluster import submit_job_params
+from rlvr_assets.core.training.k8s_manifests import kuberay_rayjob, rayjob_errors, schema_errors
+from rlvr_assets.core.training.launch import train_command
+from rlvr_assets.core.training.ray_cluster import submit_job_params
 
 pytest.importorskip("kubernetes")
 

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.gate import FACTORS
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.gate.factors import FACTORS
+from rlvr_assets.core.store.storage import read_frame
 
 
 def _lineage(tiny_sweep, capsys, *args: str) -> tuple[int, str, str]:

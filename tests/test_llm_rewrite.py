@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_assets.core.llm_rewrite import OpenAICompatibleBackend, TransformersBackend, apply_llm_rewrites
-from rlvr_assets.core.seeds import load_seed_dir
+from rlvr_assets.core.augment.llm_rewrite import OpenAICompatibleBackend, TransformersBackend, apply_llm_rewrites
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def test_unknown_family_is_an_error(base) -> None:
 
 def test_transformers_backend_runs_the_local_model(tmp_path, base) -> None:
     from rlvr_assets.core.config import ModelConfig
-    from rlvr_assets.core.models import materialize_base_model
+    from rlvr_assets.core.policy.models import materialize_base_model
 
     info = materialize_base_model(ModelConfig(source="tiny"), tmp_path / "tiny")
     attempts = apply_llm_rewrites(base[:2], TransformersBackend(info.path), ["obscure_goal"], 0, 8)

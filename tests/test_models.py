@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from rlvr_assets.core.config import ModelConfig
-from rlvr_assets.core.models import materialize_base_model
+from rlvr_assets.core.policy.models import materialize_base_model
 
 
 def test_a_built_base_model_is_reused_and_rebuilt_only_when_its_inputs_change(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_assets.core.operators import OPERATORS, apply_operators, operator_versions
-from rlvr_assets.core.seeds import load_seed_dir
+from rlvr_assets.core.augment.operators import OPERATORS, apply_operators, operator_versions
+from rlvr_assets.core.tasks.seeds import load_seed_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,8 +81,8 @@ def test_rephrasing_operators_apply_to_every_domain_and_keep_the_verifier() -> N
 
 
 def test_new_initial_states_rederive_the_expected_state_by_replaying_the_reference() -> None:
-    from rlvr_assets.core.gate import check_verify
-    from rlvr_assets.core.verifiers import verify
+    from rlvr_assets.core.gate.factors import check_verify
+    from rlvr_assets.core.tasks.verifiers import verify
 
     seeds = load_seed_dir(ROOT / "seeds")
     parent = next(t for t in seeds if t.name == "archive-notes")
@@ -108,8 +108,8 @@ def test_obscure_goal_keeps_the_question_inside_an_indirect_frame() -> None:
 
 
 def test_resampled_tool_use_goals_rederive_state_calls_and_known_bad() -> None:
-    from rlvr_assets.core.gate import check_faithful, check_verify
-    from rlvr_assets.core.verifiers import verify
+    from rlvr_assets.core.gate.factors import check_faithful, check_verify
+    from rlvr_assets.core.tasks.verifiers import verify
 
     parent = next(t for t in load_seed_dir(ROOT / "seeds") if t.name == "archive-notes")
     attempts = apply_operators(parent, ["resample_params"], 5, 3)

@@ -10,7 +10,7 @@ import dagster as dg
 import yaml
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.store.storage import read_frame
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.sweep import console_log_level
 from tests.conftest import TINY
@@ -40,7 +40,7 @@ def test_console_log_level_keeps_debug_events_out_of_the_terminal(tiny_sweep, ca
 
 
 def test_checkpoints_are_fp32_safetensors_readable_by_group_and_others(tiny_sweep) -> None:
-    """fp32 on purpose: bf16 would round away updates smaller than its resolution (core/checkpoint_files.py)."""
+    """fp32 on purpose: bf16 would round away updates smaller than its resolution (core/training/checkpoint_files.py)."""
     from safetensors import safe_open
 
     for row in read_frame(tiny_sweep["cfg"].paths.duckdb_path, "policy_checkpoint").iter_rows(named=True):

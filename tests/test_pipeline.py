@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from rlvr_assets.core.config import load_config
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.store.storage import read_frame
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.defs.partitions import arm_keys
 from rlvr_assets.sweep import run_sweep

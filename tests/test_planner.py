@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.calibration import Truth, simulate
-from rlvr_assets.core.planner import VarianceComponents, estimate_components, items_needed, slope_cap
+from rlvr_assets.core.economics.calibration import Truth, simulate
+from rlvr_assets.core.economics.planner import VarianceComponents, estimate_components, items_needed, slope_cap
 
 
 def test_items_needed_is_the_smallest_count_under_the_cap() -> None:
@@ -50,7 +50,7 @@ def test_plan_prints_the_budget_for_a_five_point_slope(tmp_path: Path, capsys) -
 def test_plan_reads_a_pipeline_duckdb(tmp_path: Path, capsys) -> None:
     import polars as pl
 
-    from rlvr_assets.core.storage import write_frame
+    from rlvr_assets.core.store.storage import write_frame
 
     scores = simulate(Truth(slope=5.0, rho=1.0), items=40, seeds=2, rng=np.random.default_rng(1))
     db = tmp_path / "rlvr.duckdb"

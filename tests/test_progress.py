@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from rlvr_assets.core.progress import ProgressPrinter, ProgressTracker
+from rlvr_assets.core.kernel.progress import ProgressPrinter, ProgressTracker
 
 
 def test_tracker_reads_counters_and_estimates_rate_and_eta() -> None:

@@ -3,14 +3,9 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from rlvr_assets.core.frames import tasks_to_frame
-from rlvr_assets.core.quality import (
-    gated_pool_audit,
-    overlapping_pairs,
-    validate_gated_pool,
-    word_ngrams,
-)
-from rlvr_assets.core.seeds import load_seed_dir, load_task_file
+from rlvr_assets.core.gate.frames import tasks_to_frame
+from rlvr_assets.core.gate.quality import gated_pool_audit, overlapping_pairs, validate_gated_pool, word_ngrams
+from rlvr_assets.core.tasks.seeds import load_seed_dir, load_task_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,9 @@ import psutil
 import pytest
 
 from rlvr_assets.core.config import PipelineConfig, RayLocalClusterConfig
-from rlvr_assets.core.launch import train_command
-from rlvr_assets.core.ray_cluster import (
+from rlvr_assets.core.store.storage import read_frame, write_frame
+from rlvr_assets.core.training.launch import train_command
+from rlvr_assets.core.training.ray_cluster import (
     RayClusterError,
     TrainingResources,
     cluster_slots,
@@ -26,7 +27,6 @@ from rlvr_assets.core.ray_cluster import (
     submit_job_params,
     training_resources,
 )
-from rlvr_assets.core.storage import read_frame, write_frame
 from tests.conftest import ROOT, TINY, write_config
 from tests.scale_support import ARM, arm_setup, materialize, materialize_command, parse_result, script_env
 
@@ -84,7 +84,7 @@ def test_the_failure_tail_shows_the_trainings_log_lines_not_pipes_metrics() -> N
 def ray_cluster_2cpu():
     """A real local Ray cluster of 2 CPUs and no GPUs, started the way the project starts one, stopped after."""
     pytest.importorskip("ray")
-    from rlvr_assets.core.ray_cluster import LocalRayCluster
+    from rlvr_assets.core.training.ray_cluster import LocalRayCluster
 
     cluster = LocalRayCluster(RayLocalClusterConfig(num_cpus=2, num_gpus=0))
     cluster.start()

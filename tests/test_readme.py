@@ -125,7 +125,7 @@ def test_every_readme_command_exists_as_shown(command: list[str]) -> None:
 
 
 def test_readme_seed_records_are_valid_tasks_of_every_domain(tmp_path: Path) -> None:
-    from rlvr_assets.core.validation import validate_seed_dir
+    from rlvr_assets.core.gate.validation import validate_seed_dir
 
     (block,) = [b for b in _code_blocks("json") if '"domain"' in b]
     records = [json.loads(line) for line in block.splitlines() if line.strip()]

@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 from rlvr_assets.core.config import SamplingConfig
-from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import Sample
-from rlvr_assets.core.seeds import load_task_file
-from rlvr_assets.core.verifiers import verify
+from rlvr_assets.core.policy.rollouts import sample_rollouts
+from rlvr_assets.core.policy.sampling import Sample
+from rlvr_assets.core.tasks.seeds import load_task_file
+from rlvr_assets.core.tasks.verifiers import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ class TurnScriptedPolicy:
 
 
 def test_bfcl_multi_turn_episode_is_judged_by_bfcls_own_checker() -> None:
-    from rlvr_assets.core.benchmarks import bfcl_multi_turn_items
+    from rlvr_assets.core.evaluation.benchmarks import bfcl_multi_turn_items
 
     task = bfcl_multi_turn_items()[0]  # multi_turn_base_0: file system + posting API
     script = [
@@ -104,8 +104,8 @@ def test_bfcl_multi_turn_episode_is_judged_by_bfcls_own_checker() -> None:
 
 def test_length_bucketed_batches_return_samples_in_conversation_order(tmp_path: Path) -> None:
     from rlvr_assets.core.config import ModelConfig
-    from rlvr_assets.core.models import materialize_base_model
-    from rlvr_assets.core.sampling import load_policy
+    from rlvr_assets.core.policy.models import materialize_base_model
+    from rlvr_assets.core.policy.sampling import load_policy
     from tests.conftest import TORCH_THREADS
 
     cfg = ModelConfig(source="tiny", device="cpu", torch_threads=TORCH_THREADS)
@@ -119,7 +119,7 @@ def test_length_bucketed_batches_return_samples_in_conversation_order(tmp_path: 
 
 
 def test_batches_respect_both_the_sequence_and_the_token_budget() -> None:
-    from rlvr_assets.core.sampling import token_budget_batches
+    from rlvr_assets.core.policy.sampling import token_budget_batches
 
     jobs = [(i, "x") for i in range(7)]
     sizes = [100, 100, 100, 400, 400, 900, 5000]  # ascending, as Policy.sample sorts them

@@ -1,5 +1,5 @@
-from rlvr_assets.core.sandbox import SandboxLimits, network_guard, run_python
-from rlvr_assets.core.solutions import run_solution
+from rlvr_assets.core.domains.reasoning.solutions import run_solution
+from rlvr_assets.core.sandbox.process import SandboxLimits, network_guard, run_python
 
 
 def test_runs_code_and_captures_output() -> None:

@@ -19,7 +19,8 @@ import psutil
 import pytest
 
 from rlvr_assets.core.config import PipelineConfig, ScaleConfig
-from rlvr_assets.core.launch import (
+from rlvr_assets.core.store.storage import read_frame
+from rlvr_assets.core.training.launch import (
     HISTORY_FILE,
     TrainingJob,
     accelerate_command,
@@ -31,7 +32,6 @@ from rlvr_assets.core.launch import (
     resume_point,
     train_command,
 )
-from rlvr_assets.core.storage import read_frame
 from tests.conftest import ROOT, TINY, write_config
 from tests.scale_support import (
     ARM,

@@ -1,9 +1,10 @@
-"""core/scoring.py: one macro mean and bootstrap for eval and the pipeline, paired differences and the MDD."""
+"""core/kernel/scoring.py: one macro mean and bootstrap for eval and the pipeline, paired differences and the MDD."""
 
 import polars as pl
 import pytest
 
-from rlvr_assets.core.scoring import (
+from rlvr_assets.core.evaluation.suite import suite_score
+from rlvr_assets.core.kernel.scoring import (
     ArmScore,
     ArmShape,
     arm_macro_score,
@@ -14,7 +15,6 @@ from rlvr_assets.core.scoring import (
     paired_difference,
     scale_to_detect,
 )
-from rlvr_assets.core.suite_eval import suite_score
 
 
 def test_eval_grand_mean_and_arm_score_are_the_same_computation() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from rlvr_assets.core.arms import ordered_human_seeds
 from rlvr_assets.core.config import load_config
-from rlvr_assets.core.seeds import load_seed_dir
+from rlvr_assets.core.tasks.seeds import load_seed_dir
+from rlvr_assets.core.training.arms import ordered_human_seeds
 from rlvr_assets.definitions import build_definitions
 from rlvr_assets.defs.partitions import arm_keys
 from rlvr_assets.defs.staleness import CORPUS, arm_states, stale_status_resolver

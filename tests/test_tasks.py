@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_assets.core.gate import check_verify
-from rlvr_assets.core.seeds import SeedFileError, load_seed_dir, load_task_file
+from rlvr_assets.core.gate.factors import check_verify
+from rlvr_assets.core.tasks.seeds import SeedFileError, load_seed_dir, load_task_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

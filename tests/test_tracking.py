@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rlvr_assets.core.config import ModelConfig, PipelineConfig, TrainingConfig
-from rlvr_assets.core.models import materialize_base_model
+from rlvr_assets.core.policy.models import materialize_base_model
 from tests.conftest import ROOT, TORCH_THREADS
 
 CPU = ModelConfig(source="tiny", device="cpu", torch_threads=TORCH_THREADS)
@@ -27,8 +27,8 @@ def test_the_default_tracker_is_local_tensorboard() -> None:
 
 
 def test_training_writes_tensorboard_events_named_after_arm_and_seed(tmp_path: Path) -> None:
-    from rlvr_assets.core.seeds import load_task_file
-    from rlvr_assets.core.training import train_grpo
+    from rlvr_assets.core.tasks.seeds import load_task_file
+    from rlvr_assets.core.training.grpo import train_grpo
     from rlvr_assets.train import tracker_run_name
 
     tiny = materialize_base_model(CPU, tmp_path / "tiny").path
@@ -47,7 +47,7 @@ def test_training_writes_tensorboard_events_named_after_arm_and_seed(tmp_path: P
 
 
 def test_no_tracker_writes_no_events(tmp_path: Path) -> None:
-    from rlvr_assets.core.training import tensorboard_callbacks
+    from rlvr_assets.core.training.grpo import tensorboard_callbacks
 
     assert tensorboard_callbacks([], tmp_path / "tb") == [] and not (tmp_path / "tb").exists()
     with pytest.raises(ValueError, match="no event folder"):

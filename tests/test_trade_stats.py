@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from rlvr_assets.cli import main
-from rlvr_assets.core.economics import (
+from rlvr_assets.core.economics.trade_rate import (
     TRADE_ROW_SCHEMA,
     ArmsFileError,
     TradeInterval,
@@ -17,7 +17,7 @@ from rlvr_assets.core.economics import (
     trade_intervals,
     trade_rates,
 )
-from rlvr_assets.core.scoring import (
+from rlvr_assets.core.kernel.scoring import (
     ArmScore,
     ArmShape,
     arm_macro_score,
@@ -95,7 +95,7 @@ def test_4_a_significant_dip_is_reported_and_not_identified() -> None:
     ]
     est = _row(trade_rates(arms, ci_differences(arms)), "aug", "log_interpolation")
     assert est.identified is False and "dips" in est.identified_reason
-    from rlvr_assets.core.trade_stats import analyse, ci_score_draws, reference_lines
+    from rlvr_assets.core.economics.trade_stats import analyse, ci_score_draws, reference_lines
 
     lines = reference_lines(analyse(ci_score_draws(arms, 500, 0)))
     assert any(line.startswith("FINDING: human curve dips h16 - h8 = -10.0") for line in lines)
@@ -126,8 +126,8 @@ def test_7_a_duplicated_seed_does_not_shrink_the_ci() -> None:
 
 
 def test_7_one_seed_says_seed_variance_is_not_measured() -> None:
-    from rlvr_assets.core.item_scores import ItemScores
-    from rlvr_assets.core.trade_stats import SEED_NOT_MEASURED, item_score_draws
+    from rlvr_assets.core.economics.item_scores import ItemScores
+    from rlvr_assets.core.economics.trade_stats import SEED_NOT_MEASURED, item_score_draws
 
     items = [f"i{k}" for k in range(20)]
     scores = ItemScores.from_rewards({"h": ArmShape(4, 0, False)}, {"h": _solves(items, range(5))})
@@ -162,8 +162,8 @@ def test_8_item_level_csv_gets_seeds_pairing_and_a_rho_ci(tmp_path: Path, capsys
     assert "paired" in dom["rests_on"] and "seed" in dom["rests_on"]
     # the same scores as arm-level CIs: unpaired, so the augmented gain's MDD is wider
     arms_csv = tmp_path / "arms.csv"
-    from rlvr_assets.core.item_scores import load_item_scores
-    from rlvr_assets.core.trade_stats import item_score_draws
+    from rlvr_assets.core.economics.item_scores import load_item_scores
+    from rlvr_assets.core.economics.trade_stats import item_score_draws
 
     drawn = item_score_draws(load_item_scores(csv), 500, 0).arms
     arms_csv.write_text(
@@ -176,7 +176,7 @@ def test_8_item_level_csv_gets_seeds_pairing_and_a_rho_ci(tmp_path: Path, capsys
 
 
 def test_9_the_summary_says_pays_from_a_bound_not_from_the_point_estimate() -> None:
-    from rlvr_assets.core.report import mdd_frame, run_summary
+    from rlvr_assets.core.economics.report import mdd_frame, run_summary
 
     est = trade_rates([ArmScore("h4", 4, 0, 40.0), ArmScore("h8", 8, 0, 60.0), ArmScore("a", 4, 4, 50.0)])
     trade = pl.DataFrame([{**e.as_row(), "identified": True} for e in est], schema=TRADE_ROW_SCHEMA)
@@ -199,9 +199,9 @@ def test_10_the_base_model_is_a_reference_arm(tmp_path: Path, capsys) -> None:
 
 
 def test_11_the_report_opens_with_a_narrow_decision_table(tmp_path: Path) -> None:
-    from rlvr_assets.core.item_scores import load_item_scores
-    from rlvr_assets.core.report import write_report
-    from rlvr_assets.core.trade_stats import analyse, item_score_draws, trade_frame
+    from rlvr_assets.core.economics.item_scores import load_item_scores
+    from rlvr_assets.core.economics.report import write_report
+    from rlvr_assets.core.economics.trade_stats import analyse, item_score_draws, trade_frame
 
     drawn = item_score_draws(load_item_scores(_item_csv(tmp_path / "i.csv", STRONG)), 300, 0)
     trade = trade_frame(analyse(drawn))

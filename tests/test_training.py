@@ -12,11 +12,12 @@ import torch
 from safetensors.torch import load_file
 
 from rlvr_assets.core.config import ModelConfig, TrainingConfig
-from rlvr_assets.core.dynamic_sampling import PassRateTracker
-from rlvr_assets.core.frames import training_log_frame
-from rlvr_assets.core.models import materialize_base_model
-from rlvr_assets.core.seeds import parse_seed_record
-from rlvr_assets.core.training import (
+from rlvr_assets.core.policy.models import materialize_base_model
+from rlvr_assets.core.tasks.seeds import parse_seed_record
+from rlvr_assets.core.tasks.verifiers import make_trl_reward
+from rlvr_assets.core.training.dynamic_sampling import PassRateTracker
+from rlvr_assets.core.training.frames import training_log_frame
+from rlvr_assets.core.training.grpo import (
     TrainingDiverged,
     attention_backends,
     nonfinite_gradients,
@@ -24,7 +25,6 @@ from rlvr_assets.core.training import (
     resolve_precision,
     train_grpo,
 )
-from rlvr_assets.core.verifiers import make_trl_reward
 from tests.conftest import TORCH_THREADS
 
 TINY_MODEL = ModelConfig(source="tiny", device="cpu", torch_threads=TORCH_THREADS)

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.store.storage import read_frame
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "ui"

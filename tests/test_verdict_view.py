@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rlvr_assets.core.trade_stats import Decision
-from rlvr_assets.core.verdict_view import (
+from rlvr_assets.core.economics.trade_stats import Decision
+from rlvr_assets.core.economics.verdict_view import (
     short_summary,
     verdict_reasons,
     verdict_rows,

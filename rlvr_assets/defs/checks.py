@@ -3,12 +3,12 @@
 import dagster as dg
 import polars as pl
 
-from rlvr_assets.core.benchmarks import heldout_items
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.frames import frame_to_tasks
-from rlvr_assets.core.gate import FACTORS, check_verify
-from rlvr_assets.core.quality import gated_pool_audit, overlapping_pairs, pair_records, validate_gated_pool
-from rlvr_assets.core.tasks import Task
+from rlvr_assets.core.evaluation.benchmarks import heldout_items
+from rlvr_assets.core.gate.factors import FACTORS, check_verify
+from rlvr_assets.core.gate.frames import frame_to_tasks
+from rlvr_assets.core.gate.quality import gated_pool_audit, overlapping_pairs, pair_records, validate_gated_pool
+from rlvr_assets.core.tasks.model import Task
 
 
 @dg.asset_check(asset="seed_tasks", blocking=True)

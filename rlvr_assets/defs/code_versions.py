@@ -1,4 +1,4 @@
-"""Every asset's code version, set in one place from the source it runs (see rlvr_assets/core/code_versions.py)
+"""Every asset's code version, set in one place from the source it runs (see rlvr_assets/core/store/code_versions.py)
 and the config sections it reads.
 
 Assets declare no `code_version` of their own: `with_code_versions` refuses one, so a hand-kept number cannot
@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from rlvr_assets.core.code_versions import SourceIndex
 from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.core.store.code_versions import SourceIndex
 
 # The config sections (dotted paths) each asset's result depends on. Paths, owners and thread counts change
 # no result.

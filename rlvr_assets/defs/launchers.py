@@ -19,7 +19,7 @@ import dagster as dg
 
 from rlvr_assets import train as entry_point  # named here so its source is part of policy_checkpoint's code version
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.launch import (
+from rlvr_assets.core.training.launch import (
     TrainingJob,
     TrainingOutcome,
     child_env,
@@ -27,7 +27,7 @@ from rlvr_assets.core.launch import (
     lease_devices,
     train_command,
 )
-from rlvr_assets.core.ray_cluster import last_log_lines, ray_cluster, submit_job_params
+from rlvr_assets.core.training.ray_cluster import last_log_lines, ray_cluster, submit_job_params
 
 RAY_JOB_FILE_KEY = "rlvr_job_file"
 

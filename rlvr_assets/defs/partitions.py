@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from rlvr_assets.core.arms import aug_arm_key, human_arm_key
 from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.core.training.arms import aug_arm_key, human_arm_key
 
 COST_RATIO_DIM = "cost_ratio"
 ARM_DIM = "arm"

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from rlvr_assets.core.storage import asset_table, read_frame, write_frame
+from rlvr_assets.core.store.storage import asset_table, read_frame, write_frame
 
 
 def table_metadata(table: str, frame: pl.DataFrame, total_rows: int, *, partitioned: bool) -> dict[str, object]:

@@ -1,9 +1,10 @@
 """The domain registry: every task domain the core knows, by name.
 
-Each module of this package is one domain (its seed fields, verifier spec types and verifier, how ground
-truth is re-derived for a variant, its operator hooks and its episodes); see `base.Domain`. To add a
-domain, write its module and add its class to `_DOMAIN_CLASSES` below: nothing else in the core names a
-domain.
+Each folder of this package is one domain: `spec.py` (its verifier spec types), `domain.py` (its `Domain`:
+seed fields, verifier, how ground truth is re-derived for a variant, operator hooks, episodes) and the
+checkers, environments and sandbox workers it needs; see `base.Domain`. To add a domain, write its folder and
+add its class to `_DOMAIN_CLASSES` below: nothing else in the core names a domain (tests/test_layers.py
+holds that), except a held-out loader under core/evaluation/ if the domain has held-out data.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from rlvr_assets.core.domains.base import Domain, VerifierSpecBase
-from rlvr_assets.core.domains.code import Code
-from rlvr_assets.core.domains.function_calling import FunctionCalling
-from rlvr_assets.core.domains.instruction_following import InstructionFollowing
-from rlvr_assets.core.domains.reasoning import Reasoning
+from rlvr_assets.core.domains.code.domain import Code
+from rlvr_assets.core.domains.function_calling.domain import FunctionCalling
+from rlvr_assets.core.domains.instruction_following.domain import InstructionFollowing
+from rlvr_assets.core.domains.reasoning.domain import Reasoning
 
 _DOMAIN_CLASSES: tuple[type[Domain], ...] = (Reasoning, Code, InstructionFollowing, FunctionCalling)
 

@@ -4,29 +4,54 @@ A domain owns its seed fields and their validation, its default texts, its verif
 verifier, how ground truth is re-derived for a variant (used by the operators to build the variant and by
 the gate to check it), its operator hooks (which catalogue operators apply, and the domain's hint,
 format-example and vague-instruction texts) and how one of its tasks is rolled out (single turn or a live
-episode). Adding a domain is one module in this package plus one line in the registry (`__init__.py`).
+episode). Adding a domain is one folder in this package plus one line in the registry (`__init__.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from rlvr_assets.core.answers import Verdict
-from rlvr_assets.core.environments import Environment
-from rlvr_assets.core.failures import Rejected
+from rlvr_assets.core.kernel.failures import Rejected
+from rlvr_assets.core.kernel.verdict import Verdict
 
 if TYPE_CHECKING:
-    from rlvr_assets.core.episodes import Episode
-    from rlvr_assets.core.tasks import Task
+    from rlvr_assets.core.kernel.episodes import Episode
 
 Solution = str | list[str]  # a completion, or for multi-turn tasks the assistant's turns
+
+
+class TaskView(Protocol):
+    """What a domain reads from a task. Hooks are typed against this, not the task model (core/tasks/), which
+    is itself built from every domain's spec types: a domain never imports tasks/."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def domain(self) -> str: ...
+    @property
+    def prompt(self) -> Any: ...  # the task model's PromptSpec: template and params
+    @property
+    def prompt_text(self) -> str: ...
+    @property
+    def messages(self) -> list[dict[str, str]]: ...
+    @property
+    def environment(self) -> Any: ...  # function calling's Environment, or None
+    @property
+    def verifier(self) -> Any: ...  # one of the domains' spec types
+    @property
+    def solution_program(self) -> str | None: ...
+    @property
+    def reference_solution(self) -> Solution: ...
+    @property
+    def known_bad(self) -> list[Solution]: ...
 
 
 class VerifierSpecBase(BaseModel):
@@ -52,7 +77,7 @@ class VariantChange:
     """What an operator changed that can move the ground truth: the prompt params and the environment."""
 
     params: Mapping[str, Any]
-    environment: Environment | None = None
+    environment: Any = None  # a domain's environment state (function calling's Environment), or None
 
 
 @dataclass(frozen=True)
@@ -121,10 +146,10 @@ class Domain(ABC):
         return None
 
     @abstractmethod
-    def verify(self, task: Task, completion: Solution) -> Verdict:
+    def verify(self, task: TaskView, completion: Solution) -> Verdict:
         """Score one completion (or the assistant's turns); fails closed with the reason."""
 
-    def derive_truths(self, parent: Task, changes: Sequence[VariantChange]) -> DerivedTruths:
+    def derive_truths(self, parent: TaskView, changes: Sequence[VariantChange]) -> DerivedTruths:
         """Ground truth of `parent` under each change. The default: a change of wording only keeps the
         parent's truth; a domain whose truth depends on params or the environment overrides this."""
         truths: list[GroundTruth | Rejected] = []
@@ -137,23 +162,28 @@ class Domain(ABC):
                 truths.append(parent_truth(parent))
         return DerivedTruths(truths)
 
-    def resampled_params(self, task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+    def resampled_params(self, task: TaskView, params: Mapping[str, Any]) -> dict[str, Any]:
         """The params of a resampled variant once the drawn ones are in: a domain whose prompt text is derived
         from a drawn value (a generator's item) fills it in here."""
         return dict(params)
 
-    def unstated_params(self, variant: Task) -> list[str]:
+    def unstated_params(self, variant: TaskView) -> list[str]:
         """Params the variant's prompt fails to state (a faithful variant states what its truth depends on)."""
         return []
 
-    def start_episode(self, task: Task) -> Episode:
+    def add_distractors(self, environment: Any, rng: random.Random) -> Any:
+        """A new initial environment: the parent's plus entities the task must leave alone (domains whose
+        tasks run in an environment override this)."""
+        return Rejected(f"{self.name} tasks have no environment to add distractors to")
+
+    def start_episode(self, task: TaskView) -> Episode:
         """A rollout of `task`: single turn unless the domain runs live episodes."""
-        from rlvr_assets.core.episodes import SingleTurn
+        from rlvr_assets.core.kernel.episodes import SingleTurn
 
         return SingleTurn(list(task.messages))
 
 
-def parent_truth(parent: Task) -> GroundTruth:
+def parent_truth(parent: TaskView) -> GroundTruth:
     return GroundTruth(parent.verifier, parent.reference_solution, list(parent.known_bad))
 
 

@@ -10,9 +10,8 @@ import hashlib
 import dagster as dg
 import polars as pl
 
-from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.frames import frame_to_tasks
-from rlvr_assets.core.gate_audit import (
+from rlvr_assets.core.audit.probes import probe_frame, run_probes
+from rlvr_assets.core.audit.rates import (
     INTERVAL_NOTE,
     RATE_VIEW,
     REVIEWS_TABLE,
@@ -21,8 +20,9 @@ from rlvr_assets.core.gate_audit import (
     plot_gate_audit,
     variant_audit_frame,
 )
-from rlvr_assets.core.gate_probes import probe_frame, run_probes
-from rlvr_assets.core.storage import read_frame
+from rlvr_assets.core.config import PipelineConfig
+from rlvr_assets.core.gate.frames import frame_to_tasks
+from rlvr_assets.core.store.storage import read_frame
 from rlvr_assets.defs.groups import AUGMENTATION
 from rlvr_assets.defs.metadata import figure, frame_table
 

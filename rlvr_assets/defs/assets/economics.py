@@ -7,12 +7,10 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from rlvr_assets.core.audit.rates import AUDITED_COST_VIEW, audit_markdown, audited_rho_cost
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.economics import COST_ROW_SCHEMA, TradeEstimate, cost_rows
-from rlvr_assets.core.funnel import funnel_frame
-from rlvr_assets.core.gate_audit import AUDITED_COST_VIEW, audit_markdown, audited_rho_cost
-from rlvr_assets.core.item_scores import ItemScores
-from rlvr_assets.core.report import (
+from rlvr_assets.core.economics.item_scores import ItemScores
+from rlvr_assets.core.economics.report import (
     FIGURES,
     arm_frame,
     cost_view,
@@ -23,9 +21,12 @@ from rlvr_assets.core.report import (
     trade_view,
     write_report,
 )
-from rlvr_assets.core.scoring import ArmShape
-from rlvr_assets.core.storage import read_frame
-from rlvr_assets.core.trade_stats import (
+from rlvr_assets.core.economics.trade_rate import (
+    COST_ROW_SCHEMA,
+    TradeEstimate,
+    cost_rows,
+)
+from rlvr_assets.core.economics.trade_stats import (
     TRADE_FRAME_SCHEMA,
     CostRatio,
     analyse,
@@ -38,13 +39,18 @@ from rlvr_assets.core.trade_stats import (
     trade_frame,
     verdict_lines,
 )
-from rlvr_assets.core.verdict_view import (
+from rlvr_assets.core.economics.verdict_view import (
     short_summary,
     verdict_reasons,
     verdict_rows,
     verdict_table,
     write_report_html,
 )
+from rlvr_assets.core.gate.funnel import funnel_frame
+from rlvr_assets.core.kernel.scoring import (
+    ArmShape,
+)
+from rlvr_assets.core.store.storage import read_frame
 from rlvr_assets.defs.assets.training import BASE_ARM
 from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.metadata import figure, figures_markdown, frame_table, wrapped_text
@@ -123,7 +129,7 @@ def _with_base(
 
 
 def analysis_of(cfg: PipelineConfig, corpus: pl.DataFrame, scores: pl.DataFrame, base: pl.DataFrame | None):  # type: ignore[no-untyped-def]
-    """The trade-rate analysis of a run (`core/trade_stats.py`): the arms and the base model, paired over
+    """The trade-rate analysis of a run (`core/economics/trade_stats.py`): the arms and the base model, paired over
     items within benchmarks, seed-aware, the configured primary estimator and margin."""
     arms, rewards, benchmark_of = _arm_inputs(corpus, scores)
     _with_base(arms, rewards, base)
@@ -268,7 +274,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             findings=findings,
             base_gains=gains,
         )
-        # the gate audit (core/gate_audit.py): rho_cost at c_aug per correct accepted variant beside the unaudited
+        # the gate audit (core/audit/rates.py): rho_cost at c_aug per correct accepted variant beside the unaudited
         audited = audited_rho_cost(trade_rate, augmentation_costs, gate_audit)
         path.write_text(path.read_text() + "\n" + audit_markdown(gate_audit, audited))
         html_path = write_report_html(path, verdict_table(verdict_rows(decisions)))
@@ -292,7 +298,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 "rests_on": analysis.draws.resamples,
                 "what_the_run_shows": dg.MetadataValue.text(summary),
                 **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
-                # the training_log's curves with their per-step table (core/report.py)
+                # the training_log's curves with their per-step table (core/economics/report.py)
                 **(
                     {"reward_curves": dg.MetadataValue.md(reward_curve_markdown(log))}
                     if has_log and log is not None

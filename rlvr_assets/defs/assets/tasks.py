@@ -8,8 +8,11 @@ from collections.abc import Sequence
 import dagster as dg
 import polars as pl
 
+from rlvr_assets.core.augment.llm_rewrite import apply_llm_rewrites, make_backend
+from rlvr_assets.core.augment.operators import apply_operators, operator_versions
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.frames import (
+from rlvr_assets.core.gate.factors import FACTORS, run_gate
+from rlvr_assets.core.gate.frames import (
     attempts_to_frame,
     augmentation_cost_frame,
     cached_rollouts,
@@ -18,17 +21,14 @@ from rlvr_assets.core.frames import (
     rollout_cache_frame,
     tasks_to_frame,
 )
-from rlvr_assets.core.funnel import funnel_frame
-from rlvr_assets.core.gate import FACTORS, run_gate
-from rlvr_assets.core.llm_rewrite import apply_llm_rewrites, make_backend
-from rlvr_assets.core.models import base_model_dir, materialize_base_model
-from rlvr_assets.core.operators import apply_operators, operator_versions
-from rlvr_assets.core.rollouts import sample_rollouts
-from rlvr_assets.core.sampling import load_policy, resolve_device
-from rlvr_assets.core.seeds import load_seed_dir, load_task_file
-from rlvr_assets.core.sources import load_sources
-from rlvr_assets.core.storage import read_frame, write_frame
-from rlvr_assets.core.tasks import Task
+from rlvr_assets.core.gate.funnel import funnel_frame
+from rlvr_assets.core.interop.sources import load_sources
+from rlvr_assets.core.policy.models import base_model_dir, materialize_base_model
+from rlvr_assets.core.policy.rollouts import sample_rollouts
+from rlvr_assets.core.policy.sampling import load_policy, resolve_device
+from rlvr_assets.core.store.storage import read_frame, write_frame
+from rlvr_assets.core.tasks.model import Task
+from rlvr_assets.core.tasks.seeds import load_seed_dir, load_task_file
 from rlvr_assets.defs.automation import WATCHED_FILES_KEY, watched_files_fingerprint
 from rlvr_assets.defs.groups import AUGMENTATION, TASKS
 from rlvr_assets.defs.metadata import frame_table

@@ -5,20 +5,21 @@ import time
 import dagster as dg
 import polars as pl
 
-from rlvr_assets.core.arms import arm_corpus, corpus_hash
-from rlvr_assets.core.benchmarks import registry
 from rlvr_assets.core.config import PipelineConfig
-from rlvr_assets.core.dynamic_sampling import gate_pass_rates
-from rlvr_assets.core.evaluation import eval_sampling, evaluate_items
-from rlvr_assets.core.failures import Rejected
-from rlvr_assets.core.frames import frame_to_tasks, tasks_to_frame, training_log_frame
-from rlvr_assets.core.launch import TRAINING_POOL, TrainingJob, from_plain
-from rlvr_assets.core.lineage import arm_lineage, lineage_frame, rejected_frame
-from rlvr_assets.core.report import reward_curve_markdown
-from rlvr_assets.core.sampling import load_policy
-from rlvr_assets.core.scoring import arm_macro_score
-from rlvr_assets.core.storage import write_frame
-from rlvr_assets.core.training import TrainingResult
+from rlvr_assets.core.economics.report import reward_curve_markdown
+from rlvr_assets.core.evaluation.benchmarks import registry
+from rlvr_assets.core.evaluation.per_item import eval_sampling, evaluate_items
+from rlvr_assets.core.gate.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.kernel.failures import Rejected
+from rlvr_assets.core.kernel.scoring import arm_macro_score
+from rlvr_assets.core.policy.sampling import load_policy
+from rlvr_assets.core.store.storage import write_frame
+from rlvr_assets.core.training.arms import arm_corpus, corpus_hash
+from rlvr_assets.core.training.dynamic_sampling import gate_pass_rates
+from rlvr_assets.core.training.frames import training_log_frame
+from rlvr_assets.core.training.grpo import TrainingResult
+from rlvr_assets.core.training.launch import TRAINING_POOL, TrainingJob, from_plain
+from rlvr_assets.core.training.lineage import arm_lineage, lineage_frame, rejected_frame
 from rlvr_assets.defs.groups import ECONOMICS, EVALUATION, TRAINING
 from rlvr_assets.defs.launchers import launch_training
 from rlvr_assets.defs.metadata import cross_arm_scores, frame_table

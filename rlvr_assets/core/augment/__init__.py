@@ -1,0 +1,1 @@
+"""Augmentation: the operator catalogue and the optional LLM rewrite."""

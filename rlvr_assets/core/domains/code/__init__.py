@@ -1,0 +1,1 @@
+"""The code domain: write a function; hidden unit tests run in the code sandbox."""

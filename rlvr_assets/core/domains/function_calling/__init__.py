@@ -1,0 +1,1 @@
+"""The function-calling domain: tool environments, their sandbox and worker, and BFCL."""

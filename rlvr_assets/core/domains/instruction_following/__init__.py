@@ -1,0 +1,1 @@
+"""The instruction-following domain: verifiable constraints (IFEval / IFBench)."""

@@ -1,0 +1,1 @@
+"""Trade rate and rho_cost, and the economics report with its figures."""

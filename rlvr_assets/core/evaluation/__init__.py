@@ -1,0 +1,1 @@
+"""Held-out evaluation: benchmark registry and loaders, greedy per-item rewards, suite scores."""

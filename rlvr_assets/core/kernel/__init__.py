@@ -1,0 +1,1 @@
+"""The kernel: types every layer shares (verdicts, typed failures, episodes, scoring). Imports nothing from the package."""

@@ -1,0 +1,1 @@
+"""The policy: starting models, the rollout engine, the episode loop and agentic rollouts."""

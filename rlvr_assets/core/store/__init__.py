@@ -1,0 +1,1 @@
+"""Storage, code versions and the run lock. Imports nothing from the package."""

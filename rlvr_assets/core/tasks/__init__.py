@@ -1,0 +1,1 @@
+"""The task model, seed files, team candidates and verify()."""
