@@ -12,7 +12,8 @@ from rlvr_assets.core.economics.trade_rate import (
     read_arms_csv,
     trade_rates,
 )
-from rlvr_assets.core.kernel.scoring import ArmScore, ArmShape, arm_score_table, arm_scores_from_items
+from rlvr_assets.core.kernel.draws import arm_score_table
+from rlvr_assets.core.kernel.scoring import ArmScore, ArmShape, arm_scores_from_items
 
 STUDY = [
     ArmScore("10h", 10, 0, 53.61),
@@ -257,7 +258,8 @@ def test_economics_table_prints_the_banner_and_the_mdd(tmp_path: Path, capsys) -
 
 def test_paired_bootstrap_identifies_a_real_rise_and_refuses_a_flat_curve() -> None:
     """In the pipeline the differences come from the paired bootstrap over items and seeds."""
-    from rlvr_assets.core.kernel.scoring import bootstrap_arm_scores, bootstrap_differences
+    from rlvr_assets.core.kernel.draws import bootstrap_arm_scores
+    from rlvr_assets.core.kernel.scoring import bootstrap_differences
 
     items = [f"i{k}" for k in range(120)]
 

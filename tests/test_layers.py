@@ -68,8 +68,9 @@ def allowed(source: str, target: str) -> bool:
         if dst in BELOW_STAGES:
             return True
         if dst.startswith("domain:"):
-            # held-out loaders build tasks of a domain's spec types: the one place a stage names a domain
-            return source.startswith("rlvr_assets.core.evaluation.per_item.")
+            # the places a stage names a domain: held-out loaders and task sources build tasks of a domain's
+            # spec types; the gate audit's probes render each domain's known-bad completions against a variant
+            return source.startswith(DOMAIN_NAMING_STAGES)
         return dst in STAGES and STAGES.index(dst) < STAGES.index(src)
     return False
 

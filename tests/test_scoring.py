@@ -4,12 +4,10 @@ import polars as pl
 import pytest
 
 from rlvr_assets.core.evaluation.suite import suite_score
+from rlvr_assets.core.kernel.draws import arm_macro_score, arm_score_table, bootstrap_arm_scores
 from rlvr_assets.core.kernel.scoring import (
     ArmScore,
     ArmShape,
-    arm_macro_score,
-    arm_score_table,
-    bootstrap_arm_scores,
     minimum_detectable_difference,
     normal_difference,
     paired_difference,

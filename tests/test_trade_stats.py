@@ -17,12 +17,11 @@ from rlvr_assets.core.economics.trade_rate import (
     trade_intervals,
     trade_rates,
 )
+from rlvr_assets.core.kernel.draws import arm_macro_score, bootstrap_arm_scores
 from rlvr_assets.core.kernel.scoring import (
     ArmScore,
     ArmShape,
-    arm_macro_score,
     arm_scores_from_items,
-    bootstrap_arm_scores,
     bootstrap_differences,
     ci_differences,
     normal_difference,

@@ -12,14 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from rlvr_assets.core.economics.trade_rate import ArmsFileError, _read_text
-from rlvr_assets.core.kernel.scoring import ArmShape, RewardTable
+from rlvr_assets.core.kernel.draws import ArmInfo as ArmInfo
+from rlvr_assets.core.kernel.draws import ItemScores as ItemScores
+from rlvr_assets.core.kernel.scoring import ArmShape
 
 ITEM_COLUMNS = ("arm", "n_human", "n_aug", "seed", "benchmark", "item", "reward")
 ARM_COLUMNS = ("arm", "n_human", "n_aug", "score")
@@ -28,73 +27,6 @@ MAX_COUNT = 10**9  # task counts and seeds above this are input errors, not stud
 
 class ItemScoresError(ArmsFileError):
     """A one-line problem with an item-level file: it names the file, the line and the column."""
-
-
-@dataclass(frozen=True)
-class ArmInfo:
-    """What an arm trained on; n_human = n_aug = 0 is the base model."""
-
-    name: str
-    n_human: int
-    n_aug: int
-    augmented: bool
-
-    @property
-    def is_base(self) -> bool:
-        return self.n_human == 0 and self.n_aug == 0 and not self.augmented
-
-
-@dataclass(frozen=True)
-class ItemScores:
-    """Rewards per arm as a (seeds x items) array over one shared, ordered item list."""
-
-    arms: tuple[ArmInfo, ...]
-    items: tuple[str, ...]
-    benchmarks: tuple[str, ...]  # the benchmark of each item, same order as `items`
-    seeds: Mapping[str, tuple[int, ...]]
-    rewards: Mapping[str, np.ndarray]  # arm -> float array (len(seeds[arm]), len(items))
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def max_seeds(self) -> int:
-        return max(len(s) for s in self.seeds.values())
-
-    def item_weights(self) -> np.ndarray:
-        """w_i such that the macro mean over benchmarks is sum_i w_i r_i (each benchmark weighs the same)."""
-        names, inverse, counts = np.unique(np.array(self.benchmarks), return_inverse=True, return_counts=True)
-        return 1.0 / (len(names) * counts[inverse])
-
-    def benchmark_groups(self) -> list[np.ndarray]:
-        """Item indices per benchmark (sorted benchmark names)."""
-        bench = np.array(self.benchmarks)
-        return [np.flatnonzero(bench == b) for b in sorted(set(self.benchmarks))]
-
-    @classmethod
-    def from_rewards(
-        cls,
-        arms: Mapping[str, ArmShape],
-        rewards: RewardTable,
-        benchmark_of: Mapping[str, str] | None = None,
-    ) -> ItemScores:
-        """From the pipeline's (arm -> seed -> item -> reward) table; every arm and seed must cover the same items."""
-        names = list(arms)
-        first = rewards[names[0]]
-        items = tuple(sorted(next(iter(first.values()))))
-        out: dict[str, np.ndarray] = {}
-        seeds: dict[str, tuple[int, ...]] = {}
-        for a in names:
-            per_seed = rewards[a]
-            seeds[a] = tuple(sorted(per_seed))
-            for s in seeds[a]:
-                if set(per_seed[s]) != set(items):
-                    raise ValueError(f"arm {a} seed {s} scored other items than arm {names[0]}: scores are paired")
-            out[a] = np.array([[per_seed[s][i] for i in items] for s in seeds[a]], dtype=float)
-        info = tuple(ArmInfo(a, arms[a].n_human, arms[a].n_aug, arms[a].augmented) for a in names)
-        bench = tuple(benchmark_of[i] if benchmark_of else "" for i in items)
-        return cls(info, items, bench, seeds, out)
 
 
 def _header_kind(fieldnames: Sequence[str] | None) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -34,15 +35,10 @@ from typing import Any
 
 import polars as pl
 
+from rlvr_assets.core.kernel.draws import bootstrap_arm_scores
+
 # ArmScore / ArmShape (the estimators' inputs) live in core/kernel/scoring.py with the rest of the scoring
-from rlvr_assets.core.kernel.scoring import (
-    ArmScore,
-    ArmShape,
-    Difference,
-    DifferenceFn,
-    RewardTable,
-    bootstrap_arm_scores,
-)
+from rlvr_assets.core.kernel.scoring import ArmScore, ArmShape, Difference, DifferenceFn, RewardTable
 
 IDENTIFICATION_SCHEMA = {
     "identified": pl.Boolean,
@@ -345,7 +341,6 @@ def _dip_within(dip: Any, curve: Sequence[ArmScore], lo: float, hi: float) -> bo
 
 def trade_rates(arms: Sequence[ArmScore], difference: DifferenceFn | None = None) -> list[TradeEstimate]:
     """Both estimators for every augmented arm, each judged by `identify` (null without a `difference`)."""
-    from rlvr_assets.core.economics.trade_stats import curve_dips  # the dips live with the other draw-based statistics
 
     curve = human_curve(arms)
     dips = curve_dips(arms, difference) if difference is not None else []
@@ -561,3 +556,31 @@ def bootstrap_trade_rates(
     """Percentile CIs for rho, resampling benchmark items within each benchmark (stratified, paired across
     arms) and each arm's training seeds; arm scores are the macro mean over benchmarks."""
     return trade_intervals(bootstrap_arm_scores(arms, item_rewards, samples, seed, benchmark_of), alpha)
+
+
+@dataclass(frozen=True)
+class Dip:
+    """A drop of the human curve between two adjacent human arms; `significant` when its CI is below 0."""
+
+    smaller: str
+    larger: str
+    difference: Difference
+
+    @property
+    def significant(self) -> bool:
+        return self.difference.ci_high < 0
+
+    def describe(self) -> str:
+        return f"human curve dips {self.larger} - {self.smaller} = {self.difference.describe()}"
+
+
+def curve_dips(arms: Sequence[ArmScore], difference: DifferenceFn | None) -> list[Dip]:
+    """Every adjacent pair of human arms whose larger one scores lower (a finding; never pooled away silently)."""
+    curve = human_curve(arms)
+    out = []
+    for small, large in itertools.pairwise(curve):
+        if large.score < small.score and difference is not None:
+            d = difference(large.arm, small.arm)
+            if d is not None:
+                out.append(Dip(small.arm, large.arm, d))
+    return out

@@ -19,7 +19,6 @@ Formulas and the planner: docs/statistics.md.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,7 +27,6 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
-from rlvr_assets.core.economics.item_scores import ItemScores
 from rlvr_assets.core.economics.trade_rate import (
     TRADE_ROW_SCHEMA,
     TradeEstimate,
@@ -38,109 +36,20 @@ from rlvr_assets.core.economics.trade_rate import (
     identify,
     log_interpolation,
 )
+from rlvr_assets.core.economics.trade_rate import Dip as Dip
+from rlvr_assets.core.economics.trade_rate import curve_dips as curve_dips
+from rlvr_assets.core.kernel.cost_ratio import CostRatio as CostRatio
+from rlvr_assets.core.kernel.cost_ratio import cost_ratio as cost_ratio
+from rlvr_assets.core.kernel.draws import ALPHA as ALPHA
+from rlvr_assets.core.kernel.draws import SEED_NOT_MEASURED as SEED_NOT_MEASURED
+from rlvr_assets.core.kernel.draws import ScoreDraws as ScoreDraws
+from rlvr_assets.core.kernel.draws import arm_scores_of as arm_scores_of
+from rlvr_assets.core.kernel.draws import item_score_draws as item_score_draws
+from rlvr_assets.core.kernel.draws import pooled_seed_variance as pooled_seed_variance
 from rlvr_assets.core.kernel.scoring import ArmScore, Difference, DifferenceFn, ci_differences
 
-ALPHA = 0.05
 ESTIMATORS = ("joint_curve", "log_interpolation", "dominance_bound")
-SEED_NOT_MEASURED = "seed variance not measured (one seed per arm)"
 _Z = NormalDist()
-
-
-@dataclass(frozen=True)
-class ScoreDraws:
-    """Point scores of every arm and, unless only point scores are known, bootstrap draws of them."""
-
-    arms: tuple[ArmScore, ...]
-    draws: np.ndarray | None  # (samples, arms) in points, columns in the order of `arms`
-    resamples: str  # what the draws resample: every interval built on them says so
-    paired: bool
-    items: int | None = None
-    seeds: int | None = None
-    seed_df: int = 0  # degrees of freedom of the pooled seed variance (0: not measured)
-
-    def column(self, arm: str) -> np.ndarray:
-        assert self.draws is not None
-        return self.draws[:, [a.arm for a in self.arms].index(arm)]
-
-    def difference(self, arm: str, reference: str, alpha: float = ALPHA) -> Difference | None:
-        """score(arm) - score(reference), percentile CI over the draws (paired when the draws are)."""
-        if self.draws is None:
-            return None
-        by = {a.arm: a.score for a in self.arms}
-        d = self.column(arm) - self.column(reference)
-        low, high = np.quantile(d, [alpha / 2, 1 - alpha / 2])
-        method = "paired bootstrap" if self.paired else "bootstrap of independent CI draws, unpaired"
-        return Difference(
-            arm, reference, by[arm] - by[reference], float(low), float(high), float(np.std(d, ddof=1)), method
-        )
-
-
-def _weights_and_groups(scores: ItemScores) -> tuple[np.ndarray, list[np.ndarray]]:
-    return scores.item_weights(), scores.benchmark_groups()
-
-
-def pooled_seed_variance(scores: ItemScores) -> tuple[float, int]:
-    """(sigma_seed^2 in points^2, degrees of freedom): the variance of a trained arm's macro score between
-    training seeds, pooled over arms with >= 2 seeds, minus the item x seed residual it contains (method of
-    moments, clipped at 0). The base model is not trained and has no seed level."""
-    w = scores.item_weights()
-    total, df = 0.0, 0
-    for a in scores.arms:
-        r = scores.rewards[a.name]
-        s = r.shape[0]
-        if a.is_base or s < 2:
-            continue
-        per_seed = 100.0 * r @ w
-        resid = r - r.mean(axis=1, keepdims=True) - r.mean(axis=0, keepdims=True) + r.mean()
-        n_items = r.shape[1]
-        sigma_e2 = float((resid**2).sum()) / ((s - 1) * max(n_items - 1, 1))
-        total += (s - 1) * (float(np.var(per_seed, ddof=1)) - 1e4 * sigma_e2 * float((w**2).sum()))
-        df += s - 1
-    return (max(total / df, 0.0), df) if df else (0.0, 0)
-
-
-def arm_scores_of(scores: ItemScores) -> list[ArmScore]:
-    """Point scores: per item the mean over the arm's seeds, then the macro mean over benchmarks (points)."""
-    w = scores.item_weights()
-    return [
-        ArmScore(
-            a.name, a.n_human, a.n_aug, float(100.0 * scores.rewards[a.name].mean(axis=0) @ w), augmented=a.augmented
-        )
-        for a in scores.arms
-    ]
-
-
-def item_score_draws(scores: ItemScores, samples: int, seed: int, alpha: float = ALPHA) -> ScoreDraws:
-    """Draws of every arm's score (see the module docstring), and point scores with percentile CIs."""
-    _w, groups = _weights_and_groups(scores)
-    rng = np.random.default_rng(seed)
-    means = np.stack([scores.rewards[a.name].mean(axis=0) for a in scores.arms])  # (arms, items)
-    draws = np.zeros((samples, len(scores.arms)))
-    for idx in groups:
-        n = len(idx)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=samples)
-        draws += counts @ means[:, idx].T / n
-    draws *= 100.0 / len(groups)
-    sigma2, df = pooled_seed_variance(scores)
-    n_seeds = np.array([0 if a.is_base else len(scores.seeds[a.name]) for a in scores.arms])
-    if df and sigma2 > 0:
-        per_draw = df * sigma2 / rng.chisquare(df, samples)
-        scale = np.sqrt(per_draw[:, None] / np.maximum(n_seeds, 1)[None, :]) * (n_seeds > 0)[None, :]
-        draws += rng.standard_normal(draws.shape) * scale
-    seed_note = (
-        f"seed level: pooled seed variance {sigma2:.3g} points^2 on {df} df, scaled-inverse-chi-square draws"
-        if df
-        else SEED_NOT_MEASURED
-    )
-    resamples = (
-        f"{samples} draws: items resampled within each benchmark, paired across arms, seeds kept together; {seed_note}"
-    )
-    point = arm_scores_of(scores)
-    arms = []
-    for k, a in enumerate(point):
-        low, high = np.quantile(draws[:, k], [alpha / 2, 1 - alpha / 2])
-        arms.append(replace(a, ci_low=float(low), ci_high=float(high)))
-    return ScoreDraws(tuple(arms), draws, resamples, True, scores.n_items, scores.max_seeds, df)
 
 
 def ci_score_draws(arms: Sequence[ArmScore], samples: int, seed: int, alpha: float = ALPHA) -> ScoreDraws:
@@ -321,34 +230,6 @@ def joint_curve_estimate(
     return est, rho_d, interval
 
 
-@dataclass(frozen=True)
-class Dip:
-    """A drop of the human curve between two adjacent human arms; `significant` when its CI is below 0."""
-
-    smaller: str
-    larger: str
-    difference: Difference
-
-    @property
-    def significant(self) -> bool:
-        return self.difference.ci_high < 0
-
-    def describe(self) -> str:
-        return f"human curve dips {self.larger} - {self.smaller} = {self.difference.describe()}"
-
-
-def curve_dips(arms: Sequence[ArmScore], difference: DifferenceFn | None) -> list[Dip]:
-    """Every adjacent pair of human arms whose larger one scores lower (a finding; never pooled away silently)."""
-    curve = human_curve(arms)
-    out = []
-    for small, large in itertools.pairwise(curve):
-        if large.score < small.score and difference is not None:
-            d = difference(large.arm, small.arm)
-            if d is not None:
-                out.append(Dip(small.arm, large.arm, d))
-    return out
-
-
 def _estimator_draws(draws: ScoreDraws, aug: Sequence[ArmScore]) -> dict[tuple[str, str], np.ndarray]:
     """rho of the dominance bound and of isotonic interpolation on every draw (NaN where undefined)."""
     assert draws.draws is not None
@@ -480,23 +361,6 @@ def trade_frame(analysis: TradeAnalysis) -> pl.DataFrame:
             }
         )
     return pl.DataFrame(rows, schema=TRADE_FRAME_SCHEMA)
-
-
-@dataclass(frozen=True)
-class CostRatio:
-    """r = c_human / c_aug with where it comes from ('configured', 'measured', 'audited', ...)."""
-
-    value: float
-    label: str = "configured"
-
-
-def cost_ratio(c_human: float, c_aug: float, label: str = "measured") -> CostRatio | None:
-    """The one place c_aug enters rho_cost: r = c_human / c_aug (None unless both are finite and > 0). An
-    audited c_aug (c_aug / precision of the gate) gives a second row through the same function."""
-    if not (math.isfinite(c_human) and math.isfinite(c_aug) and c_human > 0 and c_aug > 0):
-        return None
-    r = c_human / c_aug
-    return CostRatio(r, label) if math.isfinite(r) else None
 
 
 VERDICTS = ("pays", "does not pay", "cannot tell")

@@ -13,7 +13,8 @@ import polars as pl
 from rlvr_assets.core.config import SamplingConfig
 from rlvr_assets.core.evaluation.benchmarks import Benchmark
 from rlvr_assets.core.evaluation.per_item import greedy
-from rlvr_assets.core.kernel.scoring import MacroScore, arm_macro_score, bootstrap_mean_ci, pass_at_k
+from rlvr_assets.core.kernel.draws import arm_macro_score
+from rlvr_assets.core.kernel.scoring import MacroScore, bootstrap_mean_ci, pass_at_k
 from rlvr_assets.core.policy.rollouts import sample_rollouts
 from rlvr_assets.core.policy.sampling import Policy
 from rlvr_assets.core.tasks.verifiers import verify

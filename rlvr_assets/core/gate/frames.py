@@ -185,7 +185,7 @@ def augmentation_cost_frame(
     total = float(augmented["cost_usd"].sum() or 0.0) + gate_cost
     c_aug = total / accepted if accepted else None
     c_human = float(seeds["authoring_cost_usd"].mean() or prices.default_human_task_usd)
-    from rlvr_assets.core.economics.trade_stats import cost_ratio  # the one place c_aug enters rho_cost
+    from rlvr_assets.core.kernel.cost_ratio import cost_ratio  # the one place c_aug enters rho_cost
 
     measured = cost_ratio(c_human, c_aug) if c_aug else None
     row = {

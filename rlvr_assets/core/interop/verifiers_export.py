@@ -19,6 +19,7 @@ class ExportedArm(Protocol):
 
     arm: str
 
+
 PACKAGE = "rlvr_export_env"
 ENV_FILES: tuple[str, ...] = ("pyproject.toml", "README.md", PACKAGE)
 

@@ -108,27 +108,6 @@ def pooled_groups(
     return {b: groups[b] for b in sorted(groups)}
 
 
-def arm_macro_score(
-    per_seed: Mapping[int, Mapping[str, float]],
-    benchmark_of: Mapping[str, str] | None,
-    samples: int,
-    seed: int,
-    alpha: float = 0.05,
-) -> MacroScore:
-    """One arm's score: the macro mean over benchmarks of each item's mean over seeds. The CI resamples items
-    within benchmarks with a seed's rewards on an item kept together (a second seed is not a second item)
-    and adds the seed level when there are >= 2 seeds (`core/economics/trade_stats.py`). The `benchmark_scores` asset
-    and the report's arm table both call this."""
-    from rlvr_assets.core.economics.item_scores import ItemScores
-    from rlvr_assets.core.economics.trade_stats import item_score_draws
-
-    scores = ItemScores.from_rewards({"arm": ArmShape(1, 0, False)}, {"arm": per_seed}, benchmark_of)
-    drawn = item_score_draws(scores, samples, seed, alpha).arms[0]
-    groups = pooled_groups(per_seed, benchmark_of)
-    per_benchmark = {b: 100.0 * sum(g) / len(g) for b, g in groups.items() if len(g)}
-    return MacroScore(drawn.score, drawn.ci_low, drawn.ci_high, per_benchmark)  # type: ignore[arg-type]
-
-
 @dataclass(frozen=True)
 class ArmScore:
     arm: str
@@ -192,21 +171,6 @@ def arm_scores_from_items(
     return out
 
 
-def arm_score_table(
-    arms: Mapping[str, ArmShape],
-    rewards: RewardTable,
-    samples: int,
-    seed: int,
-    benchmark_of: Mapping[str, str] | None = None,
-) -> list[ArmScore]:
-    """Each arm's macro-mean score over benchmarks with its CI (items within benchmarks, paired, seeds kept
-    together, the seed level pooled over arms; `core/economics/trade_stats.py`)."""
-    from rlvr_assets.core.economics.item_scores import ItemScores
-    from rlvr_assets.core.economics.trade_stats import item_score_draws
-
-    return list(item_score_draws(ItemScores.from_rewards(arms, rewards, benchmark_of), samples, seed).arms)
-
-
 def items_by_benchmark(items: Sequence[str], benchmark_of: Mapping[str, str] | None) -> list[list[str]]:
     """`items` split by benchmark (sorted benchmark names, item order kept); one group without a mapping."""
     if not benchmark_of:
@@ -215,32 +179,6 @@ def items_by_benchmark(items: Sequence[str], benchmark_of: Mapping[str, str] | N
     for i in items:
         groups.setdefault(benchmark_of[i], []).append(i)
     return [groups[b] for b in sorted(groups)]
-
-
-def bootstrap_arm_scores(
-    arms: Mapping[str, ArmShape],
-    item_rewards: RewardTable,
-    samples: int,
-    seed: int,
-    benchmark_of: Mapping[str, str] | None = None,
-) -> list[list[ArmScore]]:
-    """Bootstrap draws of every arm's score: items resampled within each benchmark, the same items for every
-    arm (paired), a seed's rewards on an item kept together, and the seed level drawn from the pooled seed
-    variance with its small-sample (scaled-inverse-chi-square) uncertainty; `core/economics/trade_stats.py`."""
-    from rlvr_assets.core.economics.item_scores import ItemScores
-    from rlvr_assets.core.economics.trade_stats import item_score_draws
-
-    scores = ItemScores.from_rewards(arms, item_rewards, benchmark_of)
-    drawn = item_score_draws(scores, samples, seed)
-    assert drawn.draws is not None
-    shapes = {a.name: a for a in scores.arms}
-    return [
-        [
-            ArmScore(a.arm, a.n_human, a.n_aug, float(v), augmented=shapes[a.arm].augmented)
-            for a, v in zip(drawn.arms, row, strict=False)
-        ]
-        for row in drawn.draws
-    ]
 
 
 def minimum_detectable_difference(se: float, alpha: float = 0.05, power: float = 0.8) -> float:

@@ -248,9 +248,8 @@ def submit_job_params(
     env_vars["PYTHONUNBUFFERED"] = "1"  # Pipes messages go over stdout into the job log: each must land at once
     python = ray.python or sys.executable
     if ray.python is None:
-        import rlvr_assets
-
-        env_vars.setdefault("PYTHONPATH", str(Path(rlvr_assets.__file__).resolve().parents[1]))
+        # the source tree holding rlvr_assets/
+        env_vars.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[3]))
     runtime_env["env_vars"] = env_vars
     command = train_command(python, job_file, cfg.scale.processes_per_arm, module)
     return {

@@ -10,8 +10,8 @@ from rlvr_assets.core.economics.report import reward_curve_markdown
 from rlvr_assets.core.evaluation.benchmarks import registry
 from rlvr_assets.core.evaluation.per_item import eval_sampling, evaluate_items
 from rlvr_assets.core.gate.frames import frame_to_tasks, tasks_to_frame
+from rlvr_assets.core.kernel.draws import arm_macro_score
 from rlvr_assets.core.kernel.failures import Rejected
-from rlvr_assets.core.kernel.scoring import arm_macro_score
 from rlvr_assets.core.policy.sampling import load_policy
 from rlvr_assets.core.store.storage import write_frame
 from rlvr_assets.core.training.arms import arm_corpus, corpus_hash
