@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from rlvr_assets.core.economics.trade_rate import ArmsFileError, _read_text
+from rlvr_assets.core.economics.trade_rate import ArmsFileError, _read_text, csv_rows
 from rlvr_assets.core.kernel.draws import ArmInfo as ArmInfo
 from rlvr_assets.core.kernel.draws import ItemScores as ItemScores
 from rlvr_assets.core.kernel.scoring import ArmShape
@@ -74,15 +74,7 @@ def load_item_scores(path: Path) -> ItemScores:
     bench_of: dict[str, tuple[str, int]] = {}
     cells: dict[str, dict[int, dict[str, float]]] = {}
     first_line: dict[tuple[str, int], int] = {}
-    rows = iter(reader)
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise ItemScoresError(f"{path}:{reader.line_num}: not a readable CSV row: {exc}") from None
-        line = reader.line_num
+    for line, row in csv_rows(reader, path, ItemScoresError):
         row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
         arm = row["arm"]
 

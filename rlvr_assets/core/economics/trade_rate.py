@@ -28,7 +28,7 @@ import csv
 import io
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -420,15 +420,7 @@ def read_arms_csv(path: Path) -> list[ArmScore]:
     human_lines: dict[int, int] = {}
     arm_lines: dict[str, int] = {}
     line = 1
-    rows = iter(reader)
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise ArmsFileError(f"{path}:{reader.line_num}: not a readable CSV row: {exc}") from None
-        line = reader.line_num
+    for line, row in csv_rows(reader, path, ArmsFileError):
         name = (row.get("arm") or "").strip()
 
         def num(col: str, cast: type, row: dict[str, str] = row, line: int = line) -> float | int | None:
@@ -584,3 +576,18 @@ def curve_dips(arms: Sequence[ArmScore], difference: DifferenceFn | None) -> lis
             if d is not None:
                 out.append(Dip(small.arm, large.arm, d))
     return out
+
+
+def csv_rows(
+    reader: csv.DictReader, path: Path, error: type[Exception] = ArmsFileError
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of a user's CSV; a row the csv module cannot read is a one-line `error` naming the line."""
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise error(f"{path}:{reader.line_num}: not a readable CSV row: {exc}") from None
+        yield reader.line_num, row

@@ -1,6 +1,8 @@
 """Arm-partitioned assets: the training corpus, the GRPO checkpoint and the held-out scores of each arm."""
 
 import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -24,6 +26,22 @@ from rlvr_assets.defs.groups import ECONOMICS, EVALUATION, TRAINING
 from rlvr_assets.defs.launchers import launch_training
 from rlvr_assets.defs.metadata import cross_arm_scores, frame_table
 from rlvr_assets.defs.partitions import arm_keys, arm_partitions
+
+
+def score_rows(arm: str, training_seed: int, results: Sequence[Any], benchmark_of: Mapping[str, str]) -> list[dict]:
+    """One row of a scores table per held-out item result (the arms' and the base model's share one shape)."""
+    return [
+        {
+            "arm": arm,
+            "training_seed": training_seed,
+            "benchmark": benchmark_of[r.item_id],
+            "item_id": r.item_id,
+            "reward": r.reward,
+            "reason": r.reason,
+            "completion": r.completion,
+        }
+        for r in results
+    ]
 
 
 def _steps_markdown(history: list[dict[str, float]], max_rows: int = 200) -> str:
@@ -78,20 +96,7 @@ def base_scores(
         eval_sampling(cfg.sampling, cfg.eval.max_new_tokens, cfg.eval.batch_size),
         progress=lambda d, t: context.log.info(f"eval base model: {d}/{t} items"),
     )
-    frame = pl.DataFrame(
-        [
-            {
-                "arm": BASE_ARM,
-                "training_seed": 0,
-                "benchmark": benchmark_of[r.item_id],
-                "item_id": r.item_id,
-                "reward": r.reward,
-                "reason": r.reason,
-                "completion": r.completion,
-            }
-            for r in results
-        ]
-    )
+    frame = pl.DataFrame(score_rows(BASE_ARM, 0, results, benchmark_of))
     per_seed = {0: {r.item_id: r.reward for r in results}}
     arm = arm_macro_score(per_seed, benchmark_of, cfg.eval.bootstrap_samples, cfg.eval.bootstrap_seed)
     return dg.Output(
@@ -257,18 +262,7 @@ def build_training_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                 eval_sampling(cfg.sampling, cfg.eval.max_new_tokens, cfg.eval.batch_size),
                 progress=lambda d, t, seed=ckpt["training_seed"]: context.log.info(f"eval seed {seed}: {d}/{t} items"),
             )
-            rows.extend(
-                {
-                    "arm": context.partition_key,
-                    "training_seed": ckpt["training_seed"],
-                    "benchmark": benchmark_of[r.item_id],
-                    "item_id": r.item_id,
-                    "reward": r.reward,
-                    "reason": r.reason,
-                    "completion": r.completion,
-                }
-                for r in results
-            )
+            rows.extend(score_rows(context.partition_key, ckpt["training_seed"], results, benchmark_of))
         frame = pl.DataFrame(rows)
         per_seed: dict[int, dict[str, float]] = {}
         for row in rows:
