@@ -141,7 +141,7 @@ def test_versions_of_the_project_are_the_same_in_every_process() -> None:
     """Nothing in a version depends on hash randomisation or import order: a fresh process agrees."""
     code = (
         "from rlvr_assets.core.store.code_versions import SourceIndex\n"
-        "from rlvr_assets.core.training.grpo import arms, grpo as training\n"
+        "from rlvr_assets.core.training import arms, grpo as training\n"
         "i = SourceIndex()\n"
         "print(i.version(arms.arm_corpus), i.version(training.train_grpo))\n"
     )

@@ -32,8 +32,7 @@ import polars as pl
 
 from rlvr_assets.core.domains import domain_of
 from rlvr_assets.core.domains.base import GroundTruth, Solution, VariantChange
-from rlvr_assets.core.domains.code.spec import UnitTests
-from rlvr_assets.core.domains.code.verifier import CodeSandbox, check_code
+from rlvr_assets.core.domains.code.shared_sandbox import shared_code_sandbox
 from rlvr_assets.core.kernel.failures import Rejected
 from rlvr_assets.core.kernel.verdict import Verdict
 from rlvr_assets.core.tasks.model import Task
@@ -181,32 +180,12 @@ def truth_probes(variant: Task, parent: Task, derived: GroundTruth) -> list[Prob
 Verifier = Callable[[Task, Solution], Verdict]
 
 
-def _sandboxed_verifier(box: CodeSandbox | None) -> Verifier:
-    """`verify`, except that code tasks share one open code sandbox (its worker forks a fresh, confined
-    process per check, so sharing it changes only the start-up cost, not the isolation)."""
-
-    def check(task: Task, completion: Solution) -> Verdict:
-        spec = task.verifier
-        if box is None or not isinstance(spec, UnitTests):
-            return verify(task, completion)
-        text = completion if isinstance(completion, str) else "\n".join(completion)
-        try:
-            return check_code(text, spec, box)
-        except Exception as exc:  # the same last line of defence as `verify`
-            _log.warning("code probe on %s raised %s; reward 0", task.id, type(exc).__name__, exc_info=True)
-            return Verdict(0.0, f"verifier error: {type(exc).__name__} (reward 0)")
-
-    return check
-
-
 @contextlib.contextmanager
 def probe_verifier(variants: Sequence[Task]) -> Iterator[Verifier]:
-    """The verifier probes use: one code sandbox for the run when any variant is a unit-test task."""
-    if any(isinstance(v.verifier, UnitTests) for v in variants):
-        with CodeSandbox() as box:
-            yield _sandboxed_verifier(box)
-    else:
-        yield _sandboxed_verifier(None)
+    """The verifier probes use: `verify`, with one code sandbox shared by the run's unit-test tasks (the code
+    domain's `shared_code_sandbox`: its worker forks a fresh, confined process per check)."""
+    with shared_code_sandbox(variants, verify) as check:
+        yield check
 
 
 def probe_variant(

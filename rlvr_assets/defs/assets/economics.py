@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from rlvr_assets.core.audit.rates import AUDITED_COST_VIEW, audit_markdown, audited_rho_cost
+from rlvr_assets.core.audit.rates import audit_markdown, audited_rho_cost
 from rlvr_assets.core.config import PipelineConfig
 from rlvr_assets.core.economics.item_scores import ItemScores
 from rlvr_assets.core.economics.report import (
@@ -56,6 +56,7 @@ from rlvr_assets.defs.groups import ECONOMICS
 from rlvr_assets.defs.metadata import figure, figures_markdown, frame_table, wrapped_text
 from rlvr_assets.defs.partitions import ARM_DIM, COST_RATIO_DIM, economics_partitions
 
+AUDITED_COST_SHORT = ["arm", "estimator", "cost_ratio", "rho_cost", "rho_cost_audited"]
 REWARD_FIGURE = [("reward_curves.png", "GRPO training reward per arm")]
 TRADE_SCHEMA = TRADE_FRAME_SCHEMA
 RHO_COST_SCHEMA = {
@@ -173,7 +174,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
             metadata={
                 "trade_rate": frame_table(trade_view(frame)),
                 "arm_scores": frame_table(arm_frame(analysis.draws.arms)),
-                "rests_on": analysis.draws.resamples,
+                "rests_on": wrapped_text(analysis.draws.resamples),
             },
         )
 
@@ -286,7 +287,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         shown = verdict_rows(primary or decisions)
         return dg.MaterializeResult(
             metadata={  # in the order the asset page lists them: the answer first
-                "decision": dg.MetadataValue.md("\n".join(f"- {line}" for line in findings + verdict_lines(primary))),
+                "decision": wrapped_text("\n".join(findings + verdict_lines(primary))),
                 "verdict": frame_table(verdict_table(shown, compact=True)),
                 "verdict_reasons": wrapped_text(verdict_reasons(shown)),
                 "summary": wrapped_text(short_summary(summary)),
@@ -295,7 +296,7 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     out_dir, [*FIGURES.values(), *REWARD_FIGURE] if has_log else FIGURES.values()
                 ),
                 "report_html": dg.MetadataValue.path(str(html_path)),
-                "rests_on": analysis.draws.resamples,
+                "rests_on": wrapped_text(analysis.draws.resamples),
                 "what_the_run_shows": dg.MetadataValue.text(summary),
                 **{key: figure(out_dir / name, title) for key, (name, title) in FIGURES.items()},
                 # the training_log's curves with their per-step table (core/economics/report.py)
@@ -305,8 +306,9 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
                     else {}
                 ),
                 "arm_scores": frame_table(arm_frame(curve)),
-                **({"gain_over_base": frame_table(gains)} if gains.height else {}),
-                "rho_cost_audited": frame_table(audited.select(AUDITED_COST_VIEW)),
+                # narrow tables only: a wide one widens the whole metadata column (the full ones: report_html)
+                **({"gain_over_base": frame_table(gains.drop("method"))} if gains.height else {}),
+                "rho_cost_audited": frame_table(audited.select(AUDITED_COST_SHORT)),
                 # the wide tables (long reasons) live on their own assets' pages and in report_html: here one
                 # wide table would widen the whole metadata column past the screen and clip every entry in it
                 "tables": wrapped_text(
