@@ -287,8 +287,9 @@ def build_economics_assets(cfg: PipelineConfig) -> list[dg.AssetsDefinition]:
         shown = verdict_rows(primary or decisions)
         return dg.MaterializeResult(
             metadata={  # in the order the asset page lists them: the answer first
-                "decision": wrapped_text("\n".join(findings + verdict_lines(primary))),
                 "verdict": frame_table(verdict_table(shown, compact=True)),
+                # findings first (no arm above the base model, dips of the human curve), then one line per verdict
+                "decision": wrapped_text("\n".join(findings + verdict_lines(primary))),
                 "verdict_reasons": wrapped_text(verdict_reasons(shown)),
                 "summary": wrapped_text(short_summary(summary)),
                 **({"not_identified": wrapped_text(banner)} if banner else {}),
