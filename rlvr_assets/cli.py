@@ -463,13 +463,13 @@ def _write_out(text: str) -> None:
 
 
 def _run_locked(args: argparse.Namespace, cfg: PipelineConfig) -> int:
+    if not args.verbose:  # before anything imports tqdm: it reads TQDM_DISABLE once, at import
+        _quiet_libraries()
     import dagster as dg
 
     from rlvr_assets.definitions import build_definitions
     from rlvr_assets.sweep import ensure_dagster_home, run_sweep
 
-    if not args.verbose:
-        _quiet_libraries()
     home = ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     started = time.monotonic()
@@ -749,6 +749,8 @@ def _rollout_progress(stream: TextIO) -> Callable[[str, int, int], None]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if not args.verbose:  # before anything imports tqdm: it reads TQDM_DISABLE once, at import
+        _quiet_libraries()
     import polars as pl
 
     from rlvr_assets.core.evaluation.benchmarks import registry
@@ -784,8 +786,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     echo = (lambda m: print(m, file=sys.stderr)) if args.json else print
     echo(f"per-item results go to {duckdb_path} (table eval_results; --duckdb to write elsewhere)")
-    if not args.verbose:
-        _quiet_libraries()
     policy = _policy_for(args.model, cfg)
     items, scores = evaluate_suite(
         policy,
