@@ -74,6 +74,12 @@ def arm_setup(directory: Path, overrides: dict | None = None) -> dict:
     home = directory / "dagster_home"
     home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # create the instance's SQLite storage once here: two materializations that start together would both
+    # create it, and alembic then finds two version heads ("more than one head present")
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     return {"config": cfg_path, "cfg": cfg, "home": home, "checkpoints": cfg.paths.artifacts_dir / "checkpoints"}
 
 
