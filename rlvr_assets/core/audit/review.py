@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from rlvr_assets.core.audit.rates import VERDICTS, json_cell
+from rlvr_assets.core.kernel.files import FileProblem, read_table_text
 from rlvr_assets.core.tasks.model import Task
 
 REVIEW_COLUMNS = [
@@ -279,18 +280,11 @@ def sample_record(sample: pl.DataFrame, seed: int, n: int) -> pl.DataFrame:
 
 
 def _read_text(path: Path) -> str:
+    """The review file as text (`kernel/files.read_table_text`: bounded, regular files only); any problem is one line."""
     try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise ReviewFileError(f"{path}: is a directory, not a review CSV") from None
-    except OSError as exc:
-        raise ReviewFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if b"\x00" in data:
-        raise ReviewFileError(f"{path}: binary file (contains NUL bytes), not a review CSV")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ReviewFileError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+        return read_table_text(path, "a review CSV")
+    except FileProblem as exc:
+        raise ReviewFileError(str(exc)) from None
 
 
 def read_review_file(path: Path, known_ids: set[str]) -> ReviewFile:

@@ -36,6 +36,7 @@ from typing import Any
 import polars as pl
 
 from rlvr_assets.core.kernel.draws import bootstrap_arm_scores
+from rlvr_assets.core.kernel.files import FileProblem, read_table_text
 
 # ArmScore / ArmShape (the estimators' inputs) live in core/kernel/scoring.py with the rest of the scoring
 from rlvr_assets.core.kernel.scoring import ArmScore, ArmShape, Difference, DifferenceFn, RewardTable
@@ -389,20 +390,11 @@ def parse_cost_ratios(text: str) -> list[float]:
 
 
 def _read_text(path: Path) -> str:
-    """The file as text: a directory, a binary file or bytes that are not UTF-8 are one-line errors; a
-    UTF-8 byte-order mark is dropped (spreadsheets write one)."""
+    """The file as text (`kernel/files.read_table_text`: bounded, regular files only); any problem is one line."""
     try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise ArmsFileError(f"{path}: is a directory, not a CSV file") from None
-    except OSError as exc:
-        raise ArmsFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if b"\x00" in data:
-        raise ArmsFileError(f"{path}: binary file (contains NUL bytes), not a CSV text file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ArmsFileError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start}), not a CSV file") from None
+        return read_table_text(path, "a CSV file")
+    except FileProblem as exc:
+        raise ArmsFileError(str(exc)) from None
 
 
 def read_arms_csv(path: Path) -> list[ArmScore]:

@@ -37,7 +37,7 @@ def read_bytes(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise FileProblem(path, f"cannot open: {exc.strerror or exc}") from None
+        raise FileProblem(path, f"cannot read: {exc.strerror or exc}") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -66,3 +66,15 @@ def read_text(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FileProblem(path, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def read_table_text(path: Path | str, what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """A user's CSV as text (as `read_bytes`): NUL bytes are a binary file, a UTF-8 byte-order mark is dropped
+    (spreadsheets write one); `what` names the expected file in the one-line error."""
+    data = read_bytes(path, max_bytes)
+    if b"\x00" in data:
+        raise FileProblem(path, f"binary file (contains NUL bytes), not {what}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileProblem(path, f"not UTF-8 text (invalid byte at offset {exc.start}), not {what}") from None
